@@ -1,0 +1,77 @@
+#include "cli.h"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+#include "version.h"
+
+namespace leanpoint {
+
+Invocation parse_command_line(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  Invocation result;
+  Config& config = result.config;
+
+  CLI::App app{
+      "leanpoint " LEANPOINT_VERSION
+      " - checkpoint-sync provider for lean Ethereum devnets.\n"
+      "Polls the upstream lean nodes, serves the finalized anchor a majority agrees on.",
+      "leanpoint"};
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(40);
+  app.set_version_flag("--version", "leanpoint " LEANPOINT_VERSION);
+
+  app.add_option("--bind", config.bind_addr, "Address to listen on")->envname("LEANPOINT_BIND_ADDR");
+  app.add_option("--port", config.port, "Port to listen on (1-65535)")->envname("LEANPOINT_BIND_PORT");
+  auto* file_opt = app.add_option("--upstreams-config", config.upstreams_config,
+                                  "Upstreams file: {\"upstreams\":[{\"name\":..,\"url\":\"http://host:port\"}]}")
+                       ->envname("LEANPOINT_UPSTREAMS_CONFIG");
+  std::vector<std::string> upstream_flags;
+  auto* flag_opt = app.add_option("--upstream", upstream_flags,
+                                  "Upstream as NAME=URL (repeatable; instead of --upstreams-config)")
+                       ->type_name("NAME=URL")
+                       ->default_str("");
+  app.add_option("--poll-ms", config.poll_ms, "Interval between polling rounds, ms")->envname("LEANPOINT_POLL_MS");
+  app.add_option("--timeout-ms", config.timeout_ms, "Deadline for one upstream request, ms (< --poll-ms)")
+      ->envname("LEANPOINT_TIMEOUT_MS");
+  app.add_option("--stale-ms", config.stale_ms, "Agreed checkpoint older than this fails /healthz, ms")
+      ->envname("LEANPOINT_STALE_MS");
+  app.add_option("--static-dir", config.static_dir, "Directory of files to serve at /")
+      ->envname("LEANPOINT_STATIC_DIR");
+  std::string level_name{to_string(config.log_level)};
+  app.add_option("--log-level", level_name, "Log verbosity")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->envname("LEANPOINT_LOG_LEVEL");
+  app.footer(
+      "Flags override environment variables. Give the upstreams either as a file or as "
+      "--upstream flags, not both.");
+
+  try {
+    app.parse(argc, argv);
+    if (file_opt->count() > 0 && flag_opt->count() > 0)
+      throw ConfigError(
+          "--upstream conflicts with --upstreams-config (or LEANPOINT_UPSTREAMS_CONFIG): "
+          "give the upstreams one way");
+    if (file_opt->count() > 0) config.upstreams = load_upstreams_file(config.upstreams_config);
+    for (const auto& value : upstream_flags) config.upstreams.push_back(parse_upstream_flag(value));
+    config.log_level = *parse_log_level(level_name);
+    validate(config);
+  } catch (const CLI::Success& e) {  // --help, --version
+    if (e.get_name() == "CallForVersion")
+      out << e.what() << "\n";
+    else
+      out << app.help();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    err << "leanpoint: " << e.what() << "\n";
+    result.exit_code = kExitUsage;
+    return result;
+  } catch (const ConfigError& e) {
+    err << "leanpoint: " << e.what() << "\n";
+    result.exit_code = kExitUsage;
+    return result;
+  }
+  result.action = Invocation::Action::serve;
+  return result;
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,26 @@
+// The command line: flags and environment variables into a validated Config.
+#pragma once
+
+#include <iosfwd>
+
+#include "config.h"
+
+namespace leanpoint {
+
+// What the command line asks for: run the service with `config`, or exit now
+// with `exit_code` (after --help, --version, or an error already printed).
+struct Invocation {
+  enum class Action { serve, exit };
+  Action action = Action::exit;
+  int exit_code = 0;
+  Config config;
+};
+
+// Exit status for anything the operator got wrong (flags, env, files).
+constexpr int kExitUsage = 2;
+
+// Parses argv and the LEANPOINT_* environment. Help and version go to `out`;
+// errors go to `err` as one line, "leanpoint: <what is wrong>".
+Invocation parse_command_line(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace leanpoint

@@ -1,0 +1,65 @@
+// leanpoint's configuration: what the operator asked for, validated.
+//
+// Flag names, environment variables, defaults and the upstreams file format are
+// those of the Zig leanpoint, so a deployment can swap binaries. Everything an
+// operator can get wrong is reported as a ConfigError whose message is one line
+// naming the flag or file (and, for JSON, the position); the process then exits
+// with status 2.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log.h"
+
+namespace leanpoint {
+
+// A lean node leanpoint polls. Only plain http://host:port is supported.
+struct Upstream {
+  std::string name;
+  std::string url;   // as configured, for display
+  std::string host;  // IPv6 literals without brackets
+  uint16_t port = 0;
+};
+
+struct Config {
+  std::string bind_addr = "0.0.0.0";
+  int port = 5555;
+  std::string upstreams_config;  // the file the upstreams came from, if any
+  std::vector<Upstream> upstreams;
+  int64_t poll_ms = 10000;
+  int64_t timeout_ms = 5000;
+  int64_t stale_ms = 30000;
+  std::string static_dir;
+  LogLevel log_level = LogLevel::info;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses an upstream base URL, "http://host:port" with an optional trailing
+// "/". `where` names the source in error messages (a flag, or file + index).
+Upstream parse_upstream_url(std::string name, const std::string& url, const std::string& where);
+
+// Parses one --upstream value, "NAME=URL".
+Upstream parse_upstream_flag(const std::string& value);
+
+// Parses the text of an upstreams file:
+//   {"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:8081","path":"/v0/health"}]}
+// `path` is accepted and ignored (leanpoint polls the lean API, not a health
+// path). `source` names the file in error messages.
+std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::string& source);
+
+// Reads and parses an upstreams file.
+std::vector<Upstream> load_upstreams_file(const std::string& path);
+
+// Checks what no single flag can: at least one upstream, unique names, timeout
+// below the poll interval, positive durations, a usable bind address.
+void validate(const Config& config);
+
+}  // namespace leanpoint

@@ -1,0 +1,13 @@
+// leanpoint: checkpoint-sync provider for lean Ethereum devnets.
+#include <iostream>
+
+#include "cli.h"
+#include "service.h"
+
+int main(int argc, char** argv) {
+  leanpoint::block_stop_signals();
+  const leanpoint::Invocation inv = leanpoint::parse_command_line(argc, argv, std::cout, std::cerr);
+  if (inv.action == leanpoint::Invocation::Action::exit) return inv.exit_code;
+  leanpoint::set_log_level(inv.config.log_level);
+  return leanpoint::run_service(inv.config);
+}

@@ -1,0 +1,275 @@
+// The leanpoint binary's command line and process behaviour, driven as an
+// operator would: real argv, real environment, real signals.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "subprocess.h"
+#include "tempdir.h"
+#include "testing.h"
+
+using testing::Clock;
+using testing::leanpoint_bin;
+using testing::run;
+
+namespace {
+
+const char* kValidFile = R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:8081","path":"/v0/health"},
+                                          {"name":"ream_0","url":"http://127.0.0.1:8082"}]})";
+
+std::vector<std::string> args(std::initializer_list<std::string> rest) {
+  std::vector<std::string> v{leanpoint_bin()};
+  v.insert(v.end(), rest);
+  return v;
+}
+
+size_t count_lines(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// Asserts exit status 2 with exactly one line on stderr, containing `needle`.
+void expect_usage_error(const std::vector<std::string>& argv, const std::string& needle,
+                        const std::vector<std::string>& env = {}) {
+  const auto r = run(argv, env);
+  CAPTURE(r.err);
+  CHECK(r.status == 2);
+  CHECK(count_lines(r.err) == 1);
+  CHECK(r.err.rfind("leanpoint: ", 0) == 0);
+  CHECK(r.err.find(needle) != std::string::npos);
+  CHECK(r.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("--version prints the version and exits 0") {
+  const auto r = run(args({"--version"}));
+  CHECK(r.status == 0);
+  CHECK(r.out.rfind("leanpoint ", 0) == 0);
+  CHECK(r.out.find('.') != std::string::npos);
+}
+
+TEST_CASE("--help lists every flag with its default and env var") {
+  const auto r = run(args({"--help"}));
+  CHECK(r.status == 0);
+  struct Flag {
+    std::string name;
+    const char* default_value;
+    const char* env;
+  };
+  const Flag flags[] = {
+      {"--bind", "=0.0.0.0 ", "LEANPOINT_BIND_ADDR"},
+      {"--port", "=5555 ", "LEANPOINT_BIND_PORT"},
+      {"--upstreams-config", nullptr, "LEANPOINT_UPSTREAMS_CONFIG"},
+      {"--upstream", nullptr, nullptr},
+      {"--poll-ms", "=10000 ", "LEANPOINT_POLL_MS"},
+      {"--timeout-ms", "=5000 ", "LEANPOINT_TIMEOUT_MS"},
+      {"--stale-ms", "=30000 ", "LEANPOINT_STALE_MS"},
+      {"--static-dir", nullptr, "LEANPOINT_STATIC_DIR"},
+      {"--log-level", "=info ", "LEANPOINT_LOG_LEVEL"},
+      {"--version", nullptr, nullptr},
+      {"-h,--help", nullptr, nullptr},
+  };
+  for (const auto& f : flags) {
+    CAPTURE(f.name);
+    // The flag's own line carries its default and env var.
+    const size_t at = r.out.find("  " + f.name + " ");
+    REQUIRE(at != std::string::npos);
+    const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    if (f.default_value) CHECK(line.find(f.default_value) != std::string::npos);
+    if (f.env) CHECK(line.find(std::string("(Env:") + f.env + ")") != std::string::npos);
+  }
+}
+
+// --- bad input: one line, exit status 2 -----------------------------------
+
+TEST_CASE("bad input: no upstreams at all") {
+  expect_usage_error(args({}), "no upstreams: give --upstreams-config FILE");
+}
+
+TEST_CASE("bad input: missing upstreams file") {
+  testing::TempDir dir;
+  expect_usage_error(args({"--upstreams-config", dir.path() + "/nope.json"}),
+                     "--upstreams-config: cannot read '" + dir.path() + "/nope.json': No such file or directory");
+}
+
+TEST_CASE("bad input: unreadable upstreams file") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", kValidFile);
+  chmod(path.c_str(), 0);
+  if (geteuid() == 0) {
+    // root reads anything; a directory is unreadable as a file for everyone.
+    expect_usage_error(args({"--upstreams-config", dir.path()}), "cannot read '" + dir.path() + "': Is a directory");
+  } else {
+    expect_usage_error(args({"--upstreams-config", path}), "Permission denied");
+  }
+}
+
+TEST_CASE("bad input: invalid JSON names the file and the position") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", "{\"upstreams\": [\n  {\"name\": \"a\" \"url\": 1}\n]}\n");
+  expect_usage_error(args({"--upstreams-config", path}), path + ": invalid JSON at line 2, column 20");
+}
+
+TEST_CASE("bad input: upstreams missing") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", R"({"nodes":[]})");
+  expect_usage_error(args({"--upstreams-config", path}), path + ": \"upstreams\" is missing");
+}
+
+TEST_CASE("bad input: upstreams empty") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", R"({"upstreams":[]})");
+  expect_usage_error(args({"--upstreams-config", path}), path + ": \"upstreams\" is empty");
+}
+
+TEST_CASE("bad input: an entry without url") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","path":"/v0/health"}]})");
+  expect_usage_error(args({"--upstreams-config", path}), path + ": upstreams[0] (zeam_0): \"url\" is missing");
+}
+
+TEST_CASE("bad input: a URL that is not http://host:port") {
+  expect_usage_error(args({"--upstream", "a=127.0.0.1:8081"}), "url '127.0.0.1:8081' is not of the form http://host:port");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1"}), "has no port");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:8081/lean/v0"}), "has a path");
+}
+
+TEST_CASE("bad input: https URL says it is unsupported and suggests a proxy") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", R"({"upstreams":[{"name":"gean_0","url":"https://10.0.0.5:5052"}]})");
+  expect_usage_error(args({"--upstreams-config", path}), "upstreams[0] (gean_0): url 'https://10.0.0.5:5052' uses https, which leanpoint does not support");
+  expect_usage_error(args({"--upstreams-config", path}), "TLS-terminating proxy");
+}
+
+TEST_CASE("bad input: duplicate names") {
+  testing::TempDir dir;
+  const std::string path = dir.write(
+      "u.json", R"({"upstreams":[{"name":"a","url":"http://127.0.0.1:1"},{"name":"a","url":"http://127.0.0.1:2"}]})");
+  expect_usage_error(args({"--upstreams-config", path}), path + ": duplicate upstream name 'a' (entries 0 and 1)");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--upstream", "a=http://127.0.0.1:2"}),
+                     "--upstream: duplicate upstream name 'a'");
+}
+
+TEST_CASE("bad input: port outside 1-65535") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--port", "0"}), "--port: 0 is outside 1-65535");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--port", "70000"}), "--port: 70000 is outside 1-65535");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--port: 99999 is outside 1-65535",
+                     {"LEANPOINT_BIND_PORT=99999"});
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:70000"}), "port '70000'; it must be 1-65535");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--port", "http"}), "--port");
+}
+
+TEST_CASE("bad input: non-positive timeouts") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--timeout-ms", "0"}), "--timeout-ms: must be positive, got 0");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--poll-ms", "-10"}), "--poll-ms: must be positive, got -10");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--stale-ms", "0"}), "--stale-ms: must be positive, got 0");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--timeout-ms: must be positive, got -1",
+                     {"LEANPOINT_TIMEOUT_MS=-1"});
+}
+
+TEST_CASE("bad input: --timeout-ms not smaller than --poll-ms") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--poll-ms", "5000"}),
+                     "--timeout-ms (5000) must be smaller than --poll-ms (5000)");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--timeout-ms (5000) must be smaller than --poll-ms (3000)",
+                     {"LEANPOINT_POLL_MS=3000"});
+}
+
+TEST_CASE("bad input: unknown flags and stray arguments") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--workers", "4"}), "--workers");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "serve"}), "serve");
+}
+
+TEST_CASE("bad input: --upstream conflicts with --upstreams-config") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", kValidFile);
+  expect_usage_error(args({"--upstreams-config", path, "--upstream", "a=http://127.0.0.1:1"}),
+                     "--upstream conflicts with --upstreams-config");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--upstream conflicts with --upstreams-config",
+                     {"LEANPOINT_UPSTREAMS_CONFIG=" + path});
+}
+
+TEST_CASE("bad input: --upstream without NAME=") {
+  expect_usage_error(args({"--upstream", "http://127.0.0.1:1"}), "expected NAME=URL");
+}
+
+TEST_CASE("bad input: --log-level outside error|warn|info|debug") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--log-level", "trace"}), "--log-level");
+}
+
+TEST_CASE("bad input: --bind that is not an address") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--bind", "example.org"}),
+                     "--bind: 'example.org' is not an IPv4 or IPv6 address");
+}
+
+TEST_CASE("bad input: --static-dir that does not exist") {
+  testing::TempDir dir;
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--static-dir", dir.path() + "/www"}),
+                     "--static-dir: '" + dir.path() + "/www': No such file or directory");
+}
+
+// --- running ---------------------------------------------------------------
+
+namespace {
+
+// Starts leanpoint, waits until it is ready, sends `sig`, and checks it exits
+// 0 within 2 s. Returns what it logged.
+std::string expect_clean_stop(const std::vector<std::string>& argv, const std::vector<std::string>& env, int sig) {
+  testing::Subprocess p(argv, env);
+  REQUIRE(p.wait_for_stderr("ready; waiting for SIGINT or SIGTERM", Clock::now() + std::chrono::seconds(10)));
+  const auto sent = Clock::now();
+  p.send_signal(sig);
+  const int status = p.wait(sent + std::chrono::seconds(5));
+  CAPTURE(p.err());
+  CHECK(status == 0);
+  CHECK(Clock::now() - sent < std::chrono::seconds(2));
+  CHECK(p.err().find("stopped") != std::string::npos);
+  return p.err();
+}
+
+}  // namespace
+
+TEST_CASE("runs from a file and stops cleanly on SIGTERM") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", kValidFile);
+  const std::string err = expect_clean_stop(args({"--upstreams-config", path}), {}, SIGTERM);
+  CHECK(err.find("would poll zeam_0 at http://127.0.0.1:8081") != std::string::npos);
+  CHECK(err.find("would poll ream_0 at http://127.0.0.1:8082") != std::string::npos);
+  CHECK(err.find("received SIGTERM") != std::string::npos);
+  // Log lines carry a timestamp and a level.
+  CHECK(err.find("Z INFO leanpoint ") != std::string::npos);
+}
+
+TEST_CASE("runs from --upstream flags and stops cleanly on SIGINT") {
+  const std::string err =
+      expect_clean_stop(args({"--upstream", "a=http://127.0.0.1:1", "--upstream", "b=http://[::1]:2"}), {}, SIGINT);
+  CHECK(err.find("would poll b at http://[::1]:2") != std::string::npos);
+  CHECK(err.find("received SIGINT") != std::string::npos);
+}
+
+TEST_CASE("environment variables configure it; flags override them") {
+  testing::TempDir dir;
+  const std::string path = dir.write("u.json", kValidFile);
+  testing::Subprocess p(args({"--poll-ms", "2000", "--log-level", "debug"}),
+                        {"LEANPOINT_UPSTREAMS_CONFIG=" + path, "LEANPOINT_POLL_MS=900",
+                         "LEANPOINT_TIMEOUT_MS=1500", "LEANPOINT_BIND_PORT=6000", "LEANPOINT_BIND_ADDR=127.0.0.1"});
+  REQUIRE(p.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
+  CHECK(p.err().find("poll every 2000 ms, request deadline 1500 ms") != std::string::npos);
+  CHECK(p.err().find("would serve on 127.0.0.1:6000") != std::string::npos);
+  p.send_signal(SIGTERM);
+  CHECK(p.wait(Clock::now() + std::chrono::seconds(5)) == 0);
+}
+
+TEST_CASE("--log-level warn keeps info lines out") {
+  // --stale-ms below --poll-ms draws a warning, logged after the stop signals
+  // are blocked: once it is seen, SIGTERM is handled, not fatal.
+  testing::Subprocess p(args({"--upstream", "a=http://127.0.0.1:1", "--log-level", "warn", "--stale-ms", "100"}));
+  REQUIRE(p.wait_for_stderr(" WARN --stale-ms (100) is not above --poll-ms", Clock::now() + std::chrono::seconds(10)));
+  p.send_signal(SIGTERM);
+  CHECK(p.wait(Clock::now() + std::chrono::seconds(5)) == 0);
+  CHECK(p.err().find(" INFO ") == std::string::npos);
+}

@@ -1,0 +1,198 @@
+// Unit tests for config.h: URL and upstreams-file parsing, cross-flag checks.
+#include "config.h"
+
+#include "tempdir.h"
+#include "testing.h"
+
+using leanpoint::Config;
+using leanpoint::ConfigError;
+using leanpoint::parse_upstream_flag;
+using leanpoint::parse_upstream_url;
+using leanpoint::parse_upstreams_json;
+using leanpoint::Upstream;
+
+namespace {
+
+// The message a ConfigError carries, or "" if `f` did not throw one.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Config valid_config() {
+  Config c;
+  c.upstreams.push_back(parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test"));
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("upstream URL: host and port") {
+  const Upstream up = parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test");
+  CHECK(up.name == "zeam_0");
+  CHECK(up.host == "127.0.0.1");
+  CHECK(up.port == 8081);
+  CHECK(up.url == "http://127.0.0.1:8081");
+}
+
+TEST_CASE("upstream URL: hostname, trailing slash, upper-case scheme") {
+  const Upstream up = parse_upstream_url("n", "HTTP://lean-node-3.devnet:5052/", "test");
+  CHECK(up.host == "lean-node-3.devnet");
+  CHECK(up.port == 5052);
+}
+
+TEST_CASE("upstream URL: IPv6 literal") {
+  const Upstream up = parse_upstream_url("n", "http://[::1]:9000", "test");
+  CHECK(up.host == "::1");
+  CHECK(up.port == 9000);
+}
+
+TEST_CASE("upstream URL: rejected forms name the URL and the problem") {
+  struct Case {
+    const char* url;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"https://node:443", "https, which leanpoint does not support"},
+      {"ftp://node:21", "is not of the form http://host:port"},
+      {"node:5052", "is not of the form http://host:port"},
+      {"http://node", "has no port"},
+      {"http://node:", "has no port"},
+      {"http://node:0", "it must be 1-65535"},
+      {"http://node:65536", "it must be 1-65535"},
+      {"http://node:80x", "it must be 1-65535"},
+      {"http://node:-1", "it must be 1-65535"},
+      {"http://node:5052/lean", "has a path, query or fragment"},
+      {"http://node:5052?x=1", "has a path, query or fragment"},
+      {"http://user@node:5052", "has user information"},
+      {"http://:5052", "has no host"},
+      {"http://no de:5052", "has an invalid host"},
+      {"http://[::1:5052", "unclosed '['"},
+      {"http://[zz]:5052", "invalid IPv6 address"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.url);
+    const std::string msg = error_of([&] { parse_upstream_url("n", c.url, "where"); });
+    CHECK(msg.find(c.expect) != std::string::npos);
+    CHECK(msg.rfind("where: url '", 0) == 0);
+  }
+}
+
+TEST_CASE("https upstream: the error suggests a TLS-terminating proxy") {
+  const std::string msg = error_of([] { parse_upstream_url("n", "https://node:443", "w"); });
+  CHECK(msg.find("TLS-terminating proxy") != std::string::npos);
+}
+
+TEST_CASE("--upstream NAME=URL") {
+  const Upstream up = parse_upstream_flag("ream_1=http://10.0.0.2:5052");
+  CHECK(up.name == "ream_1");
+  CHECK(up.port == 5052);
+  CHECK(error_of([] { parse_upstream_flag("http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
+        std::string::npos);
+  CHECK(error_of([] { parse_upstream_flag("=http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
+        std::string::npos);
+}
+
+TEST_CASE("upstreams file: the Zig leanpoint format, path ignored") {
+  const auto ups = parse_upstreams_json(
+      R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:8081","path":"/v0/health"},
+                       {"url":"http://127.0.0.1:8082"}]})",
+      "u.json");
+  REQUIRE(ups.size() == 2);
+  CHECK(ups[0].name == "zeam_0");
+  CHECK(ups[0].port == 8081);
+  CHECK(ups[1].name == "127.0.0.1:8082");  // nameless: named after its address
+}
+
+TEST_CASE("upstreams file: errors name the file, the entry and the position") {
+  struct Case {
+    const char* json;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"{\"upstreams\": [\n  {\"name\": \"a\",, }]}", "u.json: invalid JSON at line 2, column 16"},
+      {"", "u.json: invalid JSON at line 1, column 1"},
+      {"[]", "u.json: expected a JSON object"},
+      {"{}", "u.json: \"upstreams\" is missing"},
+      {R"({"upstreams":{}})", "u.json: \"upstreams\" must be an array"},
+      {R"({"upstreams":[]})", "u.json: \"upstreams\" is empty"},
+      {R"({"upstreams":[3]})", "u.json: upstreams[0] must be an object"},
+      {R"({"upstreams":[{"name":"a"}]})", "u.json: upstreams[0] (a): \"url\" is missing"},
+      {R"({"upstreams":[{"name":"a","url":5}]})", "u.json: upstreams[0] (a): \"url\" must be a string"},
+      {R"({"upstreams":[{"name":7,"url":"http://h:1"}]})", "\"name\" must be a string"},
+      {R"({"upstreams":[{"name":"","url":"http://h:1"}]})", "\"name\" is empty"},
+      {R"({"upstreams":[{"name":"a","url":"http://h:1","path":1}]})", "\"path\" must be a string"},
+      {R"({"upstreams":[{"name":"a","url":"https://h:1"}]})", "upstreams[0] (a): url 'https://h:1' uses https"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.json);
+    const std::string msg = error_of([&] { parse_upstreams_json(c.json, "u.json"); });
+    CHECK(msg.find(c.expect) != std::string::npos);
+  }
+}
+
+TEST_CASE("upstreams file: missing, unreadable or a directory") {
+  testing::TempDir dir;
+  CHECK(error_of([&] { leanpoint::load_upstreams_file(dir.path() + "/none.json"); })
+            .find("--upstreams-config: cannot read '" + dir.path() + "/none.json': No such file") !=
+        std::string::npos);
+  CHECK(error_of([&] { leanpoint::load_upstreams_file(dir.path()); }).find("Is a directory") !=
+        std::string::npos);
+}
+
+TEST_CASE("validate: a valid config passes") {
+  CHECK(error_of([] { leanpoint::validate(valid_config()); }) == "");
+}
+
+TEST_CASE("validate: cross-flag rules") {
+  Config c = valid_config();
+  SUBCASE("no upstreams") {
+    c.upstreams.clear();
+    CHECK(error_of([&] { leanpoint::validate(c); }).find("no upstreams") != std::string::npos);
+  }
+  SUBCASE("duplicate names") {
+    c.upstreams.push_back(c.upstreams[0]);
+    c.upstreams_config = "u.json";
+    CHECK(error_of([&] { leanpoint::validate(c); }) ==
+          "u.json: duplicate upstream name 'zeam_0' (entries 0 and 1)");
+  }
+  SUBCASE("port") {
+    c.port = 0;
+    CHECK(error_of([&] { leanpoint::validate(c); }) == "--port: 0 is outside 1-65535");
+    c.port = 65536;
+    CHECK(error_of([&] { leanpoint::validate(c); }) == "--port: 65536 is outside 1-65535");
+  }
+  SUBCASE("non-positive durations") {
+    c.timeout_ms = 0;
+    CHECK(error_of([&] { leanpoint::validate(c); }) == "--timeout-ms: must be positive, got 0");
+    c.timeout_ms = 1;
+    c.stale_ms = -5;
+    CHECK(error_of([&] { leanpoint::validate(c); }) == "--stale-ms: must be positive, got -5");
+  }
+  SUBCASE("timeout not below poll interval") {
+    c.poll_ms = 5000;
+    c.timeout_ms = 5000;
+    CHECK(error_of([&] { leanpoint::validate(c); }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") !=
+          std::string::npos);
+  }
+  SUBCASE("bind address") {
+    c.bind_addr = "localhost";
+    CHECK(error_of([&] { leanpoint::validate(c); }).find("--bind: 'localhost' is not an IPv4 or IPv6") !=
+          std::string::npos);
+    c.bind_addr = "::";
+    CHECK(error_of([&] { leanpoint::validate(c); }) == "");
+  }
+  SUBCASE("static dir") {
+    c.static_dir = "/nonexistent-leanpoint-dir";
+    CHECK(error_of([&] { leanpoint::validate(c); }).find("--static-dir: '/nonexistent-leanpoint-dir'") !=
+          std::string::npos);
+    testing::TempDir dir;
+    c.static_dir = dir.write("file", "not a directory");
+    CHECK(error_of([&] { leanpoint::validate(c); }).find("is not a directory") != std::string::npos);
+  }
+}

@@ -1,0 +1,64 @@
+// Runs a program with pipes on stdout and stderr and a hard deadline, for
+// tests that drive the real leanpoint binary. The child's environment is the
+// test's minus every LEANPOINT_* variable, plus `env`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace testing {
+
+using Clock = std::chrono::steady_clock;
+
+class Subprocess {
+ public:
+  Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  ~Subprocess();  // kills and reaps a child still running
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  // Reads output until stderr contains `needle`, the child closes its pipes,
+  // or `deadline` passes. Returns whether `needle` was seen.
+  bool wait_for_stderr(const std::string& needle, Clock::time_point deadline);
+
+  void send_signal(int sig);
+
+  // Reads the remaining output and reaps the child. Returns its exit status,
+  // 128 + signal if a signal ended it, or -1 if it was still running at
+  // `deadline` (it is then killed).
+  int wait(Clock::time_point deadline);
+
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  // Reads whatever is available within `deadline`; false once both pipes closed.
+  bool pump(Clock::time_point deadline);
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+  bool reaped_ = false;
+  int status_ = -1;
+};
+
+struct Result {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+// Runs to completion (at most `timeout`) and returns status and output.
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// The path of the leanpoint binary under test (LEANPOINT_BIN, set by meson).
+std::string leanpoint_bin();
+
+}  // namespace testing
