@@ -1,0 +1,61 @@
+// Proving an anchor: does this state (and block) belong to the finalized
+// checkpoint the upstreams agreed on?
+//
+// leanpoint never serves bytes it has not proven. A state anchors the block
+// whose root is hash_tree_root(latest_block_header with state_root :=
+// hash_tree_root(state)); that root must be the agreed checkpoint root, and a
+// served block must be that very block. (In 2026 checkpointz served a lagging
+// upstream's state under the real root; this is the check it lacked.)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lean.h"
+
+namespace leanpoint {
+
+// Why an anchor was refused. The names appear in logs, /status and metrics.
+enum class AnchorFault {
+  layout,            // the bytes do not decode in the devnet4 layout
+  genesis_time,      // state.config.genesis_time differs from --genesis-time
+  slot_mismatch,     // state.slot differs from the checkpoint slot
+  root_mismatch,     // the block root the state anchors differs from the checkpoint root
+  block_slot,        // block.slot differs from the checkpoint slot
+  block_parent,      // block.parent_root differs from the state's latest header
+  block_state_root,  // block.state_root differs from hash_tree_root(state)
+  block_root,        // hash_tree_root(block) differs from the checkpoint root (e.g. another body)
+};
+
+std::string_view to_string(AnchorFault fault);
+
+// What a state says about itself: enough to observe an upstream's finalized
+// checkpoint from its state alone, and to check it against one.
+struct StateSummary {
+  uint64_t slot = 0;
+  uint64_t genesis_time = 0;
+  ssz::Root state_root{};  // hash_tree_root(state)
+  ssz::Root block_root{};  // the root of the block this state anchors
+  ssz::Root parent_root{};
+  size_t validator_count = 0;
+};
+
+// Decodes and hashes a state; throws ssz::SszError if it does not fit the layout.
+StateSummary summarize_state(ssz::Bytes state);
+
+struct AnchorVerdict {
+  std::optional<AnchorFault> fault;  // empty: the anchor is proven
+  std::string detail;                // for logs: what differed, with both values
+  StateSummary state;                // valid unless fault == layout on the state
+
+  bool ok() const { return !fault.has_value(); }
+};
+
+// Verifies `state` (and `block`, a SignedBlock, when given) against
+// `checkpoint`; with `genesis_time`, also the state's genesis time.
+AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, const lean::Checkpoint& checkpoint,
+                            std::optional<uint64_t> genesis_time = std::nullopt);
+
+}  // namespace leanpoint
