@@ -41,12 +41,26 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   app.add_option("--log-level", level_name, "Log verbosity")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->envname("LEANPOINT_LOG_LEVEL");
+  auto* inspect = app.add_subcommand(
+      "inspect", "Describe an anchor file (SSZ State or SignedBlock) as one JSON object, then exit");
+  std::string inspect_type = "auto";
+  inspect->add_option("--type", inspect_type, "What the file holds")->check(CLI::IsMember({"state", "block", "auto"}));
+  inspect->add_option("FILE", result.inspect_path, "The file to read, - for stdin")->required();
+  app.require_subcommand(0, 1);
+
   app.footer(
       "Flags override environment variables. Give the upstreams either as a file or as "
       "--upstream flags, not both.");
 
   try {
     app.parse(argc, argv);
+    if (inspect->parsed()) {
+      result.action = Invocation::Action::inspect;
+      result.inspect_type = inspect_type == "state"   ? ArtifactType::state
+                            : inspect_type == "block" ? ArtifactType::block
+                                                      : ArtifactType::detect;
+      return result;
+    }
     if (file_opt->count() > 0 && flag_opt->count() > 0)
       throw ConfigError(
           "--upstream conflicts with --upstreams-config (or LEANPOINT_UPSTREAMS_CONFIG): "
@@ -59,7 +73,7 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
     if (e.get_name() == "CallForVersion")
       out << e.what() << "\n";
     else
-      out << app.help();
+      out << (inspect->parsed() ? inspect->help() : app.help());
     return result;
   } catch (const CLI::ParseError& e) {
     err << "leanpoint: " << e.what() << "\n";

@@ -4,16 +4,20 @@
 #include <iosfwd>
 
 #include "config.h"
+#include "inspect.h"
 
 namespace leanpoint {
 
-// What the command line asks for: run the service with `config`, or exit now
-// with `exit_code` (after --help, --version, or an error already printed).
+// What the command line asks for: run the service with `config`, describe an
+// anchor file (`leanpoint inspect`), or exit now with `exit_code` (after
+// --help, --version, or an error already printed).
 struct Invocation {
-  enum class Action { serve, exit };
+  enum class Action { serve, inspect, exit };
   Action action = Action::exit;
   int exit_code = 0;
   Config config;
+  std::string inspect_path;
+  ArtifactType inspect_type = ArtifactType::detect;
 };
 
 // Exit status for anything the operator got wrong (flags, env, files).

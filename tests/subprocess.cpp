@@ -26,7 +26,8 @@ int decode_status(int raw) {
 
 }  // namespace
 
-Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                       const std::string& stdin_path) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe2 failed");
@@ -44,7 +45,7 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<s
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
   // The child starts with default signal dispositions and an empty mask, even
@@ -140,8 +141,8 @@ int Subprocess::wait(Clock::time_point deadline) {
 }
 
 Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-           std::chrono::milliseconds timeout) {
-  Subprocess p(argv, env);
+           std::chrono::milliseconds timeout, const std::string& stdin_path) {
+  Subprocess p(argv, env, stdin_path);
   const int status = p.wait(Clock::now() + timeout);
   return {status, p.out(), p.err()};
 }

@@ -1,6 +1,7 @@
 // Runs a program with pipes on stdout and stderr and a hard deadline, for
 // tests that drive the real leanpoint binary. The child's environment is the
-// test's minus every LEANPOINT_* variable, plus `env`.
+// test's minus every LEANPOINT_* variable, plus `env`; its stdin is the file
+// `stdin_path`.
 #pragma once
 
 #include <sys/types.h>
@@ -15,7 +16,8 @@ using Clock = std::chrono::steady_clock;
 
 class Subprocess {
  public:
-  Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+             const std::string& stdin_path = "/dev/null");
   ~Subprocess();  // kills and reaps a child still running
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
@@ -56,7 +58,7 @@ struct Result {
 
 // Runs to completion (at most `timeout`) and returns status and output.
 Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+           std::chrono::milliseconds timeout = std::chrono::seconds(10), const std::string& stdin_path = "/dev/null");
 
 // The path of the leanpoint binary under test (LEANPOINT_BIN, set by meson).
 std::string leanpoint_bin();
