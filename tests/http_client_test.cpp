@@ -1,0 +1,288 @@
+// http_client.h against real sockets on 127.0.0.1: every fault ends within the
+// deadline (+100 ms) with the right kind, and no descriptor is left behind.
+#include "http_client.h"
+
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fds.h"
+#include "test_upstream.h"
+#include "testing.h"
+
+using leanpoint::Clock;
+using leanpoint::FetchError;
+using leanpoint::http_get;
+using leanpoint::HttpRequest;
+using leanpoint::HttpResult;
+using testing::Script;
+using testing::Step;
+using testing::TestUpstream;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kDeadline = 600ms;
+constexpr auto kSlack = 100ms;
+
+struct Timed {
+  HttpResult result;
+  Clock::duration took;
+};
+
+Timed get(uint16_t port, const std::string& target = "/lean/v0/fork_choice", size_t max_body = 1 << 20,
+          std::string host = "127.0.0.1", int cancel_fd = -1) {
+  HttpRequest req{host, port, target, "application/json", max_body};
+  const auto start = Clock::now();
+  HttpResult r = http_get(req, start + kDeadline, cancel_fd);
+  return {std::move(r), Clock::now() - start};
+}
+
+std::string body_of(const HttpResult& r) { return std::string(r.response.body.begin(), r.response.body.end()); }
+
+TestUpstream::Handler always(Script script) {
+  return [script](const std::string&, const std::string&) { return script; };
+}
+
+// Asserts the kind and that the call ended by the deadline plus slack.
+void expect_error(const Timed& t, FetchError kind) {
+  CAPTURE(t.result.detail);
+  REQUIRE(t.result.error.has_value());
+  CHECK(leanpoint::to_string(*t.result.error) == leanpoint::to_string(kind));
+  CHECK(t.took <= kDeadline + kSlack);
+}
+
+uint16_t unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);  // nothing listens there now
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("Content-Length body") {
+  TestUpstream up(always(testing::respond(200, "application/json; charset=utf-8", R"({"ok":true})")));
+  const auto t = get(up.port());
+  REQUIRE(t.result.ok());
+  CHECK(t.result.response.status == 200);
+  CHECK(t.result.response.content_type == "application/json");
+  CHECK(body_of(t.result) == R"({"ok":true})");
+}
+
+TEST_CASE("the request: exact target, Host, Accept, Connection: close") {
+  TestUpstream up(always(testing::respond(200, "application/octet-stream", "x")));
+  HttpRequest req{"127.0.0.1", up.port(), "/lean/v0/states/finalized", "application/octet-stream", 100};
+  REQUIRE(http_get(req, Clock::now() + kDeadline).ok());
+  const std::string h = up.last_head();
+  CHECK(h.rfind("GET /lean/v0/states/finalized HTTP/1.1\r\n", 0) == 0);
+  CHECK(h.find("\r\nHost: 127.0.0.1:" + std::to_string(up.port()) + "\r\n") != std::string::npos);
+  CHECK(h.find("\r\nAccept: application/octet-stream\r\n") != std::string::npos);
+  CHECK(h.find("\r\nConnection: close\r\n") != std::string::npos);
+  CHECK(h.find('?') == std::string::npos);
+}
+
+TEST_CASE("chunked body with extensions and trailers") {
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Transfer-Encoding: chunked"}) +
+                                                 "4;ext=1\r\n{\"a\"\r\n5\r\n:123}\r\n0\r\nX-Trailer: 1\r\n\r\n"}}));
+  const auto t = get(up.port());
+  REQUIRE(t.result.ok());
+  CHECK(body_of(t.result) == R"({"a":123})");
+}
+
+TEST_CASE("close-delimited body") {
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json") + "[1,2,3]"}}));
+  const auto t = get(up.port());
+  REQUIRE(t.result.ok());
+  CHECK(body_of(t.result) == "[1,2,3]");
+}
+
+TEST_CASE("body arriving in pieces") {
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Content-Length: 6"})},
+                          {Step::Kind::drip, "abcdef", 10}}));
+  const auto t = get(up.port());
+  REQUIRE(t.result.ok());
+  CHECK(body_of(t.result) == "abcdef");
+}
+
+TEST_CASE("non-2xx status: returned with the code, body not read") {
+  TestUpstream up(always(testing::respond(404, "text/plain", "not found")));
+  const auto t = get(up.port());
+  REQUIRE(t.result.ok());
+  CHECK(t.result.response.status == 404);
+  CHECK(t.result.response.body.empty());
+}
+
+TEST_CASE("fault: refused") { expect_error(get(unused_port()), FetchError::refused); }
+
+TEST_CASE("fault: accepts and never answers -> timeout") {
+  TestUpstream up(always({{Step::Kind::hang}}));
+  const auto t = get(up.port());
+  expect_error(t, FetchError::timeout);
+  CHECK(t.took >= kDeadline - 5ms);
+}
+
+TEST_CASE("fault: full listen backlog -> connect_timeout") {
+  TestUpstream up = TestUpstream::full_backlog();
+  const auto t = get(up.port());
+  expect_error(t, FetchError::connect_timeout);
+  CHECK(t.took >= kDeadline - 5ms);
+}
+
+TEST_CASE("fault: half-close after the headers -> truncated") {
+  TestUpstream up(
+      always({{Step::Kind::send, testing::head(200, "application/json", {"Content-Length: 1000"})}, {Step::Kind::half_close}}));
+  expect_error(get(up.port()), FetchError::truncated);
+}
+
+TEST_CASE("fault: reset before answering") {
+  TestUpstream up(always({{Step::Kind::reset}}));
+  expect_error(get(up.port()), FetchError::reset);
+}
+
+TEST_CASE("fault: reset mid-body") {
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Content-Length: 100000"}) +
+                                                 std::string(1000, 'x')},
+                          {Step::Kind::reset}}));
+  const auto t = get(up.port());
+  REQUIRE(t.result.error.has_value());
+  // The RST may overtake the data in the receive queue: either way the body is lost.
+  const bool reset_or_truncated = *t.result.error == FetchError::reset || *t.result.error == FetchError::truncated;
+  CHECK(reset_or_truncated);
+  CHECK(t.took <= kDeadline + kSlack);
+}
+
+TEST_CASE("fault: drip one byte every 200 ms -> timeout at the deadline") {
+  const std::string whole = testing::respond(200, "application/json", "{}")[0].data;
+  TestUpstream up(always({{Step::Kind::drip, whole, 200}}));
+  const auto t = get(up.port());
+  expect_error(t, FetchError::timeout);
+  CHECK(t.took >= kDeadline - 5ms);
+}
+
+TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/octet-stream", {"Content-Length: 4294967296"})},
+                          {Step::Kind::stream, std::string(65536, 'z')}}));
+  const auto t = get(up.port(), "/lean/v0/states/finalized", 64 << 20);
+  expect_error(t, FetchError::too_large);
+  CHECK(t.took < kDeadline / 2);
+}
+
+TEST_CASE("fault: endless chunked stream -> too_large at the cap") {
+  std::string chunk = "10000\r\n" + std::string(65536, 'c') + "\r\n";
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Transfer-Encoding: chunked"})},
+                          {Step::Kind::stream, chunk}}));
+  expect_error(get(up.port(), "/x", 1 << 20), FetchError::too_large);
+}
+
+TEST_CASE("fault: endless close-delimited stream -> too_large at the cap") {
+  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json")},
+                          {Step::Kind::stream, std::string(65536, 's')}}));
+  expect_error(get(up.port(), "/x", 1 << 20), FetchError::too_large);
+}
+
+TEST_CASE("fault: short body -> truncated") {
+  TestUpstream up(always({{Step::Kind::send,
+                           testing::head(200, "application/json", {"Content-Length: 100"}) + std::string(50, 'a')}}));
+  const auto t = get(up.port());
+  expect_error(t, FetchError::truncated);
+  CHECK(t.result.detail == "body ended after 50 of 100 bytes");
+}
+
+TEST_CASE("fault: closes without a response -> truncated") {
+  TestUpstream up(always({}));
+  const auto t = get(up.port());
+  expect_error(t, FetchError::truncated);
+  CHECK(t.result.detail == "closed without a response");
+}
+
+TEST_CASE("fault: bad chunks -> malformed") {
+  const std::string h = testing::head(200, "application/json", {"Transfer-Encoding: chunked"});
+  for (const std::string body : {"zz\r\nabc\r\n0\r\n\r\n", "3\r\nabcXY0\r\n\r\n", "\r\n"}) {
+    CAPTURE(body);
+    TestUpstream up(always({{Step::Kind::send, h + body}}));
+    expect_error(get(up.port()), FetchError::malformed);
+  }
+  // A stream that ends inside a chunk is truncated, not malformed.
+  TestUpstream cut(always({{Step::Kind::send, h + "10\r\nabc"}}));
+  expect_error(get(cut.port()), FetchError::truncated);
+}
+
+TEST_CASE("fault: not HTTP -> malformed") {
+  for (const std::string reply : {"SSH-2.0-OpenSSH_9.2\r\n\r\n", "HTTP/1.1 2xx OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+                                  "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n",
+                                  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                                  "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"}) {
+    CAPTURE(reply);
+    TestUpstream up(always({{Step::Kind::send, reply}}));
+    expect_error(get(up.port()), FetchError::malformed);
+  }
+}
+
+TEST_CASE("fault: response head over 16 KiB -> too_large") {
+  TestUpstream up(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(17000, 'h') + "\r\n\r\n"}}));
+  expect_error(get(up.port()), FetchError::too_large);
+  TestUpstream endless(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\n"}, {Step::Kind::stream, "X-A: b\r\n"}}));
+  expect_error(get(endless.port()), FetchError::too_large);
+}
+
+TEST_CASE("HTML where JSON or SSZ was asked for: the content type is reported") {
+  TestUpstream up(always(testing::respond(200, "text/html", "<html>hi</html>")));
+  const auto t = get(up.port());
+  REQUIRE(t.result.ok());
+  CHECK(t.result.response.content_type == "text/html");
+}
+
+TEST_CASE("names resolve under the deadline") {
+  TestUpstream up(always(testing::respond(200, "application/json", "{}")));
+  const auto t = get(up.port(), "/x", 1024, "localhost");
+  CAPTURE(t.result.detail);
+  CHECK(t.result.ok());
+  expect_error(get(up.port(), "/x", 1024, "no-such-host.invalid"), FetchError::dns);
+}
+
+TEST_CASE("a stop request ends a request at once") {
+  const int cancel = ::eventfd(0, EFD_CLOEXEC);
+  // The upstream signals the stop when the request arrives, then hangs.
+  TestUpstream up([cancel](const std::string&, const std::string&) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(cancel, &one, sizeof one);
+    return Script{{Step::Kind::hang}};
+  });
+  const auto t = get(up.port(), "/x", 1024, "127.0.0.1", cancel);
+  expect_error(t, FetchError::cancelled);
+  CHECK(t.took < kDeadline);
+  ::close(cancel);
+}
+
+TEST_CASE("no descriptor outlives a request, whatever the upstream does") {
+  // The test upstreams live in this process too, so count with none of them
+  // alive: before they start and after they are gone.
+  const size_t before = testing::open_fds();
+  size_t calls = 0;
+  {
+    TestUpstream hang(always({{Step::Kind::hang}}));
+    TestUpstream reset(always({{Step::Kind::reset}}));
+    TestUpstream huge(
+        always({{Step::Kind::send, testing::head(200, "x/y", {"Content-Length: 4294967296"})}, {Step::Kind::hang}}));
+    TestUpstream drip(always({{Step::Kind::drip, "HTTP/1.1 200 OK\r\n", 50}}));
+    TestUpstream ok(always(testing::respond(200, "application/json", "{}")));
+    TestUpstream syn = TestUpstream::full_backlog();
+    const uint16_t closed = unused_port();
+    for (int i = 0; i < 3; ++i) {
+      for (uint16_t port : {hang.port(), reset.port(), huge.port(), drip.port(), ok.port(), syn.port(), closed}) {
+        HttpRequest req{"127.0.0.1", port, "/x", "application/json", 1024};
+        http_get(req, Clock::now() + 100ms);
+        ++calls;
+      }
+    }
+  }
+  CHECK(calls == 21);
+  CHECK(testing::open_fds() == before);
+}

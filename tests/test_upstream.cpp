@@ -1,0 +1,190 @@
+#include "test_upstream.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace testing {
+namespace {
+
+std::string reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 404: return "Not Found";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+int listen_on_loopback(int backlog, uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, backlog) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error(std::string("test upstream: ") + std::strerror(errno));
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+}  // namespace
+
+std::string head(int status, const std::string& content_type, const std::vector<std::string>& extra_headers) {
+  std::string h = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+  if (!content_type.empty()) h += "Content-Type: " + content_type + "\r\n";
+  for (const auto& x : extra_headers) h += x + "\r\n";
+  return h + "\r\n";
+}
+
+Script respond(int status, const std::string& content_type, const std::string& body) {
+  return {{Step::Kind::send,
+           head(status, content_type, {"Content-Length: " + std::to_string(body.size()), "Connection: close"}) + body}};
+}
+
+TestUpstream::TestUpstream(Handler handler) : handler_(std::move(handler)) {
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  listen_fd_ = listen_on_loopback(64, port_);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+TestUpstream::TestUpstream() {
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  // With a backlog of 0 the accept queue holds one connection; nothing is
+  // ever accepted, so once the fillers sit in it, further SYNs are dropped.
+  listen_fd_ = listen_on_loopback(0, port_);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port_);
+  for (int i = 0; i < 2; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers_.push_back(fd);
+  }
+  // The first filler completes its handshake into the queue.
+  pollfd p{fillers_[0], POLLOUT, 0};
+  ::poll(&p, 1, 2000);
+}
+
+TestUpstream TestUpstream::full_backlog() { return TestUpstream(); }
+
+TestUpstream::~TestUpstream() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
+  if (acceptor_.joinable()) acceptor_.join();
+  for (auto& t : connections_) t.join();
+  for (int fd : fillers_) ::close(fd);
+  ::close(listen_fd_);
+  ::close(stop_fd_);
+}
+
+std::string TestUpstream::last_head() const {
+  std::lock_guard lock(mutex_);
+  return last_head_;
+}
+
+void TestUpstream::set_handler(Handler handler) {
+  std::lock_guard lock(mutex_);
+  handler_ = std::move(handler);
+}
+
+bool TestUpstream::wait_stop(int ms) {
+  pollfd p{stop_fd_, POLLIN, 0};
+  return ::poll(&p, 1, ms) > 0;
+}
+
+void TestUpstream::accept_loop() {
+  for (;;) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+    if (!fds[0].revents) continue;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    std::lock_guard lock(mutex_);
+    connections_.emplace_back([this, fd] { serve(fd); });
+  }
+}
+
+void TestUpstream::serve(int fd) {
+  std::string request;
+  char buf[4096];
+  while (request.find("\r\n\r\n") == std::string::npos) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    ::poll(fds, 2, -1);
+    if (fds[1].revents) break;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    request.append(buf, static_cast<size_t>(n));
+  }
+  if (request.find("\r\n\r\n") == std::string::npos) {
+    ::close(fd);
+    return;
+  }
+  Handler handler;
+  {
+    std::lock_guard lock(mutex_);
+    last_head_ = request.substr(0, request.find("\r\n\r\n") + 4);
+    handler = handler_;
+  }
+  ++requests_;
+  const size_t sp1 = request.find(' '), sp2 = request.find(' ', sp1 + 1);
+  run_script(fd, handler(request.substr(sp1 + 1, sp2 - sp1 - 1), request));
+}
+
+void TestUpstream::run_script(int fd, const Script& script) {
+  auto send_all = [&](const char* data, size_t size) {
+    while (size > 0) {
+      pollfd fds[2] = {{fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
+      ::poll(fds, 2, -1);
+      if (fds[1].revents) return false;
+      const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  };
+  for (const Step& step : script) {
+    switch (step.kind) {
+      case Step::Kind::send:
+        if (!send_all(step.data.data(), step.data.size())) goto done;
+        break;
+      case Step::Kind::drip:
+        for (char c : step.data) {
+          if (!send_all(&c, 1) || wait_stop(step.interval_ms)) goto done;
+        }
+        break;
+      case Step::Kind::stream:
+        while (send_all(step.data.data(), step.data.size())) {
+        }
+        goto done;
+      case Step::Kind::hang:
+        wait_stop(-1);
+        goto done;
+      case Step::Kind::half_close:
+        ::shutdown(fd, SHUT_WR);
+        wait_stop(-1);
+        goto done;
+      case Step::Kind::reset: {
+        const linger l{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        goto done;
+      }
+    }
+  }
+done:
+  ::close(fd);
+}
+
+}  // namespace testing
