@@ -60,10 +60,16 @@ AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, c
   if (s.block_root != checkpoint.root)
     return refuse(v, AnchorFault::root_mismatch, "anchored block root", to_hex(s.block_root), to_hex(checkpoint.root));
   if (!block) return v;
+  return verify_block(v.state, *block, checkpoint);
+}
 
+AnchorVerdict verify_block(const StateSummary& s, ssz::Bytes block, const lean::Checkpoint& checkpoint) {
+  using std::to_string;
+  AnchorVerdict v;
+  v.state = s;
   lean::SignedBlock signed_block;
   try {
-    signed_block = lean::decode_signed_block(*block);
+    signed_block = lean::decode_signed_block(block);
   } catch (const ssz::SszError& e) {
     v.fault = AnchorFault::layout;
     v.detail = std::string("block: ") + e.what();

@@ -53,6 +53,11 @@ struct AnchorVerdict {
   bool ok() const { return !fault.has_value(); }
 };
 
+// Verifies a SignedBlock against a state already summarized and verified
+// against `checkpoint`: the block must be the one the state anchors. Never
+// faults with layout-on-state, genesis_time, slot_mismatch or root_mismatch.
+AnchorVerdict verify_block(const StateSummary& state, ssz::Bytes block, const lean::Checkpoint& checkpoint);
+
 // Verifies `state` (and `block`, a SignedBlock, when given) against
 // `checkpoint`; with `genesis_time`, also the state's genesis time.
 AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, const lean::Checkpoint& checkpoint,

@@ -37,12 +37,12 @@ std::string_view to_string(FetchError e) {
 namespace {
 
 // Thrown inside this file only; http_get turns it into an HttpResult.
-struct Failure {
+struct Abort {
   FetchError kind;
   std::string detail;
 };
 
-[[noreturn]] void fail(FetchError kind, std::string detail) { throw Failure{kind, std::move(detail)}; }
+[[noreturn]] void fail(FetchError kind, std::string detail) { throw Abort{kind, std::move(detail)}; }
 
 std::string errno_text(const char* step, int err) { return std::string(step) + ": " + std::strerror(err); }
 
@@ -174,7 +174,7 @@ std::vector<sockaddr_storage> resolve(const std::string& host, uint16_t port, Cl
 // --- connecting ---------------------------------------------------------------
 
 Socket connect_any(const std::vector<sockaddr_storage>& addrs, Clock::time_point deadline, int cancel_fd) {
-  Failure last{FetchError::unreachable, "connect: no address"};
+  Abort last{FetchError::unreachable, "connect: no address"};
   for (const auto& addr : addrs) {
     Socket s(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (s.get() < 0) fail(FetchError::unreachable, errno_text("socket", errno));
@@ -403,7 +403,7 @@ HttpResult http_get(const HttpRequest& request, Clock::time_point deadline, int 
                       "\r\nUser-Agent: leanpoint/" LEANPOINT_VERSION "\r\nAccept: " + request.accept +
                       "\r\nConnection: close\r\n\r\n");
     result.response = exchange.read_response(request.max_body);
-  } catch (const Failure& f) {
+  } catch (const Abort& f) {
     result.error = f.kind;
     result.detail = f.detail;
   }
