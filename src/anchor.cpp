@@ -26,6 +26,7 @@ StateSummary summarize_state(ssz::Bytes bytes) {
   s.state_root = lean::hash_tree_root(state);
   s.block_root = lean::anchored_block_root(state, s.state_root);
   s.parent_root = state.latest_block_header.parent_root;
+  s.latest_justified = state.latest_justified;
   s.validator_count = state.validators.size();
   return s;
 }

@@ -39,6 +39,7 @@ struct StateSummary {
   ssz::Root state_root{};  // hash_tree_root(state)
   ssz::Root block_root{};  // the root of the block this state anchors
   ssz::Root parent_root{};
+  lean::Checkpoint latest_justified;  // the state's own view
   size_t validator_count = 0;
 };
 

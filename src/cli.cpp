@@ -35,6 +35,14 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
       ->envname("LEANPOINT_TIMEOUT_MS");
   app.add_option("--stale-ms", config.stale_ms, "Agreed checkpoint older than this fails /healthz, ms")
       ->envname("LEANPOINT_STALE_MS");
+  app.add_option("--max-backoff-ms", config.max_backoff_ms, "Longest wait before retrying a failing upstream, ms")
+      ->envname("LEANPOINT_MAX_BACKOFF_MS");
+  app.add_option("--max-state-bytes", config.max_state_bytes, "Largest state or block accepted from an upstream, bytes")
+      ->envname("LEANPOINT_MAX_STATE_BYTES");
+  app.add_option("--min-agree", config.min_agree, "Upstreams that must report the same finalized checkpoint (besides a majority)")
+      ->envname("LEANPOINT_MIN_AGREE");
+  app.add_option("--genesis-time", config.genesis_time, "Refuse anchors whose state has another genesis time (unix s)")
+      ->envname("LEANPOINT_GENESIS_TIME");
   app.add_option("--static-dir", config.static_dir, "Directory of files to serve at /")
       ->envname("LEANPOINT_STATIC_DIR");
   std::string level_name{to_string(config.log_level)};

@@ -168,14 +168,26 @@ void validate(const Config& config) {
   }
   if (config.port < 1 || config.port > 65535)
     throw ConfigError("--port: " + std::to_string(config.port) + " is outside 1-65535");
-  const std::pair<const char*, int64_t> durations[] = {
-      {"--poll-ms", config.poll_ms}, {"--timeout-ms", config.timeout_ms}, {"--stale-ms", config.stale_ms}};
+  const std::pair<const char*, int64_t> durations[] = {{"--poll-ms", config.poll_ms},
+                                                       {"--timeout-ms", config.timeout_ms},
+                                                       {"--stale-ms", config.stale_ms},
+                                                       {"--max-backoff-ms", config.max_backoff_ms}};
   for (const auto& [flag, value] : durations)
     if (value <= 0) throw ConfigError(std::string(flag) + ": must be positive, got " + std::to_string(value));
   if (config.timeout_ms >= config.poll_ms)
     throw ConfigError("--timeout-ms (" + std::to_string(config.timeout_ms) +
                       ") must be smaller than --poll-ms (" + std::to_string(config.poll_ms) +
                       "): a request may not outlive its round");
+  if (config.max_backoff_ms < config.poll_ms)
+    throw ConfigError("--max-backoff-ms (" + std::to_string(config.max_backoff_ms) + ") must be at least --poll-ms (" +
+                      std::to_string(config.poll_ms) + ")");
+  if (config.min_agree < 1 || config.min_agree > config.upstreams.size())
+    throw ConfigError("--min-agree " + std::to_string(config.min_agree) + " can never be met by " +
+                      std::to_string(config.upstreams.size()) + " upstream(s); give 1-" +
+                      std::to_string(config.upstreams.size()));
+  if (config.max_state_bytes < 1024 * 1024)
+    throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) +
+                      " is below 1 MiB; real finalized states pass 2 MB within days");
   in_addr a4{};
   in6_addr a6{};
   if (inet_pton(AF_INET, config.bind_addr.c_str(), &a4) != 1 &&

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,6 +34,10 @@ struct Config {
   int64_t poll_ms = 10000;
   int64_t timeout_ms = 5000;
   int64_t stale_ms = 30000;
+  int64_t max_backoff_ms = 300000;
+  uint64_t max_state_bytes = 64 << 20;
+  uint64_t min_agree = 1;
+  std::optional<uint64_t> genesis_time;
   std::string static_dir;
   LogLevel log_level = LogLevel::info;
 };
@@ -59,7 +64,8 @@ std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::str
 std::vector<Upstream> load_upstreams_file(const std::string& path);
 
 // Checks what no single flag can: at least one upstream, unique names, timeout
-// below the poll interval, positive durations, a usable bind address.
+// below the poll interval, positive durations, a reachable --min-agree, a
+// usable bind address.
 void validate(const Config& config);
 
 }  // namespace leanpoint

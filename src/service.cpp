@@ -1,8 +1,14 @@
 #include "service.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <thread>
 
 #include "log.h"
+#include "poller.h"
+#include "snapshot.h"
 #include "version.h"
 
 namespace leanpoint {
@@ -15,6 +21,24 @@ sigset_t stop_signals() {
   sigaddset(&set, SIGTERM);
   return set;
 }
+
+// Readable once stop() is called: every wait in the poller watches it, so a
+// stop ends a request in flight instead of waiting out its deadline.
+class StopSignal {
+ public:
+  StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC)) {
+    if (fd_ < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~StopSignal() { ::close(fd_); }
+  void stop() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 }  // namespace
 
@@ -32,9 +56,12 @@ int run_service(const Config& config) {
   if (config.stale_ms <= config.poll_ms)
     log(LogLevel::warn, "--stale-ms (", config.stale_ms, ") is not above --poll-ms (", config.poll_ms,
         "): /healthz will report stale between rounds");
-  for (const auto& up : config.upstreams) log(LogLevel::info, "would poll ", up.name, " at ", up.url);
-  log(LogLevel::info, "would serve on ", config.bind_addr, ":", config.port,
-      config.static_dir.empty() ? "" : " with static files from ", config.static_dir);
+  for (const auto& up : config.upstreams) log(LogLevel::info, "polling ", up.name, " at ", up.url);
+
+  SnapshotStore store;
+  StopSignal stop;
+  Poller poller(poller_options(config), store);
+  std::thread poller_thread([&] { poller.run(stop.fd()); });
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
 
   const sigset_t set = stop_signals();
@@ -42,6 +69,8 @@ int run_service(const Config& config) {
   while (sigwait(&set, &signal) != 0) {
   }
   log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
+  stop.stop();
+  poller_thread.join();
   log(LogLevel::info, "stopped");
   return 0;
 }

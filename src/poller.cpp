@@ -1,0 +1,272 @@
+#include "poller.h"
+
+#include <poll.h>
+
+#include <algorithm>
+
+#include "hex.h"
+#include "lean_api.h"
+#include "log.h"
+
+namespace leanpoint {
+namespace {
+
+constexpr size_t kHistoryLength = 32;
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+std::string describe(const lean::Checkpoint& c) { return std::to_string(c.slot) + "/" + to_hex(c.root).substr(0, 10); }
+
+}  // namespace
+
+PollerOptions poller_options(const Config& c) {
+  PollerOptions o;
+  o.upstreams = c.upstreams;
+  o.poll_interval = std::chrono::milliseconds(c.poll_ms);
+  o.timeout = std::chrono::milliseconds(c.timeout_ms);
+  o.max_backoff = std::chrono::milliseconds(c.max_backoff_ms);
+  o.max_state_bytes = c.max_state_bytes;
+  o.min_agree = c.min_agree;
+  o.genesis_time = c.genesis_time;
+  return o;
+}
+
+Poller::Poller(PollerOptions options, SnapshotStore& store) : options_(std::move(options)), store_(store) {
+  for (const auto& up : options_.upstreams) {
+    Tracked t;
+    t.status.name = up.name;
+    t.status.url = up.url;
+    tracked_.push_back(std::move(t));
+  }
+}
+
+void Poller::run(int stop_fd) {
+  for (;;) {
+    const auto started = Clock::now();
+    run_round(stop_fd);
+    // The next round starts one interval after this one started, or at once
+    // if this one overran (counted in run_round).
+    const auto next = std::max(started + options_.poll_interval, Clock::now());
+    pollfd p{stop_fd, POLLIN, 0};
+    if (::poll(&p, 1, ms_until(next)) > 0) return;
+  }
+}
+
+void Poller::run_round(int cancel_fd) {
+  const auto started = Clock::now();
+  const int64_t started_ms = unix_ms();
+  ++round_;
+  std::vector<lean::Checkpoint> finalized, justified;
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    Tracked& t = tracked_[i];
+    t.status.agrees = false;
+    t.observed_state.reset();
+    if (t.skip_rounds > 0) {
+      --t.skip_rounds;
+      t.status.polled = false;
+      continue;
+    }
+    if (cancelled(cancel_fd)) return;  // stopping: publish nothing half-done
+    observe(t, cancel_fd);
+    if (t.status.healthy) {
+      finalized.push_back(*t.status.finalized);
+      justified.push_back(*t.status.justified);
+    }
+  }
+  const Agreement agreement = agree(finalized, options_.min_agree);
+  const auto agreed_justified = agree(justified).checkpoint;
+  if (agreement.checkpoint) {
+    agreed_at_ms_ = unix_ms();
+    for (auto& t : tracked_) t.status.agrees = t.status.polled && t.status.healthy && t.status.finalized == agreement.checkpoint;
+    if (history_.empty() || history_.back().checkpoint != *agreement.checkpoint) {
+      log(LogLevel::info, "agreed on finalized checkpoint ", describe(*agreement.checkpoint), " (", agreement.votes,
+          " of ", agreement.answered, " upstreams)");
+      history_.push_back({*agreement.checkpoint, agreed_at_ms_});
+      if (history_.size() > kHistoryLength) history_.erase(history_.begin());
+    }
+    ensure_anchor(*agreement.checkpoint, cancel_fd);
+  } else {
+    log(LogLevel::debug, "round ", round_, ": no agreement (", agreement.votes, " of ", agreement.answered,
+        " on the most reported checkpoint)");
+  }
+  if (cancelled(cancel_fd)) return;
+  const auto took = Clock::now() - started;
+  if (took > options_.poll_interval) {
+    ++overruns_;
+    log(LogLevel::warn, "round ", round_, " took ", ms(took), " ms, more than the poll interval of ",
+        options_.poll_interval.count(), " ms");
+  }
+  publish(started_ms, took, agreement, agreed_justified);
+}
+
+void Poller::observe(Tracked& t, int cancel_fd) {
+  const Upstream& up = options_.upstreams[static_cast<size_t>(&t - tracked_.data())];
+  UpstreamStatus& s = t.status;
+  const auto start = Clock::now();
+  s.polled = true;
+  s.last_attempt_ms = unix_ms();
+  ++s.polls_total;
+
+  auto result = fetch_fork_choice(up, start + options_.timeout, cancel_fd);
+  std::optional<Failure> failure;
+  if (auto* fc = std::get_if<ForkChoice>(&result)) {
+    s.observed_via = "fork_choice";
+    s.finalized = fc->finalized;
+    s.justified = fc->justified;
+    s.head = fc->head;
+    s.head_slot = fc->head_slot;
+  } else if (auto& f = std::get<Failure>(result); f.kind == "http_status" && f.http_status == 404) {
+    // An older client without fork_choice: its finalized state names its
+    // finalized checkpoint (slot, and the root of the block it anchors).
+    auto state = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
+    if (auto* bytes = std::get_if<std::vector<uint8_t>>(&state)) {
+      try {
+        const StateSummary summary = summarize_state(*bytes);
+        s.observed_via = "state";
+        s.finalized = lean::Checkpoint{summary.block_root, summary.slot};
+        s.justified = summary.latest_justified;
+        s.head.reset();
+        s.head_slot.reset();
+        t.observed_state = std::make_shared<const std::vector<uint8_t>>(std::move(*bytes));
+      } catch (const ssz::SszError& e) {
+        failure = Failure{"layout", std::string("state: ") + e.what()};
+      }
+    } else {
+      failure = std::get<Failure>(state);
+    }
+  } else {
+    failure = f;
+  }
+  s.latency_ms = ms(Clock::now() - start);
+  if (failure) {
+    record_failure(t, failure->kind, failure->detail, failure->http_status);
+    return;
+  }
+  if (!s.healthy && s.consecutive_failures > 0)
+    log(LogLevel::info, "upstream ", s.name, " recovered after ", s.consecutive_failures, " failed attempts");
+  s.healthy = true;
+  s.last_success_ms = s.last_attempt_ms;
+  s.error.clear();
+  s.error_detail.clear();
+  s.http_status = 0;
+  s.consecutive_failures = 0;
+  s.backoff_until_ms = 0;
+  t.skip_rounds = 0;
+}
+
+void Poller::record_failure(Tracked& t, const std::string& kind, const std::string& detail, int http_status) {
+  UpstreamStatus& s = t.status;
+  s.healthy = false;
+  s.error = kind;
+  s.error_detail = detail;
+  s.http_status = http_status;
+  ++s.errors_total[kind];
+  ++s.consecutive_failures;
+  // Retry after 1, 2, 4, ... poll intervals, at most max_backoff: skip that
+  // many rounds minus the one that comes next anyway.
+  const uint64_t cap = std::max<uint64_t>(1, static_cast<uint64_t>(options_.max_backoff / options_.poll_interval));
+  const uint64_t intervals = std::min<uint64_t>(cap, uint64_t{1} << std::min<uint32_t>(s.consecutive_failures - 1, 40));
+  t.skip_rounds = static_cast<uint32_t>(intervals - 1);
+  s.backoff_until_ms = t.skip_rounds ? s.last_attempt_ms + static_cast<int64_t>(intervals) * options_.poll_interval.count() : 0;
+  const LogLevel level = s.consecutive_failures == 1 ? LogLevel::warn : LogLevel::debug;
+  log(level, "upstream ", s.name, " failed: ", kind, " (", detail, "); next attempt in ", intervals, " round(s)");
+}
+
+void Poller::record_anchor_failure(Tracked& t, const std::string& kind, const std::string& detail) {
+  t.status.anchor_error = kind;
+  t.status.anchor_error_detail = detail;
+  ++t.status.errors_total[kind];
+  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", kind, " (", detail, ")");
+}
+
+void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
+  bool need_state = !anchor_ || anchor_->checkpoint != checkpoint;
+  if (!need_state && anchor_->block) return;
+
+  std::shared_ptr<VerifiedAnchor> next = need_state ? nullptr : std::make_shared<VerifiedAnchor>(*anchor_);
+  StateSummary summary = anchor_summary_;
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    Tracked& t = tracked_[i];
+    if (!t.status.agrees) continue;
+    if (cancelled(cancel_fd)) return;
+    const Upstream& up = options_.upstreams[i];
+    if (need_state) {
+      SharedBytes state = t.observed_state;
+      if (!state) {
+        auto fetched = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
+        if (auto* f = std::get_if<Failure>(&fetched)) {
+          record_anchor_failure(t, f->kind, f->detail);
+          continue;
+        }
+        state = std::make_shared<const std::vector<uint8_t>>(std::move(std::get<std::vector<uint8_t>>(fetched)));
+      }
+      const AnchorVerdict verdict = verify_anchor(*state, std::nullopt, checkpoint, options_.genesis_time);
+      if (!verdict.ok()) {
+        record_anchor_failure(t, std::string(to_string(*verdict.fault)), verdict.detail);
+        continue;
+      }
+      t.status.anchor_error.clear();
+      summary = verdict.state;
+      next = std::make_shared<VerifiedAnchor>();
+      next->checkpoint = checkpoint;
+      next->state = std::move(state);
+      next->state_root = summary.state_root;
+      next->state_source = up.name;
+      next->verified_at_ms = unix_ms();
+      need_state = false;
+    }
+    auto block = fetch_ssz(up, kBlockPath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
+    if (auto* f = std::get_if<Failure>(&block)) {
+      // 404: a node that serves no blocks (qlean-mini); not a fault.
+      if (!(f->kind == "http_status" && f->http_status == 404)) record_anchor_failure(t, f->kind, f->detail);
+      continue;
+    }
+    auto& bytes = std::get<std::vector<uint8_t>>(block);
+    const AnchorVerdict verdict = verify_block(summary, bytes, checkpoint);
+    if (!verdict.ok()) {
+      record_anchor_failure(t, std::string(to_string(*verdict.fault)), verdict.detail);
+      continue;
+    }
+    t.status.anchor_error.clear();
+    next->block = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+    next->block_source = up.name;
+    break;
+  }
+  if (!next) {
+    // Warn once per checkpoint; the attempt is repeated every round.
+    if (unverified_ != checkpoint)
+      log(LogLevel::warn, "no agreeing upstream served a state that verifies against ", describe(checkpoint),
+          "; still serving ", anchor_ ? describe(anchor_->checkpoint) : std::string("nothing"));
+    unverified_ = checkpoint;
+    return;
+  }
+  if (next->checkpoint != (anchor_ ? anchor_->checkpoint : lean::Checkpoint{}) || next->block != (anchor_ ? anchor_->block : nullptr))
+    log(LogLevel::info, "verified anchor ", describe(checkpoint), ": state from ", next->state_source, " (",
+        next->state->size(), " bytes)", next->block ? ", block from " + next->block_source : ", no block yet");
+  anchor_ = std::move(next);
+  anchor_summary_ = summary;
+}
+
+void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
+                     const std::optional<lean::Checkpoint>& justified) {
+  auto s = std::make_shared<Snapshot>();
+  s->round = round_;
+  s->round_started_ms = started_ms;
+  s->round_duration_ms = ms(took);
+  s->rounds_overrun_total = overruns_;
+  s->agreement = agreement;
+  s->justified = justified;
+  s->agreed_at_ms = agreed_at_ms_;
+  s->anchor = anchor_;
+  s->history = history_;
+  s->upstreams.reserve(tracked_.size());
+  for (const auto& t : tracked_) s->upstreams.push_back(t.status);
+  store_.publish(std::move(s));
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,82 @@
+// The poller: one thread asks the upstreams in turn, every request under one
+// hard deadline, and publishes what it learned as one immutable Snapshot per
+// round.
+//
+//   round:  for each upstream not backing off, in config order:
+//             GET /lean/v0/fork_choice            -> finalized, justified, head
+//             (404: an older client; GET its finalized state and read the
+//              checkpoint from the state itself)
+//           agree(finalized checkpoints)          -> agreement.h
+//           new agreed checkpoint? fetch the state, then the block, from the
+//             agreeing upstreams in turn until they verify  -> anchor.h
+//           publish the Snapshot                  -> snapshot.h
+//
+// At most one upstream connection is open at any time and nothing outlives a
+// request, so the descriptor count is bounded by a constant whatever the
+// upstreams do. A failing upstream is retried after 1, 2, 4, ... poll
+// intervals (capped), so dead upstreams stop stretching rounds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "anchor.h"
+#include "config.h"
+#include "deadline.h"
+#include "snapshot.h"
+
+namespace leanpoint {
+
+struct PollerOptions {
+  std::vector<Upstream> upstreams;
+  std::chrono::milliseconds poll_interval{10000};
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds max_backoff{300000};
+  size_t max_state_bytes = 64 << 20;
+  size_t min_agree = 1;
+  std::optional<uint64_t> genesis_time;
+};
+
+PollerOptions poller_options(const Config& config);
+
+class Poller {
+ public:
+  Poller(PollerOptions options, SnapshotStore& store);
+
+  // Runs a round every poll interval until `stop_fd` becomes readable; a stop
+  // also aborts the request in flight. The period does not stretch by the
+  // rounds' own duration; a round that overruns starts the next at once.
+  void run(int stop_fd);
+
+  // Runs one round now and publishes its snapshot (tests drive rounds so).
+  void run_round(int cancel_fd = -1);
+
+ private:
+  struct Tracked {
+    UpstreamStatus status;
+    uint32_t skip_rounds = 0;  // rounds left to skip while backing off
+    SharedBytes observed_state;  // this round's state, for upstreams observed through it
+  };
+
+  void observe(Tracked& t, int cancel_fd);
+  void record_failure(Tracked& t, const std::string& kind, const std::string& detail, int http_status);
+  void record_anchor_failure(Tracked& t, const std::string& kind, const std::string& detail);
+  void ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd);
+  void publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
+               const std::optional<lean::Checkpoint>& justified);
+
+  PollerOptions options_;
+  SnapshotStore& store_;
+  std::vector<Tracked> tracked_;
+  uint64_t round_ = 0;
+  uint64_t overruns_ = 0;
+  int64_t agreed_at_ms_ = 0;
+  std::shared_ptr<const VerifiedAnchor> anchor_;
+  StateSummary anchor_summary_;
+  std::vector<AgreedCheckpoint> history_;
+  lean::Checkpoint unverified_;  // the last checkpoint no upstream could anchor, to warn once
+};
+
+}  // namespace leanpoint

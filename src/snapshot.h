@@ -1,0 +1,89 @@
+// What a polling round publishes: one immutable Snapshot, swapped in whole at
+// the end of the round. The server reads snapshots and nothing else of the
+// poller; it never blocks the poller and never sees half a round. Anchor bytes
+// are shared between snapshots (and with responses in flight), never copied.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agreement.h"
+#include "lean.h"
+
+namespace leanpoint {
+
+using SharedBytes = std::shared_ptr<const std::vector<uint8_t>>;
+
+// A finalized state (and, when an agreeing upstream served one, its block),
+// both proven to belong to `checkpoint` (anchor.h).
+struct VerifiedAnchor {
+  lean::Checkpoint checkpoint;
+  SharedBytes state;
+  SharedBytes block;  // null until an agreeing upstream serves a block that verifies
+  ssz::Root state_root{};
+  std::string state_source;  // the upstream the state came from
+  std::string block_source;
+  int64_t verified_at_ms = 0;  // unix ms
+};
+
+// One upstream as the poller last saw it.
+struct UpstreamStatus {
+  std::string name;
+  std::string url;
+  bool polled = false;   // attempted this round (false: backing off)
+  bool healthy = false;  // the last attempt succeeded
+  std::string observed_via;  // "fork_choice", or "state" for nodes without fork_choice (404)
+  int64_t last_attempt_ms = 0;
+  int64_t last_success_ms = 0;
+  int64_t latency_ms = 0;  // of the last attempt
+  std::string error;       // kind of the last failure, empty when healthy
+  std::string error_detail;
+  int http_status = 0;
+  std::optional<lean::Checkpoint> finalized;  // from the last success
+  std::optional<lean::Checkpoint> justified;
+  std::optional<ssz::Root> head;
+  std::optional<uint64_t> head_slot;
+  bool agrees = false;  // its finalized is the agreed checkpoint (this round)
+  uint32_t consecutive_failures = 0;
+  int64_t backoff_until_ms = 0;  // unix ms; 0 when not backing off
+  std::string anchor_error;      // why the last anchor bytes it served were refused
+  std::string anchor_error_detail;
+  uint64_t polls_total = 0;
+  std::map<std::string, uint64_t> errors_total;  // by kind, polls and anchor fetches
+};
+
+struct AgreedCheckpoint {
+  lean::Checkpoint checkpoint;
+  int64_t first_agreed_ms = 0;
+};
+
+struct Snapshot {
+  uint64_t round = 0;  // 0: no round has finished yet
+  int64_t round_started_ms = 0;
+  int64_t round_duration_ms = 0;
+  uint64_t rounds_overrun_total = 0;  // rounds that took longer than the poll interval
+
+  Agreement agreement;                        // this round's
+  std::optional<lean::Checkpoint> justified;  // agreed the same way, on justified checkpoints
+  int64_t agreed_at_ms = 0;                   // last round that agreed on a checkpoint; 0: never
+  std::shared_ptr<const VerifiedAnchor> anchor;  // the newest verified anchor, possibly older than the agreement
+  std::vector<UpstreamStatus> upstreams;      // in config order
+  std::vector<AgreedCheckpoint> history;      // recent agreed checkpoints, newest last
+};
+
+class SnapshotStore {
+ public:
+  SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
+  std::shared_ptr<const Snapshot> load() const { return current_.load(std::memory_order_acquire); }
+  void publish(std::shared_ptr<const Snapshot> s) { current_.store(std::move(s), std::memory_order_release); }
+
+ private:
+  std::atomic<std::shared_ptr<const Snapshot>> current_;
+};
+
+}  // namespace leanpoint
