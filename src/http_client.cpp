@@ -255,8 +255,14 @@ class Exchange {
   size_t read_head() {
     static constexpr std::string_view kEnd = "\r\n\r\n";
     size_t end;
+    static constexpr std::string_view kVersion = "HTTP/1.";
     while ((end = std::string_view(reinterpret_cast<const char*>(in_.data()), in_.size()).find(kEnd)) ==
            std::string_view::npos) {
+      // Something that is not HTTP (a TLS or SSH server) is known from its
+      // first bytes; do not wait for a head that will never come.
+      const size_t n = std::min(in_.size(), kVersion.size());
+      if (std::string_view(reinterpret_cast<const char*>(in_.data()), n) != kVersion.substr(0, n))
+        fail(FetchError::malformed, "not an HTTP response");
       if (in_.size() > kMaxResponseHead) fail(FetchError::too_large, "response head over 16 KiB");
       if (!fill(kMaxResponseHead + 1 - std::min(in_.size(), kMaxResponseHead)))
         fail(FetchError::truncated, in_.empty() ? "closed without a response" : "closed inside the response head");

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "fds.h"
-#include "test_upstream.h"
+#include "sim/scripted_server.h"
 #include "testing.h"
 
 using leanpoint::Clock;
@@ -16,9 +16,9 @@ using leanpoint::FetchError;
 using leanpoint::http_get;
 using leanpoint::HttpRequest;
 using leanpoint::HttpResult;
-using testing::Script;
-using testing::Step;
-using testing::TestUpstream;
+using leanpoint::sim::Script;
+using leanpoint::sim::ScriptedServer;
+using leanpoint::sim::Step;
 using namespace std::chrono_literals;
 
 namespace {
@@ -41,7 +41,7 @@ Timed get(uint16_t port, const std::string& target = "/lean/v0/fork_choice", siz
 
 std::string body_of(const HttpResult& r) { return std::string(r.response.body.begin(), r.response.body.end()); }
 
-TestUpstream::Handler always(Script script) {
+ScriptedServer::Handler always(Script script) {
   return [script](const std::string&, const std::string&) { return script; };
 }
 
@@ -68,7 +68,7 @@ uint16_t unused_port() {
 }  // namespace
 
 TEST_CASE("Content-Length body") {
-  TestUpstream up(always(testing::respond(200, "application/json; charset=utf-8", R"({"ok":true})")));
+  ScriptedServer up(always(leanpoint::sim::respond(200, "application/json; charset=utf-8", R"({"ok":true})")));
   const auto t = get(up.port());
   REQUIRE(t.result.ok());
   CHECK(t.result.response.status == 200);
@@ -77,7 +77,7 @@ TEST_CASE("Content-Length body") {
 }
 
 TEST_CASE("the request: exact target, Host, Accept, Connection: close") {
-  TestUpstream up(always(testing::respond(200, "application/octet-stream", "x")));
+  ScriptedServer up(always(leanpoint::sim::respond(200, "application/octet-stream", "x")));
   HttpRequest req{"127.0.0.1", up.port(), "/lean/v0/states/finalized", "application/octet-stream", 100};
   REQUIRE(http_get(req, Clock::now() + kDeadline).ok());
   const std::string h = up.last_head();
@@ -89,7 +89,7 @@ TEST_CASE("the request: exact target, Host, Accept, Connection: close") {
 }
 
 TEST_CASE("chunked body with extensions and trailers") {
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Transfer-Encoding: chunked"}) +
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"}) +
                                                  "4;ext=1\r\n{\"a\"\r\n5\r\n:123}\r\n0\r\nX-Trailer: 1\r\n\r\n"}}));
   const auto t = get(up.port());
   REQUIRE(t.result.ok());
@@ -97,14 +97,14 @@ TEST_CASE("chunked body with extensions and trailers") {
 }
 
 TEST_CASE("close-delimited body") {
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json") + "[1,2,3]"}}));
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json") + "[1,2,3]"}}));
   const auto t = get(up.port());
   REQUIRE(t.result.ok());
   CHECK(body_of(t.result) == "[1,2,3]");
 }
 
 TEST_CASE("body arriving in pieces") {
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Content-Length: 6"})},
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 6"})},
                           {Step::Kind::drip, "abcdef", 10}}));
   const auto t = get(up.port());
   REQUIRE(t.result.ok());
@@ -112,7 +112,7 @@ TEST_CASE("body arriving in pieces") {
 }
 
 TEST_CASE("non-2xx status: returned with the code, body not read") {
-  TestUpstream up(always(testing::respond(404, "text/plain", "not found")));
+  ScriptedServer up(always(leanpoint::sim::respond(404, "text/plain", "not found")));
   const auto t = get(up.port());
   REQUIRE(t.result.ok());
   CHECK(t.result.response.status == 404);
@@ -122,32 +122,32 @@ TEST_CASE("non-2xx status: returned with the code, body not read") {
 TEST_CASE("fault: refused") { expect_error(get(unused_port()), FetchError::refused); }
 
 TEST_CASE("fault: accepts and never answers -> timeout") {
-  TestUpstream up(always({{Step::Kind::hang}}));
+  ScriptedServer up(always({{Step::Kind::hang}}));
   const auto t = get(up.port());
   expect_error(t, FetchError::timeout);
   CHECK(t.took >= kDeadline - 5ms);
 }
 
 TEST_CASE("fault: full listen backlog -> connect_timeout") {
-  TestUpstream up = TestUpstream::full_backlog();
-  const auto t = get(up.port());
+  const auto up = ScriptedServer::full_backlog();
+  const auto t = get(up->port());
   expect_error(t, FetchError::connect_timeout);
   CHECK(t.took >= kDeadline - 5ms);
 }
 
 TEST_CASE("fault: half-close after the headers -> truncated") {
-  TestUpstream up(
-      always({{Step::Kind::send, testing::head(200, "application/json", {"Content-Length: 1000"})}, {Step::Kind::half_close}}));
+  ScriptedServer up(
+      always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 1000"})}, {Step::Kind::half_close}}));
   expect_error(get(up.port()), FetchError::truncated);
 }
 
 TEST_CASE("fault: reset before answering") {
-  TestUpstream up(always({{Step::Kind::reset}}));
+  ScriptedServer up(always({{Step::Kind::reset}}));
   expect_error(get(up.port()), FetchError::reset);
 }
 
 TEST_CASE("fault: reset mid-body") {
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Content-Length: 100000"}) +
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 100000"}) +
                                                  std::string(1000, 'x')},
                           {Step::Kind::reset}}));
   const auto t = get(up.port());
@@ -159,15 +159,15 @@ TEST_CASE("fault: reset mid-body") {
 }
 
 TEST_CASE("fault: drip one byte every 200 ms -> timeout at the deadline") {
-  const std::string whole = testing::respond(200, "application/json", "{}")[0].data;
-  TestUpstream up(always({{Step::Kind::drip, whole, 200}}));
+  const std::string whole = leanpoint::sim::respond(200, "application/json", "{}")[0].data;
+  ScriptedServer up(always({{Step::Kind::drip, whole, 200}}));
   const auto t = get(up.port());
   expect_error(t, FetchError::timeout);
   CHECK(t.took >= kDeadline - 5ms);
 }
 
 TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/octet-stream", {"Content-Length: 4294967296"})},
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/octet-stream", {"Content-Length: 4294967296"})},
                           {Step::Kind::stream, std::string(65536, 'z')}}));
   const auto t = get(up.port(), "/lean/v0/states/finalized", 64 << 20);
   expect_error(t, FetchError::too_large);
@@ -176,41 +176,41 @@ TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
 
 TEST_CASE("fault: endless chunked stream -> too_large at the cap") {
   std::string chunk = "10000\r\n" + std::string(65536, 'c') + "\r\n";
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json", {"Transfer-Encoding: chunked"})},
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"})},
                           {Step::Kind::stream, chunk}}));
   expect_error(get(up.port(), "/x", 1 << 20), FetchError::too_large);
 }
 
 TEST_CASE("fault: endless close-delimited stream -> too_large at the cap") {
-  TestUpstream up(always({{Step::Kind::send, testing::head(200, "application/json")},
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json")},
                           {Step::Kind::stream, std::string(65536, 's')}}));
   expect_error(get(up.port(), "/x", 1 << 20), FetchError::too_large);
 }
 
 TEST_CASE("fault: short body -> truncated") {
-  TestUpstream up(always({{Step::Kind::send,
-                           testing::head(200, "application/json", {"Content-Length: 100"}) + std::string(50, 'a')}}));
+  ScriptedServer up(always({{Step::Kind::send,
+                           leanpoint::sim::head(200, "application/json", {"Content-Length: 100"}) + std::string(50, 'a')}}));
   const auto t = get(up.port());
   expect_error(t, FetchError::truncated);
   CHECK(t.result.detail == "body ended after 50 of 100 bytes");
 }
 
 TEST_CASE("fault: closes without a response -> truncated") {
-  TestUpstream up(always({}));
+  ScriptedServer up(always({}));
   const auto t = get(up.port());
   expect_error(t, FetchError::truncated);
   CHECK(t.result.detail == "closed without a response");
 }
 
 TEST_CASE("fault: bad chunks -> malformed") {
-  const std::string h = testing::head(200, "application/json", {"Transfer-Encoding: chunked"});
+  const std::string h = leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"});
   for (const std::string body : {"zz\r\nabc\r\n0\r\n\r\n", "3\r\nabcXY0\r\n\r\n", "\r\n"}) {
     CAPTURE(body);
-    TestUpstream up(always({{Step::Kind::send, h + body}}));
+    ScriptedServer up(always({{Step::Kind::send, h + body}}));
     expect_error(get(up.port()), FetchError::malformed);
   }
   // A stream that ends inside a chunk is truncated, not malformed.
-  TestUpstream cut(always({{Step::Kind::send, h + "10\r\nabc"}}));
+  ScriptedServer cut(always({{Step::Kind::send, h + "10\r\nabc"}}));
   expect_error(get(cut.port()), FetchError::truncated);
 }
 
@@ -220,27 +220,35 @@ TEST_CASE("fault: not HTTP -> malformed") {
                                   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
                                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"}) {
     CAPTURE(reply);
-    TestUpstream up(always({{Step::Kind::send, reply}}));
+    ScriptedServer up(always({{Step::Kind::send, reply}}));
     expect_error(get(up.port()), FetchError::malformed);
   }
 }
 
+TEST_CASE("fault: not HTTP at all is malformed at once, not a timeout") {
+  ScriptedServer up(always({{Step::Kind::send, "SSH-2.0-OpenSSH_9.2\r\n"}, {Step::Kind::hang}}));
+  const auto t = get(up.port());
+  expect_error(t, FetchError::malformed);
+  CHECK(t.result.detail == "not an HTTP response");
+  CHECK(t.took < kDeadline / 2);
+}
+
 TEST_CASE("fault: response head over 16 KiB -> too_large") {
-  TestUpstream up(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(17000, 'h') + "\r\n\r\n"}}));
+  ScriptedServer up(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(17000, 'h') + "\r\n\r\n"}}));
   expect_error(get(up.port()), FetchError::too_large);
-  TestUpstream endless(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\n"}, {Step::Kind::stream, "X-A: b\r\n"}}));
+  ScriptedServer endless(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\n"}, {Step::Kind::stream, "X-A: b\r\n"}}));
   expect_error(get(endless.port()), FetchError::too_large);
 }
 
 TEST_CASE("HTML where JSON or SSZ was asked for: the content type is reported") {
-  TestUpstream up(always(testing::respond(200, "text/html", "<html>hi</html>")));
+  ScriptedServer up(always(leanpoint::sim::respond(200, "text/html", "<html>hi</html>")));
   const auto t = get(up.port());
   REQUIRE(t.result.ok());
   CHECK(t.result.response.content_type == "text/html");
 }
 
 TEST_CASE("names resolve under the deadline") {
-  TestUpstream up(always(testing::respond(200, "application/json", "{}")));
+  ScriptedServer up(always(leanpoint::sim::respond(200, "application/json", "{}")));
   const auto t = get(up.port(), "/x", 1024, "localhost");
   CAPTURE(t.result.detail);
   CHECK(t.result.ok());
@@ -250,7 +258,7 @@ TEST_CASE("names resolve under the deadline") {
 TEST_CASE("a stop request ends a request at once") {
   const int cancel = ::eventfd(0, EFD_CLOEXEC);
   // The upstream signals the stop when the request arrives, then hangs.
-  TestUpstream up([cancel](const std::string&, const std::string&) {
+  ScriptedServer up([cancel](const std::string&, const std::string&) {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(cancel, &one, sizeof one);
     return Script{{Step::Kind::hang}};
@@ -267,16 +275,16 @@ TEST_CASE("no descriptor outlives a request, whatever the upstream does") {
   const size_t before = testing::open_fds();
   size_t calls = 0;
   {
-    TestUpstream hang(always({{Step::Kind::hang}}));
-    TestUpstream reset(always({{Step::Kind::reset}}));
-    TestUpstream huge(
-        always({{Step::Kind::send, testing::head(200, "x/y", {"Content-Length: 4294967296"})}, {Step::Kind::hang}}));
-    TestUpstream drip(always({{Step::Kind::drip, "HTTP/1.1 200 OK\r\n", 50}}));
-    TestUpstream ok(always(testing::respond(200, "application/json", "{}")));
-    TestUpstream syn = TestUpstream::full_backlog();
+    ScriptedServer hang(always({{Step::Kind::hang}}));
+    ScriptedServer reset(always({{Step::Kind::reset}}));
+    ScriptedServer huge(
+        always({{Step::Kind::send, leanpoint::sim::head(200, "x/y", {"Content-Length: 4294967296"})}, {Step::Kind::hang}}));
+    ScriptedServer drip(always({{Step::Kind::drip, "HTTP/1.1 200 OK\r\n", 50}}));
+    ScriptedServer ok(always(leanpoint::sim::respond(200, "application/json", "{}")));
+    const auto syn = ScriptedServer::full_backlog();
     const uint16_t closed = unused_port();
     for (int i = 0; i < 3; ++i) {
-      for (uint16_t port : {hang.port(), reset.port(), huge.port(), drip.port(), ok.port(), syn.port(), closed}) {
+      for (uint16_t port : {hang.port(), reset.port(), huge.port(), drip.port(), ok.port(), syn->port(), closed}) {
         HttpRequest req{"127.0.0.1", port, "/x", "application/json", 1024};
         http_get(req, Clock::now() + 100ms);
         ++calls;

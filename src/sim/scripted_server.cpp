@@ -1,4 +1,4 @@
-#include "test_upstream.h"
+#include "sim/scripted_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace testing {
+namespace leanpoint::sim {
 namespace {
 
 std::string reason(int status) {
@@ -51,13 +51,13 @@ Script respond(int status, const std::string& content_type, const std::string& b
            head(status, content_type, {"Content-Length: " + std::to_string(body.size()), "Connection: close"}) + body}};
 }
 
-TestUpstream::TestUpstream(Handler handler) : handler_(std::move(handler)) {
+ScriptedServer::ScriptedServer(Handler handler) : handler_(std::move(handler)) {
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   listen_fd_ = listen_on_loopback(64, port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
-TestUpstream::TestUpstream() {
+ScriptedServer::ScriptedServer() {
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   // With a backlog of 0 the accept queue holds one connection; nothing is
   // ever accepted, so once the fillers sit in it, further SYNs are dropped.
@@ -76,34 +76,53 @@ TestUpstream::TestUpstream() {
   ::poll(&p, 1, 2000);
 }
 
-TestUpstream TestUpstream::full_backlog() { return TestUpstream(); }
+std::unique_ptr<ScriptedServer> ScriptedServer::full_backlog() { return std::unique_ptr<ScriptedServer>(new ScriptedServer()); }
 
-TestUpstream::~TestUpstream() {
+ScriptedServer::~ScriptedServer() {
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
   if (acceptor_.joinable()) acceptor_.join();
-  for (auto& t : connections_) t.join();
+  for (auto& c : connections_) c.thread.join();
   for (int fd : fillers_) ::close(fd);
   ::close(listen_fd_);
   ::close(stop_fd_);
 }
 
-std::string TestUpstream::last_head() const {
+std::string ScriptedServer::last_head() const {
   std::lock_guard lock(mutex_);
   return last_head_;
 }
 
-void TestUpstream::set_handler(Handler handler) {
+void ScriptedServer::set_handler(Handler handler) {
   std::lock_guard lock(mutex_);
   handler_ = std::move(handler);
 }
 
-bool TestUpstream::wait_stop(int ms) {
+void ScriptedServer::reap_finished() {
+  std::lock_guard lock(mutex_);
+  std::erase_if(connections_, [](Connection& c) {
+    if (!c.done->load()) return false;
+    c.thread.join();
+    return true;
+  });
+}
+
+void ScriptedServer::wait_client_gone(int fd) {
+  char sink[4096];
+  for (;;) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+    if (fds[0].revents && ::recv(fd, sink, sizeof sink, 0) <= 0) return;
+  }
+}
+
+bool ScriptedServer::wait_stop(int ms) {
   pollfd p{stop_fd_, POLLIN, 0};
   return ::poll(&p, 1, ms) > 0;
 }
 
-void TestUpstream::accept_loop() {
+void ScriptedServer::accept_loop() {
   for (;;) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
@@ -111,12 +130,20 @@ void TestUpstream::accept_loop() {
     if (!fds[0].revents) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    reap_finished();
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    ++active_;
     std::lock_guard lock(mutex_);
-    connections_.emplace_back([this, fd] { serve(fd); });
+    connections_.push_back({std::thread([this, fd, done] {
+                              serve(fd);
+                              --active_;
+                              done->store(true);
+                            }),
+                            done});
   }
 }
 
-void TestUpstream::serve(int fd) {
+void ScriptedServer::serve(int fd) {
   std::string request;
   char buf[4096];
   while (request.find("\r\n\r\n") == std::string::npos) {
@@ -142,7 +169,7 @@ void TestUpstream::serve(int fd) {
   run_script(fd, handler(request.substr(sp1 + 1, sp2 - sp1 - 1), request));
 }
 
-void TestUpstream::run_script(int fd, const Script& script) {
+void ScriptedServer::run_script(int fd, const Script& script) {
   auto send_all = [&](const char* data, size_t size) {
     while (size > 0) {
       pollfd fds[2] = {{fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
@@ -170,11 +197,11 @@ void TestUpstream::run_script(int fd, const Script& script) {
         }
         goto done;
       case Step::Kind::hang:
-        wait_stop(-1);
+        wait_client_gone(fd);
         goto done;
       case Step::Kind::half_close:
         ::shutdown(fd, SHUT_WR);
-        wait_stop(-1);
+        wait_client_gone(fd);
         goto done;
       case Step::Kind::reset: {
         const linger l{1, 0};
@@ -187,4 +214,4 @@ done:
   ::close(fd);
 }
 
-}  // namespace testing
+}  // namespace leanpoint::sim

@@ -1,0 +1,112 @@
+#include "sim/node.h"
+
+#include <nlohmann/json.hpp>
+
+#include "hex.h"
+
+namespace leanpoint::sim {
+namespace {
+
+const std::pair<const char*, Fault> kFaults[] = {
+    {"healthy", Fault::none},       {"black-hole", Fault::black_hole}, {"syn", Fault::syn},
+    {"drip", Fault::drip},          {"half-close", Fault::half_close}, {"reset", Fault::reset},
+    {"oversize", Fault::oversize},  {"garbage", Fault::garbage},       {"html", Fault::html},
+    {"fork", Fault::fork},          {"lag", Fault::lag},               {"flap", Fault::flap},
+    {"no-block", Fault::no_block},  {"old-client", Fault::old_client}, {"wrong-state", Fault::wrong_state},
+};
+
+Script json(int status, const nlohmann::json& body) { return respond(status, "application/json", body.dump()); }
+
+Script not_found() { return json(404, {{"code", 404}, {"message", "not found"}}); }
+
+Script ssz(const std::vector<uint8_t>& bytes) {
+  return respond(200, "application/octet-stream", std::string(bytes.begin(), bytes.end()));
+}
+
+}  // namespace
+
+std::optional<Fault> parse_fault(const std::string& name) {
+  for (const auto& [n, f] : kFaults)
+    if (name == n) return f;
+  return std::nullopt;
+}
+
+std::string to_string(Fault f) {
+  for (const auto& [n, fault] : kFaults)
+    if (fault == f) return n;
+  return "unknown";
+}
+
+Node::Node(std::shared_ptr<const Chain> canonical, std::shared_ptr<const Chain> fork, std::function<uint64_t()> head,
+           NodeOptions options)
+    : canonical_(std::move(canonical)), fork_(std::move(fork)), head_(std::move(head)), options_(options) {
+  if (options_.fault == Fault::syn)
+    server_ = ScriptedServer::full_backlog();
+  else
+    server_ = std::make_unique<ScriptedServer>(
+        [this](const std::string& target, const std::string& head) { return handle(target, head); });
+}
+
+bool Node::down() const {
+  const auto age = std::chrono::steady_clock::now() - born_;
+  return options_.fault == Fault::flap && (age / options_.flap_period) % 2 == 1;
+}
+
+Script Node::handle(const std::string& target, const std::string& head) {
+  switch (options_.fault) {
+    case Fault::black_hole: return {{Step::Kind::hang}};
+    case Fault::reset: return {{Step::Kind::reset}};
+    case Fault::half_close:
+      return {{Step::Kind::send, sim::head(200, "application/json", {"Content-Length: 100000"})},
+              {Step::Kind::half_close}};
+    case Fault::oversize:
+      return {{Step::Kind::send, sim::head(200, "application/octet-stream", {"Content-Length: 4294967296"})},
+              {Step::Kind::stream, std::string(64 * 1024, '\0')}};
+    case Fault::garbage: {
+      // The start of a TLS handshake, as a node behind a misconfigured proxy might answer.
+      static const std::string tls("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+      return {{Step::Kind::send, tls + std::string(64, '\0')}};
+    }
+    case Fault::html: return respond(200, "text/html", "<html><body>It works!</body></html>");
+    case Fault::flap:
+      if (down()) return {{Step::Kind::reset}};
+      break;
+    default: break;
+  }
+  Script script = answer(target, head);
+  if (options_.fault == Fault::drip && !script.empty())
+    script = {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
+  return script;
+}
+
+Script Node::answer(const std::string& target, const std::string& request_head) {
+  const Chain& chain = options_.fault == Fault::fork ? *fork_ : *canonical_;
+  uint64_t head = head_();
+  if (options_.fault == Fault::lag) head = head > options_.lag ? head - options_.lag : 0;
+  const uint64_t finalized = finalized_slot(head), justified = justified_slot(head);
+
+  if (target == "/lean/v0/health") return json(200, {{"status", "healthy"}, {"service", "lean-rpc-api"}});
+  if (target == "/lean/v0/fork_choice") {
+    if (options_.fault == Fault::old_client) return not_found();
+    return respond(200, "application/json", chain.fork_choice_json(head, justified, finalized));
+  }
+  if (target == "/lean/v0/checkpoints/justified") {
+    const auto c = chain.checkpoint_at(justified);
+    return json(200, {{"slot", c.slot}, {"root", to_hex(c.root)}});
+  }
+  if (target == "/lean/v0/states/finalized") {
+    const Chain& source = options_.fault == Fault::wrong_state ? *fork_ : chain;
+    const auto anchor = source.anchor_at(finalized);
+    // Like ream: without exactly this Accept, the answer is JSON.
+    if (request_head.find("\r\nAccept: application/octet-stream\r\n") == std::string::npos)
+      return json(200, {{"slot", finalized}, {"note", "ask with Accept: application/octet-stream for SSZ"}});
+    return ssz(anchor->state);
+  }
+  if (target == "/lean/v0/blocks/finalized") {
+    if (options_.fault == Fault::no_block) return not_found();
+    return ssz(chain.anchor_at(finalized)->block);
+  }
+  return not_found();
+}
+
+}  // namespace leanpoint::sim

@@ -1,0 +1,72 @@
+// A simulated lean node: the lean API routes real clients serve (DESIGN §2)
+// over a ScriptedServer, answering from a Chain, with one fault if asked.
+//
+// Not part of the service.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sim/chain.h"
+#include "sim/scripted_server.h"
+
+namespace leanpoint::sim {
+
+enum class Fault {
+  none,
+  black_hole,  // accepts, reads the request, never answers
+  syn,         // full listen backlog: connect() hangs
+  drip,        // correct answers, one byte every 200 ms
+  half_close,  // headers promising a body, then shutdown(SHUT_WR)
+  reset,       // resets every connection
+  oversize,    // claims 4 GiB and streams
+  garbage,     // answers bytes that are not HTTP
+  html,        // answers an HTML page to everything
+  fork,        // a minority chain: other roots
+  lag,         // `lag` slots behind
+  flap,        // down (resets) and up every `flap_period`
+  no_block,    // serves no /blocks/finalized, like qlean-mini
+  old_client,  // 404 on /lean/v0/fork_choice: observed through its state
+  wrong_state, // reports the right checkpoint but serves another chain's state
+};
+
+// "black-hole" -> Fault::black_hole, ...; nullopt for an unknown name.
+std::optional<Fault> parse_fault(const std::string& name);
+std::string to_string(Fault f);
+
+struct NodeOptions {
+  Fault fault = Fault::none;
+  uint64_t lag = 3;
+  std::chrono::milliseconds flap_period{10000};
+  std::chrono::milliseconds drip_interval{200};
+};
+
+class Node {
+ public:
+  // `head` returns the current head slot of the devnet; `canonical` is the
+  // honest chain, `fork` the chain a fork node follows.
+  Node(std::shared_ptr<const Chain> canonical, std::shared_ptr<const Chain> fork, std::function<uint64_t()> head,
+       NodeOptions options);
+
+  uint16_t port() const { return server_->port(); }
+  std::string url() const { return server_->url(); }
+  const NodeOptions& options() const { return options_; }
+  size_t requests() const { return server_->requests(); }
+
+ private:
+  Script handle(const std::string& target, const std::string& head);
+  Script answer(const std::string& target, const std::string& head);
+  bool down() const;
+
+  std::shared_ptr<const Chain> canonical_;
+  std::shared_ptr<const Chain> fork_;
+  std::function<uint64_t()> head_;
+  NodeOptions options_;
+  std::chrono::steady_clock::time_point born_ = std::chrono::steady_clock::now();
+  std::unique_ptr<ScriptedServer> server_;
+};
+
+}  // namespace leanpoint::sim

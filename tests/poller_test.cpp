@@ -1,0 +1,323 @@
+// poller.h: rounds against an in-process simulated devnet.
+#include "poller.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "devnet.h"
+#include "testing.h"
+
+using leanpoint::Poller;
+using leanpoint::PollerOptions;
+using leanpoint::Snapshot;
+using leanpoint::SnapshotStore;
+using leanpoint::sim::Fault;
+using namespace std::chrono_literals;
+
+namespace {
+
+PollerOptions options_for(const testing::Devnet& net) {
+  PollerOptions o;
+  o.upstreams = net.upstreams();
+  o.poll_interval = 1000ms;
+  o.timeout = 300ms;
+  o.max_backoff = 60s;
+  return o;
+}
+
+struct Harness {
+  testing::Devnet net;
+  SnapshotStore store;
+  std::unique_ptr<Poller> poller;
+
+  void start(PollerOptions o) { poller = std::make_unique<Poller>(std::move(o), store); }
+  void start() { start(options_for(net)); }
+  std::shared_ptr<const Snapshot> round() {
+    poller->run_round();
+    return store.load();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("before the first round: an empty snapshot") {
+  SnapshotStore store;
+  CHECK(store.load()->round == 0);
+  CHECK(store.load()->anchor == nullptr);
+}
+
+TEST_CASE("healthy upstreams: agreement, a verified anchor with its block, rows") {
+  Harness h;
+  for (int i = 0; i < 3; ++i) h.net.add();
+  h.start();
+  const auto s = h.round();
+  CHECK(s->round == 1);
+  REQUIRE(s->agreement.checkpoint);
+  CHECK(*s->agreement.checkpoint == h.net.finalized());
+  CHECK(s->agreement.votes == 3);
+  CHECK(s->agreement.answered == 3);
+  REQUIRE(s->justified);
+  CHECK(s->justified->slot == leanpoint::sim::justified_slot(h.net.head()));
+  REQUIRE(s->anchor);
+  CHECK(s->anchor->checkpoint == h.net.finalized());
+  REQUIRE(s->anchor->state);
+  REQUIRE(s->anchor->block);
+  const auto expected = h.net.canonical().anchor_at(h.net.finalized().slot);
+  CHECK(*s->anchor->state == expected->state);
+  CHECK(*s->anchor->block == expected->block);
+  CHECK(s->anchor->state_source == "node0");
+  CHECK(s->agreed_at_ms > 0);
+  REQUIRE(s->upstreams.size() == 3);
+  for (const auto& row : s->upstreams) {
+    CHECK(row.healthy);
+    CHECK(row.polled);
+    CHECK(row.agrees);
+    CHECK(row.observed_via == "fork_choice");
+    CHECK(row.error.empty());
+    CHECK(row.head_slot == h.net.head());
+  }
+}
+
+TEST_CASE("finality advances: the anchor follows, both artifacts switch together") {
+  Harness h;
+  for (int i = 0; i < 3; ++i) h.net.add();
+  h.start();
+  auto first = h.round();
+  h.net.set_head(41);
+  auto second = h.round();
+  REQUIRE(second->anchor);
+  CHECK(second->anchor->checkpoint == h.net.finalized());
+  CHECK(second->anchor->checkpoint.slot == 36);
+  CHECK(*second->anchor->block == h.net.canonical().anchor_at(36)->block);
+  // The first snapshot is untouched: readers holding it still see its anchor.
+  CHECK(first->anchor->checkpoint.slot == 16);
+  REQUIRE(second->history.size() == 2);
+  CHECK(second->history[0].checkpoint.slot == 16);
+  CHECK(second->history[1].checkpoint.slot == 36);
+}
+
+TEST_CASE("an unchanged checkpoint is not downloaded again") {
+  Harness h;
+  h.net.add();
+  h.start();
+  h.round();
+  const size_t after_first = h.net.node(0).requests();  // fork_choice, state, block
+  CHECK(after_first == 3);
+  const auto s = h.round();
+  CHECK(h.net.node(0).requests() == after_first + 1);  // fork_choice only
+  CHECK(s->anchor->block != nullptr);
+}
+
+TEST_CASE("a minority fork never wins") {
+  Harness h;
+  h.net.add();
+  h.net.add(Fault::fork);
+  h.net.add();
+  h.net.add(Fault::fork);
+  h.net.add();
+  h.start();
+  const auto s = h.round();
+  REQUIRE(s->agreement.checkpoint);
+  CHECK(*s->agreement.checkpoint == h.net.finalized());
+  CHECK(s->agreement.votes == 3);
+  CHECK_FALSE(s->upstreams[1].agrees);
+  CHECK(s->upstreams[1].healthy);
+  CHECK(s->upstreams[1].finalized == h.net.fork().checkpoint_at(h.net.finalized().slot));
+}
+
+TEST_CASE("a tie agrees on nothing and publishes no anchor") {
+  Harness h;
+  h.net.add();
+  h.net.add(Fault::fork);
+  h.start();
+  const auto s = h.round();
+  CHECK_FALSE(s->agreement.checkpoint);
+  CHECK(s->anchor == nullptr);
+  CHECK(s->agreed_at_ms == 0);
+}
+
+TEST_CASE("--min-agree raises the floor") {
+  Harness h;
+  h.net.add();
+  h.net.add();
+  auto o = options_for(h.net);
+  o.min_agree = 3;
+  h.start(o);
+  CHECK_FALSE(h.round()->agreement.checkpoint);
+}
+
+TEST_CASE("an older client (404 on fork_choice) is observed through its state") {
+  Harness h;
+  h.net.add(Fault::old_client);
+  h.net.add(Fault::old_client);
+  h.start();
+  const auto s = h.round();
+  CHECK(s->upstreams[0].observed_via == "state");
+  CHECK(s->upstreams[0].healthy);
+  REQUIRE(s->agreement.checkpoint);
+  CHECK(*s->agreement.checkpoint == h.net.finalized());
+  // The state downloaded to observe it is the anchor: no second download.
+  REQUIRE(s->anchor);
+  CHECK(s->anchor->state_source == "node0");
+  CHECK(h.net.node(0).requests() == 3);  // fork_choice (404), state, block
+}
+
+TEST_CASE("nodes without blocks: a state-only anchor, the block added when one verifies") {
+  Harness h;
+  h.net.add(Fault::no_block);
+  h.net.add(Fault::no_block);
+  h.start();
+  auto s = h.round();
+  REQUIRE(s->anchor);
+  CHECK(s->anchor->state != nullptr);
+  CHECK(s->anchor->block == nullptr);
+  CHECK(s->upstreams[0].anchor_error.empty());  // a 404 for the block is no fault
+
+  Harness mixed;
+  mixed.net.add(Fault::no_block);
+  mixed.net.add();
+  mixed.start();
+  s = mixed.round();
+  REQUIRE(s->anchor);
+  CHECK(s->anchor->state_source == "node0");
+  CHECK(s->anchor->block_source == "node1");
+}
+
+TEST_CASE("bytes that fail verification are refused, with the reason in the row") {
+  Harness h;
+  h.net.add(Fault::wrong_state);
+  h.net.add();
+  h.net.add();
+  h.start();
+  const auto s = h.round();
+  REQUIRE(s->anchor);
+  CHECK(s->anchor->state_source == "node1");
+  CHECK(*s->anchor->state == h.net.canonical().anchor_at(h.net.finalized().slot)->state);
+  CHECK(s->upstreams[0].anchor_error == "root_mismatch");
+  CHECK(s->upstreams[0].errors_total.at("root_mismatch") == 1);
+  CHECK(s->upstreams[0].healthy);  // its fork_choice answer was fine
+}
+
+TEST_CASE("no agreeing upstream serves a state that verifies: no anchor, reasons recorded") {
+  Harness h;
+  h.net.add(Fault::wrong_state);
+  h.start();
+  const auto s = h.round();
+  CHECK(s->agreement.checkpoint);
+  CHECK(s->anchor == nullptr);
+  CHECK(s->upstreams[0].anchor_error == "root_mismatch");
+}
+
+TEST_CASE("failure kinds land in the rows") {
+  Harness h;
+  h.net.add();
+  h.net.add(Fault::html);
+  h.net.add(Fault::garbage);
+  h.net.add(Fault::reset);
+  h.net.add(Fault::black_hole);
+  h.net.add(Fault::oversize);
+  h.start();
+  const auto s = h.round();
+  CHECK(s->upstreams[0].healthy);
+  CHECK(s->upstreams[1].error == "malformed");  // HTML where fork_choice JSON was expected
+  CHECK(s->upstreams[2].error == "malformed");
+  CHECK(s->upstreams[3].error == "reset");
+  CHECK(s->upstreams[4].error == "timeout");
+  CHECK(s->upstreams[5].error == "too_large");
+  for (size_t i = 1; i < 6; ++i) {
+    CAPTURE(i);
+    CHECK_FALSE(s->upstreams[i].healthy);
+    CHECK(s->upstreams[i].consecutive_failures == 1);
+    CHECK_FALSE(s->upstreams[i].error_detail.empty());
+  }
+  // One healthy answer is a majority of one: the dead do not vote.
+  CHECK(s->agreement.checkpoint == h.net.finalized());
+}
+
+TEST_CASE("backoff: a failing upstream is retried after 1, 2, 4 ... intervals, capped") {
+  Harness h;
+  h.net.add();
+  h.net.add(Fault::reset);
+  auto o = options_for(h.net);
+  o.max_backoff = 4 * o.poll_interval;
+  h.start(o);
+  std::vector<int> attempted;
+  for (int round = 1; round <= 16; ++round)
+    if (h.round()->upstreams[1].polled) attempted.push_back(round);
+  // Failures 1, 2, 3 wait 1, 2, 4 intervals; then the cap of 4.
+  CHECK(attempted == std::vector<int>{1, 2, 4, 8, 12, 16});
+  const auto s = h.store.load();
+  CHECK(s->upstreams[1].consecutive_failures == 6);
+  CHECK(s->upstreams[1].polls_total == 6);
+  CHECK(s->upstreams[1].errors_total.at("reset") == 6);
+  CHECK(s->upstreams[1].backoff_until_ms > s->upstreams[1].last_attempt_ms);
+  CHECK(s->upstreams[0].polls_total == 16);
+}
+
+TEST_CASE("backoff resets on success") {
+  std::atomic<bool> broken{true};
+  auto chain = std::make_shared<leanpoint::sim::Chain>(1);
+  leanpoint::sim::ScriptedServer flaky([&](const std::string& target, const std::string&) -> leanpoint::sim::Script {
+    if (broken) return {{leanpoint::sim::Step::Kind::reset}};
+    if (target == "/lean/v0/fork_choice") return leanpoint::sim::respond(200, "application/json", chain->fork_choice_json(20, 20, 16));
+    return leanpoint::sim::respond(404, "text/plain", "");
+  });
+  SnapshotStore store;
+  PollerOptions o;
+  o.upstreams = {leanpoint::parse_upstream_url("flaky", flaky.url(), "test")};
+  o.poll_interval = 1000ms;
+  o.timeout = 300ms;
+  Poller poller(o, store);
+  poller.run_round();  // fails: retried next round
+  poller.run_round();  // fails: skips one round
+  CHECK(store.load()->upstreams[0].consecutive_failures == 2);
+  broken = false;
+  poller.run_round();  // skipped
+  CHECK_FALSE(store.load()->upstreams[0].polled);
+  poller.run_round();  // retried: succeeds
+  auto s = store.load();
+  CHECK(s->upstreams[0].healthy);
+  CHECK(s->upstreams[0].consecutive_failures == 0);
+  CHECK(s->upstreams[0].backoff_until_ms == 0);
+  CHECK(s->upstreams[0].error.empty());
+  poller.run_round();
+  CHECK(store.load()->upstreams[0].polled);
+}
+
+TEST_CASE("a round longer than the poll interval is counted") {
+  Harness h;
+  h.net.add(Fault::black_hole);
+  auto o = options_for(h.net);
+  o.poll_interval = 100ms;
+  o.timeout = 250ms;
+  h.start(o);
+  const auto s = h.round();
+  CHECK(s->rounds_overrun_total == 1);
+  CHECK(s->round_duration_ms >= 250);
+}
+
+TEST_CASE("run(): a stop ends the request in flight and returns") {
+  const int stop = ::eventfd(0, EFD_CLOEXEC);
+  std::atomic<bool> asked{false};
+  // The upstream signals the stop as soon as it is asked, then never answers.
+  leanpoint::sim::ScriptedServer hole([&](const std::string&, const std::string&) {
+    asked = true;
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(stop, &one, sizeof one);
+    return leanpoint::sim::Script{{leanpoint::sim::Step::Kind::hang}};
+  });
+  SnapshotStore store;
+  PollerOptions o;
+  o.upstreams = {leanpoint::parse_upstream_url("hole", hole.url(), "test")};
+  o.poll_interval = 10s;
+  o.timeout = 5s;
+  Poller poller(o, store);
+  const auto start = leanpoint::Clock::now();
+  poller.run(stop);
+  CHECK(asked);
+  CHECK(leanpoint::Clock::now() - start < 2s);
+  CHECK(store.load()->round == 0);  // the aborted round published nothing
+  ::close(stop);
+}
