@@ -104,11 +104,19 @@ bool Subprocess::pump(Clock::time_point deadline) {
   return out_fd_ >= 0 || err_fd_ >= 0;
 }
 
-bool Subprocess::wait_for_stderr(const std::string& needle, Clock::time_point deadline) {
-  while (err_.find(needle) == std::string::npos) {
+bool Subprocess::wait_for(const std::string& buffer, const std::string& needle, Clock::time_point deadline) {
+  while (buffer.find(needle) == std::string::npos) {
     if (Clock::now() >= deadline || !pump(deadline)) break;
   }
-  return err_.find(needle) != std::string::npos;
+  return buffer.find(needle) != std::string::npos;
+}
+
+bool Subprocess::wait_for_stderr(const std::string& needle, Clock::time_point deadline) {
+  return wait_for(err_, needle, deadline);
+}
+
+bool Subprocess::wait_for_stdout(const std::string& needle, Clock::time_point deadline) {
+  return wait_for(out_, needle, deadline);
 }
 
 void Subprocess::send_signal(int sig) {
@@ -150,6 +158,12 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
 std::string leanpoint_bin() {
   const char* bin = std::getenv("LEANPOINT_BIN");
   if (!bin) throw std::runtime_error("LEANPOINT_BIN is not set; run the tests through meson test");
+  return bin;
+}
+
+std::string sim_bin() {
+  const char* bin = std::getenv("LEANPOINT_SIM_BIN");
+  if (!bin) throw std::runtime_error("LEANPOINT_SIM_BIN is not set; run the tests through meson test");
   return bin;
 }
 

@@ -25,6 +25,7 @@ class Subprocess {
   // Reads output until stderr contains `needle`, the child closes its pipes,
   // or `deadline` passes. Returns whether `needle` was seen.
   bool wait_for_stderr(const std::string& needle, Clock::time_point deadline);
+  bool wait_for_stdout(const std::string& needle, Clock::time_point deadline);
 
   void send_signal(int sig);
 
@@ -40,6 +41,7 @@ class Subprocess {
  private:
   // Reads whatever is available within `deadline`; false once both pipes closed.
   bool pump(Clock::time_point deadline);
+  bool wait_for(const std::string& buffer, const std::string& needle, Clock::time_point deadline);
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
@@ -62,5 +64,7 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
 
 // The path of the leanpoint binary under test (LEANPOINT_BIN, set by meson).
 std::string leanpoint_bin();
+// The path of lean-devnet-sim (LEANPOINT_SIM_BIN, set by meson).
+std::string sim_bin();
 
 }  // namespace testing

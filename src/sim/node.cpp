@@ -10,6 +10,7 @@ namespace {
 const std::pair<const char*, Fault> kFaults[] = {
     {"healthy", Fault::none},       {"black-hole", Fault::black_hole}, {"syn", Fault::syn},
     {"drip", Fault::drip},          {"half-close", Fault::half_close}, {"reset", Fault::reset},
+    {"short-body", Fault::short_body}, {"chunked", Fault::chunked},
     {"oversize", Fault::oversize},  {"garbage", Fault::garbage},       {"html", Fault::html},
     {"fork", Fault::fork},          {"lag", Fault::lag},               {"flap", Fault::flap},
     {"no-block", Fault::no_block},  {"old-client", Fault::old_client}, {"wrong-state", Fault::wrong_state},
@@ -38,14 +39,36 @@ std::string to_string(Fault f) {
 }
 
 Node::Node(std::shared_ptr<const Chain> canonical, std::shared_ptr<const Chain> fork, std::function<uint64_t()> head,
-           NodeOptions options)
+           NodeOptions options, uint16_t port)
     : canonical_(std::move(canonical)), fork_(std::move(fork)), head_(std::move(head)), options_(options) {
   if (options_.fault == Fault::syn)
-    server_ = ScriptedServer::full_backlog();
+    server_ = ScriptedServer::full_backlog(port);
   else
     server_ = std::make_unique<ScriptedServer>(
-        [this](const std::string& target, const std::string& head) { return handle(target, head); });
+        [this](const std::string& target, const std::string& head) { return handle(target, head); }, port);
 }
+
+namespace {
+
+// Re-frames a Content-Length response (as respond() builds it) as chunked.
+Script rechunk(const Script& script) {
+  const std::string& whole = script[0].data;
+  const size_t end = whole.find("\r\n\r\n");
+  std::string head = whole.substr(0, end + 2);
+  const size_t cl = head.find("Content-Length: ");
+  head.erase(cl, head.find("\r\n", cl) + 2 - cl);
+  std::string out = head + "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string body = whole.substr(end + 4);
+  for (size_t at = 0; at < body.size(); at += 4096) {
+    const std::string piece = body.substr(at, 4096);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    out += size + piece + "\r\n";
+  }
+  return {{Step::Kind::send, out + "0\r\n\r\n"}};
+}
+
+}  // namespace
 
 bool Node::down() const {
   const auto age = std::chrono::steady_clock::now() - born_;
@@ -74,9 +97,16 @@ Script Node::handle(const std::string& target, const std::string& head) {
     default: break;
   }
   Script script = answer(target, head);
-  if (options_.fault == Fault::drip && !script.empty())
-    script = {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
-  return script;
+  switch (options_.fault) {
+    case Fault::drip: return {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
+    case Fault::chunked: return rechunk(script);
+    case Fault::short_body: {
+      const std::string& whole = script[0].data;
+      const size_t body = whole.find("\r\n\r\n") + 4;
+      return {{Step::Kind::send, whole.substr(0, body + (whole.size() - body) / 2)}};
+    }
+    default: return script;
+  }
 }
 
 Script Node::answer(const std::string& target, const std::string& request_head) {

@@ -21,6 +21,8 @@ enum class Fault {
   syn,         // full listen backlog: connect() hangs
   drip,        // correct answers, one byte every 200 ms
   half_close,  // headers promising a body, then shutdown(SHUT_WR)
+  short_body,  // half the promised body, then close
+  chunked,     // correct answers, with chunked transfer encoding (healthy)
   reset,       // resets every connection
   oversize,    // claims 4 GiB and streams
   garbage,     // answers bytes that are not HTTP
@@ -48,8 +50,9 @@ class Node {
  public:
   // `head` returns the current head slot of the devnet; `canonical` is the
   // honest chain, `fork` the chain a fork node follows.
+  // Listens on 127.0.0.1:`port` (0: any free port).
   Node(std::shared_ptr<const Chain> canonical, std::shared_ptr<const Chain> fork, std::function<uint64_t()> head,
-       NodeOptions options);
+       NodeOptions options, uint16_t port = 0);
 
   uint16_t port() const { return server_->port(); }
   std::string url() const { return server_->url(); }

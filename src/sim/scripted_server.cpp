@@ -24,15 +24,22 @@ std::string reason(int status) {
   }
 }
 
+// Binds 127.0.0.1:`port` (0: any); sets `port` to the port bound.
 int listen_on_loopback(int backlog, uint16_t& port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
   socklen_t len = sizeof addr;
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, backlog) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error(std::string("test upstream: ") + std::strerror(errno));
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(err));
+  }
   port = ntohs(addr.sin_port);
   return fd;
 }
@@ -51,13 +58,13 @@ Script respond(int status, const std::string& content_type, const std::string& b
            head(status, content_type, {"Content-Length: " + std::to_string(body.size()), "Connection: close"}) + body}};
 }
 
-ScriptedServer::ScriptedServer(Handler handler) : handler_(std::move(handler)) {
+ScriptedServer::ScriptedServer(Handler handler, uint16_t port) : handler_(std::move(handler)), port_(port) {
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   listen_fd_ = listen_on_loopback(64, port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
-ScriptedServer::ScriptedServer() {
+ScriptedServer::ScriptedServer(uint16_t port) : port_(port) {
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   // With a backlog of 0 the accept queue holds one connection; nothing is
   // ever accepted, so once the fillers sit in it, further SYNs are dropped.
@@ -76,7 +83,9 @@ ScriptedServer::ScriptedServer() {
   ::poll(&p, 1, 2000);
 }
 
-std::unique_ptr<ScriptedServer> ScriptedServer::full_backlog() { return std::unique_ptr<ScriptedServer>(new ScriptedServer()); }
+std::unique_ptr<ScriptedServer> ScriptedServer::full_backlog(uint16_t port) {
+  return std::unique_ptr<ScriptedServer>(new ScriptedServer(port));
+}
 
 ScriptedServer::~ScriptedServer() {
   const uint64_t one = 1;

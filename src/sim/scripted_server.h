@@ -43,14 +43,15 @@ class ScriptedServer {
   // `target` is the request target ("/lean/v0/fork_choice"), `head` the whole request head.
   using Handler = std::function<Script(const std::string& target, const std::string& head)>;
 
-  explicit ScriptedServer(Handler handler);
+  // Listens on 127.0.0.1:`port` (0: any free port).
+  explicit ScriptedServer(Handler handler, uint16_t port = 0);
   ~ScriptedServer();
   ScriptedServer(const ScriptedServer&) = delete;
   ScriptedServer& operator=(const ScriptedServer&) = delete;
 
   // A listener whose accept queue is full and never drained: connect() to it
   // hangs in SYN_SENT (the "syn" fault).
-  static std::unique_ptr<ScriptedServer> full_backlog();
+  static std::unique_ptr<ScriptedServer> full_backlog(uint16_t port = 0);
 
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -63,7 +64,7 @@ class ScriptedServer {
   size_t active() const { return active_.load(); }
 
  private:
-  ScriptedServer();  // for full_backlog
+  explicit ScriptedServer(uint16_t port);  // for full_backlog
   void accept_loop();
   void serve(int fd);
   void run_script(int fd, const Script& script);
