@@ -245,9 +245,9 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
     unverified_ = checkpoint;
     return;
   }
-  if (next->checkpoint != (anchor_ ? anchor_->checkpoint : lean::Checkpoint{}) || next->block != (anchor_ ? anchor_->block : nullptr))
-    log(LogLevel::info, "verified anchor ", describe(checkpoint), ": state from ", next->state_source, " (",
-        next->state->size(), " bytes)", next->block ? ", block from " + next->block_source : ", no block yet");
+  if (anchor_ && next->checkpoint == anchor_->checkpoint && next->block == anchor_->block) return;  // still no block
+  log(LogLevel::info, "verified anchor ", describe(checkpoint), ": state from ", next->state_source, " (",
+      next->state->size(), " bytes)", next->block ? ", block from " + next->block_source : ", no block yet");
   anchor_ = std::move(next);
   anchor_summary_ = summary;
 }

@@ -174,6 +174,8 @@ TEST_CASE("nodes without blocks: a state-only anchor, the block added when one v
   CHECK(s->anchor->state != nullptr);
   CHECK(s->anchor->block == nullptr);
   CHECK(s->upstreams[0].anchor_error.empty());  // a 404 for the block is no fault
+  // Still no block next round: the same anchor, not a copy of it.
+  CHECK(h.round()->anchor == s->anchor);
 
   Harness mixed;
   mixed.net.add(Fault::no_block);
