@@ -1,0 +1,54 @@
+#include "range.h"
+
+#include <charconv>
+
+namespace leanpoint {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<uint64_t> number(std::string_view s) {
+  uint64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+RangeDecision decide_range(std::optional<std::string_view> header, uint64_t size) {
+  using Kind = RangeDecision::Kind;
+  const RangeDecision full{Kind::full, 0, size};
+  if (!header) return full;
+  std::string_view spec = trim(*header);
+  if (spec.substr(0, 6) != "bytes=") return full;
+  spec = trim(spec.substr(6));
+  if (spec.find(',') != std::string_view::npos) return full;  // several ranges: the whole body
+  const size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return full;
+  const std::string_view first_text = trim(spec.substr(0, dash)), last_text = trim(spec.substr(dash + 1));
+
+  if (first_text.empty()) {  // bytes=-S: the last S bytes
+    const auto suffix = number(last_text);
+    if (!suffix) return full;
+    if (*suffix == 0 || size == 0) return {Kind::unsatisfiable, 0, 0};
+    const uint64_t length = std::min(*suffix, size);
+    return {Kind::partial, size - length, length};
+  }
+  const auto first = number(first_text);
+  if (!first) return full;
+  std::optional<uint64_t> last;
+  if (!last_text.empty()) {
+    last = number(last_text);
+    if (!last || *last < *first) return full;  // invalid: ignored
+  }
+  if (*first >= size) return {Kind::unsatisfiable, 0, 0};
+  const uint64_t end = last ? std::min(*last, size - 1) : size - 1;
+  return {Kind::partial, *first, end - *first + 1};
+}
+
+}  // namespace leanpoint
