@@ -62,12 +62,23 @@ void Poller::run_round(int cancel_fd) {
   const int64_t started_ms = unix_ms();
   ++round_;
   std::vector<lean::Checkpoint> finalized, justified;
+  // Upstreams that failed together back off together; retrying them all in
+  // one round would cost one deadline each. One retry per round, for the due
+  // upstream that has waited longest; the others stay due.
+  const Tracked* retry = nullptr;
+  for (const auto& t : tracked_)
+    if (t.skip_rounds == 0 && t.status.consecutive_failures > 0 && (!retry || t.last_attempt < retry->last_attempt))
+      retry = &t;
   for (size_t i = 0; i < tracked_.size(); ++i) {
     Tracked& t = tracked_[i];
     t.status.agrees = false;
     t.observed_state.reset();
     if (t.skip_rounds > 0) {
       --t.skip_rounds;
+      t.status.polled = false;
+      continue;
+    }
+    if (t.status.consecutive_failures > 0 && &t != retry) {
       t.status.polled = false;
       continue;
     }
@@ -110,6 +121,7 @@ void Poller::observe(Tracked& t, int cancel_fd) {
   const auto start = Clock::now();
   s.polled = true;
   s.last_attempt_ms = unix_ms();
+  t.last_attempt = ++attempts_;
   ++s.polls_total;
 
   auto result = fetch_fork_choice(up, start + options_.timeout, cancel_fd);

@@ -14,7 +14,8 @@
 // At most one upstream connection is open at any time and nothing outlives a
 // request, so the descriptor count is bounded by a constant whatever the
 // upstreams do. A failing upstream is retried after 1, 2, 4, ... poll
-// intervals (capped), so dead upstreams stop stretching rounds.
+// intervals (capped), and a round retries at most one failing upstream, so
+// dead upstreams add at most one deadline to a round.
 #pragma once
 
 #include <chrono>
@@ -57,6 +58,7 @@ class Poller {
   struct Tracked {
     UpstreamStatus status;
     uint32_t skip_rounds = 0;  // rounds left to skip while backing off
+    uint64_t last_attempt = 0;  // sequence number of its last attempt
     SharedBytes observed_state;  // this round's state, for upstreams observed through it
   };
 
@@ -71,6 +73,7 @@ class Poller {
   SnapshotStore& store_;
   std::vector<Tracked> tracked_;
   uint64_t round_ = 0;
+  uint64_t attempts_ = 0;
   uint64_t overruns_ = 0;
   int64_t agreed_at_ms_ = 0;
   std::shared_ptr<const VerifiedAnchor> anchor_;

@@ -258,6 +258,34 @@ TEST_CASE("backoff: a failing upstream is retried after 1, 2, 4 ... intervals, c
   CHECK(s->upstreams[0].polls_total == 16);
 }
 
+TEST_CASE("a round retries at most one failing upstream; the others take turns") {
+  Harness h;
+  h.net.add();
+  h.net.add(Fault::black_hole);
+  h.net.add(Fault::black_hole);
+  h.net.add(Fault::black_hole);
+  auto o = options_for(h.net);
+  o.max_backoff = o.poll_interval;  // no waiting: every failing upstream is always due
+  h.start(o);
+  auto s = h.round();  // first failures: all three polled
+  CHECK(s->upstreams[1].polled);
+  CHECK(s->upstreams[3].polled);
+  std::vector<size_t> retried;
+  for (int round = 2; round <= 7; ++round) {
+    s = h.round();
+    size_t polled = 0;
+    for (size_t i = 1; i <= 3; ++i)
+      if (s->upstreams[i].polled) {
+        ++polled;
+        retried.push_back(i);
+      }
+    CHECK(polled == 1);
+    CHECK(s->round_duration_ms < 2 * o.timeout.count());  // one deadline, not three
+  }
+  CHECK(retried == std::vector<size_t>{1, 2, 3, 1, 2, 3});
+  CHECK(s->upstreams[0].polls_total == 7);
+}
+
 TEST_CASE("backoff resets on success") {
   std::atomic<bool> broken{true};
   auto chain = std::make_shared<leanpoint::sim::Chain>(1);
