@@ -1,0 +1,105 @@
+#include "conn_stream.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace leanpoint {
+namespace {
+
+void address_of(const sockaddr_storage& ss, std::string& ip, int& port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+    port = ntohs(a->sin6_port);
+  }
+  ip = text;
+}
+
+}  // namespace
+
+size_t head_end(const std::string& input) {
+  const size_t at = input.find("\r\n\r\n");
+  return at == std::string::npos ? 0 : at + 4;
+}
+
+ConnStream::ConnStream(Connection& conn, std::chrono::milliseconds stall, int stop_fd)
+    : conn_(conn), stall_(stall), stop_fd_(stop_fd) {}
+
+bool ConnStream::is_readable() const { return read_pos_ < conn_.input.size(); }
+
+bool ConnStream::is_writable() const {
+  if (broken_) return false;
+  pollfd fds[2] = {{conn_.fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
+  return ::poll(fds, 2, static_cast<int>(stall_.count())) > 0 && fds[0].revents & POLLOUT && !fds[1].revents;
+}
+
+ssize_t ConnStream::read(char* ptr, size_t size) {
+  // Requests carry no body (the gate refuses them), so everything cpp-httplib
+  // reads is the head the gate has already received.
+  const size_t n = std::min(size, conn_.input.size() - read_pos_);
+  std::memcpy(ptr, conn_.input.data() + read_pos_, n);
+  read_pos_ += n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t ConnStream::write(const char* ptr, size_t size) {
+  if (broken_) return -1;
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::send(conn_.fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      conn_.stats.bytes_served_total += static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd fds[2] = {{conn_.fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
+      const int ready = ::poll(fds, 2, static_cast<int>(stall_.count()));
+      if (ready > 0 && fds[1].revents) break;  // stopping
+      if (ready > 0) continue;                 // room again (or an error send will report)
+      if (ready == 0) {
+        ++conn_.stats.stalled_total;
+        log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(),
+            " ms; transfer aborted");
+      }
+      break;
+    }
+    break;  // reset, or the client went away
+  }
+  if (done < size) {
+    broken_ = true;
+    return -1;
+  }
+  return static_cast<ssize_t>(size);
+}
+
+void ConnStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(conn_.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) address_of(ss, ip, port);
+}
+
+void ConnStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(conn_.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) address_of(ss, ip, port);
+}
+
+void ConnStream::consume() {
+  conn_.input.erase(0, read_pos_);
+  read_pos_ = 0;
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,47 @@
+// The httplib::Stream a worker hands to cpp-httplib's process_request: reads
+// come from the head the gate already received (never from a slow client),
+// writes go to the nonblocking socket under the stall rule.
+//
+// The stall rule (from the artifact-server incident): a transfer is aborted
+// when the client accepts zero bytes for the stall window. Any progress
+// restarts the window, so a slow client that keeps reading is never cut off,
+// whatever its rate.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <string>
+
+#include "connection.h"
+
+namespace leanpoint {
+
+class ConnStream : public httplib::Stream {
+ public:
+  ConnStream(Connection& conn, std::chrono::milliseconds stall, int stop_fd);
+
+  bool is_readable() const override;
+  bool is_writable() const override;
+  ssize_t read(char* ptr, size_t size) override;
+  ssize_t write(const char* ptr, size_t size) override;
+  void get_remote_ip_and_port(std::string& ip, int& port) const override;
+  void get_local_ip_and_port(std::string& ip, int& port) const override;
+  socket_t socket() const override { return conn_.fd; }
+
+  // Drops the bytes read so far from the connection's input (the request
+  // just answered); what remains is the next, pipelined request.
+  void consume();
+
+  // True once a write failed: stalled, reset, or stopping.
+  bool broken() const { return broken_; }
+
+ private:
+  Connection& conn_;
+  std::chrono::milliseconds stall_;
+  int stop_fd_;
+  size_t read_pos_ = 0;
+  bool broken_ = false;
+};
+
+}  // namespace leanpoint

@@ -1,0 +1,38 @@
+// One client connection: its socket (closed with the object), its peer, and
+// the bytes received but not yet consumed. Owned by exactly one of: the gate
+// (waiting for a complete request head), a pool queue, or a worker.
+#pragma once
+
+#include <unistd.h>
+
+#include <string>
+
+#include "deadline.h"
+#include "server_stats.h"
+
+namespace leanpoint {
+
+struct Connection {
+  Connection(int fd, std::string peer, ServerStats& stats) : fd(fd), peer(std::move(peer)), stats(stats) {
+    ++stats.connections_open;
+    ++stats.connections_total;
+  }
+  ~Connection() {
+    ::close(fd);
+    --stats.connections_open;
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const int fd;
+  const std::string peer;  // "ip:port", for logs
+  ServerStats& stats;
+  std::string input;       // received, not yet consumed: the head being read, pipelined requests
+  Clock::time_point deadline{};  // for the next complete head
+  unsigned requests = 0;   // answered on this connection
+};
+
+// Where the request head in `input` ends (just past the blank line), or 0.
+size_t head_end(const std::string& input);
+
+}  // namespace leanpoint

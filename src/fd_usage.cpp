@@ -1,0 +1,34 @@
+#include "fd_usage.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace leanpoint {
+
+FdUsage fd_usage() {
+  FdUsage u;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec))
+    ++u.open;
+  if (u.open > 0) --u.open;  // the directory iterator's own descriptor
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) u.limit = static_cast<size_t>(rl.rlim_cur);
+  return u;
+}
+
+size_t raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, 1 << 20);
+  if (rl.rlim_cur < want) {
+    rl.rlim_cur = want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return static_cast<size_t>(rl.rlim_cur);
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,248 @@
+#include "gate.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace leanpoint {
+namespace {
+
+std::string reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+  }
+}
+
+std::string peer_of(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  char text[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      const auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      port = ntohs(a->sin6_port);
+    }
+  }
+  return std::string(text) + ":" + std::to_string(port);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+std::string canned_response(int status, const std::string& body, const std::string& extra_headers) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
+         "Connection: close\r\n\r\n" + body;
+}
+
+std::optional<std::string> screen_head(std::string_view head) {
+  const size_t eol = head.find("\r\n");
+  const std::string_view line = head.substr(0, eol);
+  const size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 == sp1 || line.substr(sp1 + 1, sp2 - sp1 - 1).empty())
+    return canned_response(400, "bad request line\n");
+  const std::string_view method = line.substr(0, sp1), version = line.substr(sp2 + 1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return canned_response(505, "HTTP/1.x only\n");
+  if (method != "GET" && method != "HEAD") return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
+  // Headers: a body (any Content-Length but 0, any Transfer-Encoding) is refused.
+  for (size_t at = eol; at != std::string_view::npos && at + 2 < head.size();) {
+    const size_t next = head.find("\r\n", at + 2);
+    const std::string_view h = head.substr(at + 2, next == std::string_view::npos ? next : next - at - 2);
+    at = next;
+    const size_t colon = h.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = h.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    const std::string_view name = h.substr(0, colon);
+    if (iequals(name, "transfer-encoding") || (iequals(name, "content-length") && value != "0"))
+      return canned_response(413, "request bodies are not accepted\n");
+  }
+  return std::nullopt;
+}
+
+Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch)
+    : options_(options), stats_(stats), dispatch_(std::move(dispatch)) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("gate: epoll/eventfd failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Gate::~Gate() {
+  stop();
+  ::close(epoll_fd_);
+  ::close(wake_fd_);
+}
+
+void Gate::stop() {
+  if (stopping_.exchange(true)) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  thread_.join();
+  waiting_.clear();
+  std::lock_guard lock(inbox_mutex_);
+  inbox_.clear();
+}
+
+void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response) {
+  [[maybe_unused]] ssize_t n = ::send(conn->fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Keep the client's last bytes from turning our close into a reset before
+  // it reads the answer: stop sending, let the socket drain on close.
+  ::shutdown(conn->fd, SHUT_WR);
+}
+
+void Gate::adopt(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  auto conn = std::make_shared<Connection>(fd, peer_of(fd), stats_);
+  if (stopping_ || static_cast<size_t>(stats_.connections_open.load()) > options_.max_connections) {
+    ++stats_.shed_total;
+    reply_and_close(conn, canned_response(503, "too many connections\n", "Retry-After: 1\r\n"));
+    return;
+  }
+  conn->deadline = Clock::now() + options_.head_timeout;
+  resume(std::move(conn));
+}
+
+void Gate::resume(std::shared_ptr<Connection> conn) {
+  if (conn->requests > 0) conn->deadline = Clock::now() + options_.head_timeout;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (stopping_) return;  // dropped: closed
+    inbox_.push_back(std::move(conn));
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Gate::take_inbox() {
+  uint64_t drained;
+  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &drained, sizeof drained);
+  std::vector<std::shared_ptr<Connection>> arrived;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    arrived.swap(inbox_);
+  }
+  for (auto& conn : arrived) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = conn->fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, conn->fd, &ev) != 0) continue;  // dropped: closed
+    const int fd = conn->fd;
+    waiting_[fd] = std::move(conn);
+    ++stats_.connections_waiting;
+    // Bytes may already be here (a pipelined head, or sent before epoll watched).
+    on_readable(waiting_[fd]);
+  }
+}
+
+void Gate::release(int fd) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (waiting_.erase(fd)) --stats_.connections_waiting;
+}
+
+void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
+  std::shared_ptr<Connection> conn = conn_ref;  // release() may drop the map's reference
+  char buf[8192];
+  bool eof = false;
+  while (conn->input.size() <= kMaxRequestHead && !head_end(conn->input)) {
+    const ssize_t n = ::recv(conn->fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      conn->input.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+      break;
+    }
+  }
+  const size_t end = head_end(conn->input);
+  if (end > 0 && end <= kMaxRequestHead) {
+    release(conn->fd);
+    if (const auto refusal = screen_head(std::string_view(conn->input).substr(0, end))) {
+      reply_and_close(conn, *refusal);
+      return;
+    }
+    dispatch_(std::move(conn));
+    return;
+  }
+  if (conn->input.size() > kMaxRequestHead || end > kMaxRequestHead) {
+    ++stats_.heads_too_large_total;
+    release(conn->fd);
+    reply_and_close(conn, canned_response(431, "request head over 16 KiB\n"));
+    return;
+  }
+  if (eof) release(conn->fd);  // the client left
+}
+
+Clock::time_point Gate::expire_heads() {
+  const auto now = Clock::now();
+  auto next = now + std::chrono::seconds(1);
+  std::vector<int> overdue;
+  for (const auto& [fd, conn] : waiting_) {
+    if (conn->deadline <= now)
+      overdue.push_back(fd);
+    else
+      next = std::min(next, conn->deadline);
+  }
+  for (int fd : overdue) {
+    auto conn = waiting_[fd];
+    release(fd);
+    // An idle keep-alive connection just ends; a head cut short learns why.
+    if (!conn->input.empty() || conn->requests == 0) {
+      ++stats_.head_timeouts_total;
+      reply_and_close(conn, canned_response(408, "request head not complete in time\n"));
+    }
+  }
+  return next;
+}
+
+void Gate::loop() {
+  epoll_event events[64];
+  while (!stopping_) {
+    const auto next = expire_heads();
+    const int n = ::epoll_wait(epoll_fd_, events, 64, std::max(1, ms_until(next)));
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == wake_fd_) {
+        if (!stopping_) take_inbox();
+        continue;
+      }
+      const auto it = waiting_.find(events[i].data.fd);
+      if (it != waiting_.end()) on_readable(it->second);
+    }
+  }
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,83 @@
+// health.h: each failing reason, alone and together.
+#include "health.h"
+
+#include "testing.h"
+
+using leanpoint::assess;
+using leanpoint::FdUsage;
+using leanpoint::HealthRules;
+using leanpoint::Snapshot;
+
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000'000;
+
+Snapshot healthy() {
+  Snapshot s;
+  const leanpoint::lean::Checkpoint c{leanpoint::ssz::Root{7}, 96};
+  s.agreement.checkpoint = c;
+  s.agreed_at_ms = kNow - 1000;
+  s.history.push_back({c, kNow - 5000});
+  auto anchor = std::make_shared<leanpoint::VerifiedAnchor>();
+  anchor->checkpoint = c;
+  s.anchor = anchor;
+  return s;
+}
+
+const FdUsage kFew{40, 1024};
+
+}  // namespace
+
+TEST_CASE("healthy: fresh agreement, verified anchor, few descriptors") {
+  CHECK(assess(healthy(), kNow, HealthRules{}, kFew).ok());
+}
+
+TEST_CASE("no_agreement before any round agreed, with no anchor either") {
+  const auto h = assess(Snapshot{}, kNow, HealthRules{}, kFew);
+  CHECK(h.failing == std::vector<std::string>{"no_agreement", "no_verified_anchor"});
+}
+
+TEST_CASE("stale: the last agreement is older than --stale-ms") {
+  Snapshot s = healthy();
+  s.agreed_at_ms = kNow - 30'001;
+  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<std::string>{"stale"});
+  s.agreed_at_ms = kNow - 30'000;
+  CHECK(assess(s, kNow, HealthRules{}, kFew).ok());
+}
+
+TEST_CASE("a round without agreement is not unhealthy while the last agreement is fresh") {
+  Snapshot s = healthy();
+  s.agreement.checkpoint.reset();
+  CHECK(assess(s, kNow, HealthRules{}, kFew).ok());
+}
+
+TEST_CASE("no_verified_anchor: the newest agreed checkpoint is not the anchor served") {
+  Snapshot s = healthy();
+  s.history.push_back({{leanpoint::ssz::Root{8}, 100}, kNow});
+  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<std::string>{"no_verified_anchor"});
+  s = healthy();
+  s.anchor.reset();
+  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<std::string>{"no_verified_anchor"});
+}
+
+TEST_CASE("fd_pressure at the threshold percent of the limit") {
+  CHECK(assess(healthy(), kNow, HealthRules{}, {818, 1024}).ok());
+  CHECK(assess(healthy(), kNow, HealthRules{}, {820, 1024}).failing == std::vector<std::string>{"fd_pressure"});
+  HealthRules strict;
+  strict.fd_threshold_percent = 50;
+  CHECK(assess(healthy(), kNow, strict, {512, 1024}).failing == std::vector<std::string>{"fd_pressure"});
+}
+
+TEST_CASE("every reason at once") {
+  Snapshot s = healthy();
+  s.agreed_at_ms = kNow - 60'000;
+  s.anchor.reset();
+  CHECK(assess(s, kNow, HealthRules{}, {1000, 1024}).failing ==
+        std::vector<std::string>{"stale", "no_verified_anchor", "fd_pressure"});
+}
+
+TEST_CASE("fd_usage reads this process") {
+  const auto u = leanpoint::fd_usage();
+  CHECK(u.open >= 3);  // stdin, stdout, stderr at least
+  CHECK(u.limit >= u.open);
+}
