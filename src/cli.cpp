@@ -43,6 +43,23 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
       ->envname("LEANPOINT_MIN_AGREE");
   app.add_option("--genesis-time", config.genesis_time, "Refuse anchors whose state has another genesis time (unix s)")
       ->envname("LEANPOINT_GENESIS_TIME");
+  app.add_option("--head-timeout-ms", config.head_timeout_ms, "Deadline for a client's complete request head, ms")
+      ->envname("LEANPOINT_HEAD_TIMEOUT_MS");
+  app.add_option("--stall-timeout-ms", config.stall_timeout_ms,
+                 "Abort a response when the client accepts no bytes for this long, ms")
+      ->envname("LEANPOINT_STALL_TIMEOUT_MS");
+  app.add_option("--artifact-workers", config.artifact_workers, "Workers serving states, blocks and static files")
+      ->envname("LEANPOINT_ARTIFACT_WORKERS");
+  app.add_option("--api-workers", config.api_workers, "Workers serving everything else")
+      ->envname("LEANPOINT_API_WORKERS");
+  app.add_option("--max-connections", config.max_connections,
+                 "Client connections beyond which new ones get a fast 503 (0: 3/4 of RLIMIT_NOFILE less headroom)")
+      ->envname("LEANPOINT_MAX_CONNECTIONS");
+  app.add_option("--fd-threshold", config.fd_threshold, "/healthz fails at this percent of RLIMIT_NOFILE in use")
+      ->envname("LEANPOINT_FD_THRESHOLD");
+  app.add_flag("--zig-metrics", config.zig_metrics,
+               "Also export the Zig leanpoint's millisecond gauges under their old names (not promtool-clean)")
+      ->envname("LEANPOINT_ZIG_METRICS");
   app.add_option("--static-dir", config.static_dir, "Directory of files to serve at /")
       ->envname("LEANPOINT_STATIC_DIR");
   std::string level_name{to_string(config.log_level)};

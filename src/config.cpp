@@ -129,6 +129,7 @@ std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::str
       throw ConfigError(where + ": \"path\" must be a string");
 
     Upstream up = parse_upstream_url("", url->get<std::string>(), where);
+    if (path != entry.end()) up.path = path->get<std::string>();
     // A nameless entry is named after its address, as the operator would.
     up.name = name != entry.end() ? name->get<std::string>() : up.url.substr(7);
     if (up.name.empty()) throw ConfigError(where + ": \"name\" is empty");
@@ -171,7 +172,9 @@ void validate(const Config& config) {
   const std::pair<const char*, int64_t> durations[] = {{"--poll-ms", config.poll_ms},
                                                        {"--timeout-ms", config.timeout_ms},
                                                        {"--stale-ms", config.stale_ms},
-                                                       {"--max-backoff-ms", config.max_backoff_ms}};
+                                                       {"--max-backoff-ms", config.max_backoff_ms},
+                                                       {"--head-timeout-ms", config.head_timeout_ms},
+                                                       {"--stall-timeout-ms", config.stall_timeout_ms}};
   for (const auto& [flag, value] : durations)
     if (value <= 0) throw ConfigError(std::string(flag) + ": must be positive, got " + std::to_string(value));
   if (config.timeout_ms >= config.poll_ms)
@@ -188,6 +191,11 @@ void validate(const Config& config) {
   if (config.max_state_bytes < 1024 * 1024)
     throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) +
                       " is below 1 MiB; real finalized states pass 2 MB within days");
+  for (const auto& [flag, workers] : {std::pair{"--artifact-workers", config.artifact_workers},
+                                      std::pair{"--api-workers", config.api_workers}})
+    if (workers < 1 || workers > 1024) throw ConfigError(std::string(flag) + ": " + std::to_string(workers) + " is outside 1-1024");
+  if (config.fd_threshold < 1 || config.fd_threshold > 100)
+    throw ConfigError("--fd-threshold: " + std::to_string(config.fd_threshold) + " is not a percentage (1-100)");
   in_addr a4{};
   in6_addr a6{};
   if (inet_pton(AF_INET, config.bind_addr.c_str(), &a4) != 1 &&

@@ -24,6 +24,7 @@ struct Upstream {
   std::string url;   // as configured, for display
   std::string host;  // IPv6 literals without brackets
   uint16_t port = 0;
+  std::string path;  // from the upstreams file: accepted, echoed in /api/upstreams, not polled
 };
 
 struct Config {
@@ -38,6 +39,13 @@ struct Config {
   uint64_t max_state_bytes = 64 << 20;
   uint64_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
+  int64_t head_timeout_ms = 10000;
+  int64_t stall_timeout_ms = 10000;
+  uint64_t artifact_workers = 8;
+  uint64_t api_workers = 2;
+  uint64_t max_connections = 0;  // 0: derived from RLIMIT_NOFILE
+  uint64_t fd_threshold = 80;    // percent of RLIMIT_NOFILE
+  bool zig_metrics = false;
   std::string static_dir;
   LogLevel log_level = LogLevel::info;
 };

@@ -71,6 +71,7 @@ ssize_t ConnStream::write(const char* ptr, size_t size) {
       if (ready > 0) continue;                 // room again (or an error send will report)
       if (ready == 0) {
         ++conn_.stats.stalled_total;
+        conn_.reset_on_close = true;
         log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(),
             " ms; transfer aborted");
       }

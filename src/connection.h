@@ -3,6 +3,7 @@
 // (waiting for a complete request head), a pool queue, or a worker.
 #pragma once
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
@@ -18,6 +19,12 @@ struct Connection {
     ++stats.connections_total;
   }
   ~Connection() {
+    if (reset_on_close) {
+      // Discard what the client never read: a reset frees the kernel's send
+      // buffer at once instead of retrying it to a peer that is not reading.
+      const linger abort{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    }
     ::close(fd);
     --stats.connections_open;
   }
@@ -30,6 +37,7 @@ struct Connection {
   std::string input;       // received, not yet consumed: the head being read, pipelined requests
   Clock::time_point deadline{};  // for the next complete head
   unsigned requests = 0;   // answered on this connection
+  bool reset_on_close = false;  // set when a transfer stalled
 };
 
 // Where the request head in `input` ends (just past the blank line), or 0.

@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "conn_stream.h"
@@ -65,6 +66,15 @@ HttpServer::HttpServer(ServerOptions options, ServerStats& stats)
       gate_(GateOptions{options_.head_timeout, options_.max_connections}, stats,
             [this](std::shared_ptr<Connection> conn) { dispatch(std::move(conn)); }) {
   new_task_queue = [] { return new InlineQueue; };
+  // cpp-httplib's default adds SO_REUSEPORT: a second leanpoint on the same
+  // port would then share its traffic silently instead of failing to start.
+  set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  // cpp-httplib announces these in Keep-Alive headers; the gate enforces them.
+  set_keep_alive_max_count(kMaxRequestsPerConnection);
+  set_keep_alive_timeout(std::max<time_t>(1, options_.head_timeout.count() / 1000));
 }
 
 HttpServer::~HttpServer() {

@@ -22,6 +22,14 @@ int64_t ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::m
 
 std::string describe(const lean::Checkpoint& c) { return std::to_string(c.slot) + "/" + to_hex(c.root).substr(0, 10); }
 
+std::string no_agreement_reason(const Agreement& a, size_t total, size_t min_agree) {
+  if (a.answered == 0) return "no upstream answered (" + std::to_string(total) + " configured)";
+  std::string why = "no majority: " + std::to_string(a.votes) + " of " + std::to_string(a.answered) +
+                    " answering upstreams on the most reported checkpoint";
+  if (2 * a.votes > a.answered && a.votes < min_agree) why += ", below --min-agree " + std::to_string(min_agree);
+  return why;
+}
+
 }  // namespace
 
 PollerOptions poller_options(const Config& c) {
@@ -41,6 +49,7 @@ Poller::Poller(PollerOptions options, SnapshotStore& store) : options_(std::move
     Tracked t;
     t.status.name = up.name;
     t.status.url = up.url;
+    t.status.path = up.path;
     tracked_.push_back(std::move(t));
   }
 }
@@ -102,6 +111,7 @@ void Poller::run_round(int cancel_fd) {
     }
     ensure_anchor(*agreement.checkpoint, cancel_fd);
   } else {
+    ++rounds_without_agreement_;
     log(LogLevel::debug, "round ", round_, ": no agreement (", agreement.votes, " of ", agreement.answered,
         " on the most reported checkpoint)");
   }
@@ -271,6 +281,8 @@ void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& 
   s->round_started_ms = started_ms;
   s->round_duration_ms = ms(took);
   s->rounds_overrun_total = overruns_;
+  s->rounds_without_agreement_total = rounds_without_agreement_;
+  if (!agreement.checkpoint) s->last_error = no_agreement_reason(agreement, tracked_.size(), options_.min_agree);
   s->agreement = agreement;
   s->justified = justified;
   s->agreed_at_ms = agreed_at_ms_;

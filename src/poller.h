@@ -75,6 +75,7 @@ class Poller {
   uint64_t round_ = 0;
   uint64_t attempts_ = 0;
   uint64_t overruns_ = 0;
+  uint64_t rounds_without_agreement_ = 0;
   int64_t agreed_at_ms_ = 0;
   std::shared_ptr<const VerifiedAnchor> anchor_;
   StateSummary anchor_summary_;

@@ -4,10 +4,14 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
+#include "fd_usage.h"
+#include "http_server.h"
 #include "log.h"
 #include "poller.h"
+#include "routes.h"
 #include "snapshot.h"
 #include "version.h"
 
@@ -42,6 +46,14 @@ class StopSignal {
 
 }  // namespace
 
+size_t default_max_connections(size_t fd_limit, size_t artifact_workers) {
+  // Stay under the /healthz threshold with room for the poller's socket,
+  // static files being served, logs and the listening socket.
+  const size_t headroom = 32 + artifact_workers;
+  const size_t three_quarters = fd_limit / 4 * 3;
+  return three_quarters > headroom + 16 ? three_quarters - headroom : 16;
+}
+
 void block_stop_signals() {
   const sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -58,7 +70,37 @@ int run_service(const Config& config) {
         "): /healthz will report stale between rounds");
   for (const auto& up : config.upstreams) log(LogLevel::info, "polling ", up.name, " at ", up.url);
 
+  const size_t fd_limit = raise_fd_limit();
+  ServerOptions server_options;
+  server_options.bind = config.bind_addr;
+  server_options.port = config.port;
+  server_options.head_timeout = std::chrono::milliseconds(config.head_timeout_ms);
+  server_options.stall_timeout = std::chrono::milliseconds(config.stall_timeout_ms);
+  server_options.artifact_workers = config.artifact_workers;
+  server_options.api_workers = config.api_workers;
+  server_options.max_connections =
+      config.max_connections ? config.max_connections : default_max_connections(fd_limit, config.artifact_workers);
+  RoutesOptions routes;
+  routes.health = {config.stale_ms, static_cast<int>(config.fd_threshold)};
+  routes.poll_ms = config.poll_ms;
+  routes.min_agree = config.min_agree;
+  routes.zig_metrics = config.zig_metrics;
+  if (!config.static_dir.empty()) routes.static_dir = std::filesystem::canonical(config.static_dir).string();
+  const bool static_files = !routes.static_dir.empty();
+  server_options.is_artifact = [static_files](std::string_view path) { return is_artifact_path(path, static_files); };
+  log(LogLevel::info, "descriptor limit ", fd_limit, "; /healthz fails at ", config.fd_threshold, "%");
+
   SnapshotStore store;
+  ServerStats stats;
+  HttpServer server(server_options, stats);
+  install_routes(server, store, stats, routes);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log(LogLevel::error, e.what());
+    return 1;
+  }
+
   StopSignal stop;
   Poller poller(poller_options(config), store);
   std::thread poller_thread([&] { poller.run(stop.fd()); });
@@ -70,6 +112,7 @@ int run_service(const Config& config) {
   }
   log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   stop.stop();
+  server.stop();
   poller_thread.join();
   log(LogLevel::info, "stopped");
   return 0;

@@ -1,7 +1,8 @@
-// The always-on service: starts the parts, waits for SIGINT or SIGTERM, stops
-// them. The poller and the server arrive with their issues; until then the
-// service logs what it would poll and waits.
+// The always-on service: starts the server and the poller, waits for SIGINT
+// or SIGTERM, stops them (threads joined, sockets closed).
 #pragma once
+
+#include <cstddef>
 
 #include "config.h"
 
@@ -13,5 +14,9 @@ void block_stop_signals();
 
 // Runs until SIGINT or SIGTERM; returns the process exit status.
 int run_service(const Config& config);
+
+// --max-connections when not given: three quarters of the descriptor limit,
+// less headroom for the poller, files and the listener.
+size_t default_max_connections(size_t fd_limit, size_t artifact_workers);
 
 }  // namespace leanpoint

@@ -35,6 +35,7 @@ struct VerifiedAnchor {
 struct UpstreamStatus {
   std::string name;
   std::string url;
+  std::string path;  // as configured (not polled)
   bool polled = false;   // attempted this round (false: backing off)
   bool healthy = false;  // the last attempt succeeded
   std::string observed_via;  // "fork_choice", or "state" for nodes without fork_choice (404)
@@ -67,6 +68,8 @@ struct Snapshot {
   int64_t round_started_ms = 0;
   int64_t round_duration_ms = 0;
   uint64_t rounds_overrun_total = 0;  // rounds that took longer than the poll interval
+  uint64_t rounds_without_agreement_total = 0;
+  std::string last_error;  // why the last round agreed on nothing; empty when it agreed
 
   Agreement agreement;                        // this round's
   std::optional<lean::Checkpoint> justified;  // agreed the same way, on justified checkpoints

@@ -1,12 +1,15 @@
 // The leanpoint binary's command line and process behaviour, driven as an
 // operator would: real argv, real environment, real signals.
 #include <signal.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
+#include "ports.h"
 #include "subprocess.h"
 #include "tempdir.h"
 #include "testing.h"
@@ -73,6 +76,13 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--max-state-bytes", "=67108864 ", "LEANPOINT_MAX_STATE_BYTES"},
       {"--min-agree", "=1 ", "LEANPOINT_MIN_AGREE"},
       {"--genesis-time", nullptr, "LEANPOINT_GENESIS_TIME"},
+      {"--head-timeout-ms", "=10000 ", "LEANPOINT_HEAD_TIMEOUT_MS"},
+      {"--stall-timeout-ms", "=10000 ", "LEANPOINT_STALL_TIMEOUT_MS"},
+      {"--artifact-workers", "=8 ", "LEANPOINT_ARTIFACT_WORKERS"},
+      {"--api-workers", "=2 ", "LEANPOINT_API_WORKERS"},
+      {"--max-connections", "=0 ", "LEANPOINT_MAX_CONNECTIONS"},
+      {"--fd-threshold", "=80 ", "LEANPOINT_FD_THRESHOLD"},
+      {"--zig-metrics", nullptr, "LEANPOINT_ZIG_METRICS"},
       {"--static-dir", nullptr, "LEANPOINT_STATIC_DIR"},
       {"--log-level", "=info ", "LEANPOINT_LOG_LEVEL"},
       {"--version", nullptr, nullptr},
@@ -205,6 +215,47 @@ TEST_CASE("bad input: --genesis-time that is not a number") {
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--genesis-time", "yesterday"}), "--genesis-time");
 }
 
+TEST_CASE("bad input: server limits") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--artifact-workers", "0"}),
+                     "--artifact-workers: 0 is outside 1-1024");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--api-workers", "5000"}),
+                     "--api-workers: 5000 is outside 1-1024");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--fd-threshold", "120"}),
+                     "--fd-threshold: 120 is not a percentage (1-100)");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--stall-timeout-ms", "0"}),
+                     "--stall-timeout-ms: must be positive, got 0");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--head-timeout-ms", "-3"}),
+                     "--head-timeout-ms: must be positive, got -3");
+}
+
+TEST_CASE("a port already in use: a clear error, exit 1") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const auto r = run(args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", port}));
+  ::close(fd);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("cannot listen on 127.0.0.1:" + port) != std::string::npos);
+}
+
+TEST_CASE("a second leanpoint on the same port fails instead of sharing it") {
+  const std::string port = std::to_string(testing::free_port());
+  const std::vector<std::string> argv = args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", port});
+  testing::Subprocess first(argv);
+  REQUIRE(first.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
+  const auto second = run(argv);
+  CHECK(second.status == 1);
+  CHECK(second.err.find("cannot listen on 127.0.0.1:" + port) != std::string::npos);
+  first.send_signal(SIGTERM);
+  CHECK(first.wait(Clock::now() + std::chrono::seconds(5)) == 0);
+}
+
 TEST_CASE("bad input: unknown flags and stray arguments") {
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--workers", "4"}), "--workers");
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "serve"}), "serve");
@@ -244,7 +295,8 @@ namespace {
 
 // Starts leanpoint, waits until it is ready, sends `sig`, and checks it exits
 // 0 within 2 s. Returns what it logged.
-std::string expect_clean_stop(const std::vector<std::string>& argv, const std::vector<std::string>& env, int sig) {
+std::string expect_clean_stop(std::vector<std::string> argv, const std::vector<std::string>& env, int sig) {
+  argv.insert(argv.end(), {"--bind", "127.0.0.1", "--port", std::to_string(testing::free_port())});
   testing::Subprocess p(argv, env);
   REQUIRE(p.wait_for_stderr("ready; waiting for SIGINT or SIGTERM", Clock::now() + std::chrono::seconds(10)));
   const auto sent = Clock::now();
@@ -280,11 +332,13 @@ TEST_CASE("runs from --upstream flags and stops cleanly on SIGINT") {
 TEST_CASE("environment variables configure it; flags override them") {
   testing::TempDir dir;
   const std::string path = dir.write("u.json", kValidFile);
+  const std::string port = std::to_string(testing::free_port());
   testing::Subprocess p(args({"--poll-ms", "2000", "--log-level", "debug"}),
                         {"LEANPOINT_UPSTREAMS_CONFIG=" + path, "LEANPOINT_POLL_MS=900",
-                         "LEANPOINT_TIMEOUT_MS=1500", "LEANPOINT_BIND_PORT=6000", "LEANPOINT_BIND_ADDR=127.0.0.1"});
+                         "LEANPOINT_TIMEOUT_MS=1500", "LEANPOINT_BIND_PORT=" + port, "LEANPOINT_BIND_ADDR=127.0.0.1"});
   REQUIRE(p.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
   CHECK(p.err().find("poll every 2000 ms, request deadline 1500 ms") != std::string::npos);
+  CHECK(p.err().find("serving on 127.0.0.1:" + port) != std::string::npos);
   p.send_signal(SIGTERM);
   CHECK(p.wait(Clock::now() + std::chrono::seconds(5)) == 0);
 }
@@ -292,7 +346,8 @@ TEST_CASE("environment variables configure it; flags override them") {
 TEST_CASE("--log-level warn keeps info lines out") {
   // --stale-ms below --poll-ms draws a warning, logged after the stop signals
   // are blocked: once it is seen, SIGTERM is handled, not fatal.
-  testing::Subprocess p(args({"--upstream", "a=http://127.0.0.1:1", "--log-level", "warn", "--stale-ms", "100"}));
+  testing::Subprocess p(args({"--upstream", "a=http://127.0.0.1:1", "--log-level", "warn", "--stale-ms", "100",
+                              "--bind", "127.0.0.1", "--port", std::to_string(testing::free_port())}));
   REQUIRE(p.wait_for_stderr(" WARN --stale-ms (100) is not above --poll-ms", Clock::now() + std::chrono::seconds(10)));
   p.send_signal(SIGTERM);
   CHECK(p.wait(Clock::now() + std::chrono::seconds(5)) == 0);

@@ -1,0 +1,46 @@
+// Streaming a body to a client: the verified anchor from shared immutable
+// bytes (never copied per request), or a file from --static-dir. Both go
+// through one path: ETag and If-None-Match (304), one Range (206/416, see
+// range.h), HEAD, and the ConnStream underneath with its stall rule.
+#pragma once
+
+#include <httplib.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "snapshot.h"
+
+namespace leanpoint {
+
+struct BodySource {
+  SharedBytes bytes;            // either the bytes...
+  std::shared_ptr<int> file;    // ...or an open file (closed with the last reference)
+  uint64_t size = 0;
+};
+
+struct BodyHeaders {
+  std::string content_type;
+  std::string etag;           // quoted
+  std::string cache_control;  // empty: none
+  std::vector<std::pair<std::string, std::string>> extra;
+};
+
+// Answers `req` with `body`: 304 if If-None-Match matches, else 200, 206 or
+// 416 per `range` (the client's Range header, taken out before routing).
+void respond_body(const httplib::Request& req, httplib::Response& res, BodySource body, const BodyHeaders& headers,
+                  const std::optional<std::string>& range);
+
+// Resolves a request path under `root` (a canonical directory): percent-
+// decoded `..` segments and symlinks leading outside are refused. "/" and
+// directories map to index.html. Returns the canonical file path, or the
+// status to answer (400 for `..`, 404 otherwise).
+std::variant<std::string, int> resolve_static(const std::string& root, const std::string& path);
+
+// Content type by extension.
+std::string mime_type(const std::string& path);
+
+}  // namespace leanpoint

@@ -1,0 +1,158 @@
+#include "metrics.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "version.h"
+
+namespace leanpoint {
+namespace {
+
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  // Starts a metric family.
+  Writer& family(const std::string& name, const char* type, const char* help) {
+    name_ = name;
+    out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    return *this;
+  }
+  // One sample of the current family; labels as {"k","v",...}.
+  template <typename T>
+  Writer& sample(T value, std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
+    out_ << name_;
+    if (labels.size()) {
+      out_ << "{";
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        out_ << (first ? "" : ",") << k << "=\"" << escape(v) << "\"";
+        first = false;
+      }
+      out_ << "}";
+    }
+    out_ << " " << value << "\n";
+    return *this;
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::string name_;
+};
+
+double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+}  // namespace
+
+std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health& health, const RequestCounts& requests,
+                           bool zig_names) {
+  Writer w;
+  const auto* agreed = s.history.empty() ? nullptr : &s.history.back().checkpoint;
+  const int64_t updated_ms = s.round ? s.round_started_ms + s.round_duration_ms : 0;
+
+  // The Zig leanpoint's, by their names.
+  w.family("leanpoint_justified_slot", "gauge", "Latest justified slot.").sample(s.justified ? s.justified->slot : 0);
+  w.family("leanpoint_finalized_slot", "gauge", "Latest finalized slot.").sample(agreed ? agreed->slot : 0);
+  w.family("leanpoint_error_total", "counter", "Total poll errors: rounds in which the upstreams agreed on nothing.")
+      .sample(s.rounds_without_agreement_total);
+  w.family("leanpoint_last_success_timestamp_seconds", "gauge", "Last round that agreed on a checkpoint (unix time).")
+      .sample(seconds(s.agreed_at_ms));
+  w.family("leanpoint_last_updated_timestamp_seconds", "gauge", "Last round that finished (unix time).")
+      .sample(seconds(updated_ms));
+  w.family("leanpoint_last_latency_seconds", "gauge", "Duration of the last round.").sample(seconds(s.round_duration_ms));
+  if (zig_names) {
+    w.family("leanpoint_last_success_timestamp_ms", "gauge", "Last successful poll time (ms since epoch).")
+        .sample(s.agreed_at_ms);
+    w.family("leanpoint_last_updated_timestamp_ms", "gauge", "Last update time (ms since epoch).").sample(updated_ms);
+    w.family("leanpoint_last_latency_ms", "gauge", "Last poll latency in milliseconds.").sample(s.round_duration_ms);
+  }
+
+  w.family("leanpoint_build_info", "gauge", "leanpoint's version.").sample(1, {{"version", LEANPOINT_VERSION}});
+  w.family("leanpoint_healthy", "gauge", "1 when /healthz answers 200.").sample(health.ok() ? 1 : 0);
+  w.family("leanpoint_health_failing", "gauge", "1 for each /healthz rule failing now.");
+  for (const char* reason : {"no_agreement", "stale", "no_verified_anchor", "fd_pressure"}) {
+    const bool failing = std::find(health.failing.begin(), health.failing.end(), reason) != health.failing.end();
+    w.sample(failing ? 1 : 0, {{"reason", reason}});
+  }
+  w.family("leanpoint_has_consensus", "gauge", "1 when the last round agreed on a finalized checkpoint.")
+      .sample(s.agreement.checkpoint ? 1 : 0);
+  w.family("leanpoint_agreement_votes", "gauge", "Upstreams behind the most reported finalized checkpoint, last round.")
+      .sample(s.agreement.votes);
+  w.family("leanpoint_agreement_answered", "gauge", "Upstreams that answered, last round.").sample(s.agreement.answered);
+  w.family("leanpoint_anchor_slot", "gauge", "Slot of the verified anchor served (0: none).")
+      .sample(s.anchor ? s.anchor->checkpoint.slot : 0);
+  w.family("leanpoint_anchor_current", "gauge", "1 when the anchor served is verified for the newest agreed checkpoint.")
+      .sample(s.anchor && agreed && s.anchor->checkpoint == *agreed ? 1 : 0);
+  w.family("leanpoint_anchor_state_bytes", "gauge", "Size of the state served.")
+      .sample(s.anchor ? s.anchor->state->size() : 0);
+  w.family("leanpoint_anchor_block_bytes", "gauge", "Size of the block served (0: none yet).")
+      .sample(s.anchor && s.anchor->block ? s.anchor->block->size() : 0);
+  w.family("leanpoint_rounds_total", "counter", "Polling rounds finished.").sample(s.round);
+  w.family("leanpoint_rounds_overrun_total", "counter", "Rounds that took longer than the poll interval.")
+      .sample(s.rounds_overrun_total);
+  w.family("leanpoint_round_duration_seconds", "gauge", "Duration of the last round.").sample(seconds(s.round_duration_ms));
+
+  w.family("leanpoint_upstream_up", "gauge", "1 when the upstream's last attempt succeeded.");
+  for (const auto& u : s.upstreams) w.sample(u.healthy ? 1 : 0, {{"upstream", u.name}});
+  w.family("leanpoint_upstream_agrees", "gauge", "1 when the upstream reported the agreed checkpoint, last round.");
+  for (const auto& u : s.upstreams) w.sample(u.agrees ? 1 : 0, {{"upstream", u.name}});
+  w.family("leanpoint_upstream_backing_off", "gauge", "1 while a failing upstream waits to be retried.");
+  for (const auto& u : s.upstreams) w.sample(u.consecutive_failures > 0 && !u.polled ? 1 : 0, {{"upstream", u.name}});
+  w.family("leanpoint_upstream_latency_seconds", "gauge", "Duration of the upstream's last attempt.");
+  for (const auto& u : s.upstreams) w.sample(seconds(u.latency_ms), {{"upstream", u.name}});
+  w.family("leanpoint_upstream_finalized_slot", "gauge", "Finalized slot the upstream last reported.");
+  for (const auto& u : s.upstreams) w.sample(u.finalized ? u.finalized->slot : 0, {{"upstream", u.name}});
+  w.family("leanpoint_upstream_polls_total", "counter", "Attempts to poll the upstream.");
+  for (const auto& u : s.upstreams) w.sample(u.polls_total, {{"upstream", u.name}});
+  w.family("leanpoint_upstream_errors_total", "counter", "Failures by kind, polling or fetching anchors.");
+  for (const auto& u : s.upstreams)
+    for (const auto& [kind, n] : u.errors_total) w.sample(n, {{"upstream", u.name}, {"kind", kind}});
+
+  w.family("leanpoint_open_fds", "gauge", "Open file descriptors.").sample(p.fds.open);
+  w.family("leanpoint_max_fds", "gauge", "RLIMIT_NOFILE (soft).").sample(p.fds.limit);
+  size_t queued = 0, active = 0;
+  for (const auto& pool : p.pools) {
+    queued += pool.queued;
+    active += pool.active;
+  }
+  w.family("leanpoint_connections", "gauge", "Open client connections by state.")
+      .sample(p.connections_waiting, {{"state", "waiting"}})
+      .sample(queued, {{"state", "queued"}})
+      .sample(active, {{"state", "active"}});
+  w.family("leanpoint_connections_open", "gauge", "Open client connections.").sample(p.connections_open);
+  w.family("leanpoint_connections_total", "counter", "Client connections accepted.").sample(p.connections_total);
+  w.family("leanpoint_pool_workers", "gauge", "Workers per pool.");
+  for (const auto& pool : p.pools) w.sample(pool.workers, {{"pool", pool.name}});
+  w.family("leanpoint_pool_active", "gauge", "Busy workers per pool.");
+  for (const auto& pool : p.pools) w.sample(pool.active, {{"pool", pool.name}});
+  w.family("leanpoint_pool_queued", "gauge", "Requests waiting for a worker, per pool.");
+  for (const auto& pool : p.pools) w.sample(pool.queued, {{"pool", pool.name}});
+  w.family("leanpoint_pool_queue_capacity", "gauge", "Queue bound per pool; beyond it requests get 503.");
+  for (const auto& pool : p.pools) w.sample(pool.capacity, {{"pool", pool.name}});
+  w.family("leanpoint_shed_total", "counter", "Requests answered 503 at once: a full pool or --max-connections.")
+      .sample(p.shed_total);
+  w.family("leanpoint_stalled_total", "counter", "Transfers aborted: the client accepted no bytes for the stall window.")
+      .sample(p.stalled_total);
+  w.family("leanpoint_head_timeouts_total", "counter", "Connections closed: no complete request head in time.")
+      .sample(p.head_timeouts_total);
+  w.family("leanpoint_heads_too_large_total", "counter", "Requests refused: head over 16 KiB.")
+      .sample(p.heads_too_large_total);
+  w.family("leanpoint_served_bytes_total", "counter", "Bytes written to clients.").sample(p.bytes_served_total);
+  w.family("leanpoint_requests_total", "counter", "Requests answered, by route and status code.");
+  for (const auto& [key, n] : requests) w.sample(n, {{"route", key.first}, {"code", std::to_string(key.second)}});
+  return w.str();
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,23 @@
+// /metrics in the Prometheus text format, clean under `promtool check metrics`.
+//
+// The Zig leanpoint's gauges keep their names where promtool accepts them
+// (leanpoint_justified_slot, leanpoint_finalized_slot, leanpoint_error_total);
+// its three millisecond gauges fail promtool's unit lint, so they are
+// exported in seconds (..._seconds), and under their old names too when
+// `zig_names` is set (--zig-metrics), for dashboards built on them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "status.h"
+
+namespace leanpoint {
+
+using RequestCounts = std::map<std::pair<std::string, int>, uint64_t>;
+
+std::string render_metrics(const Snapshot& s, const ProcessView& process, const Health& health,
+                           const RequestCounts& requests, bool zig_names);
+
+}  // namespace leanpoint

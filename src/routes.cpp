@@ -1,0 +1,193 @@
+#include "routes.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <variant>
+
+#include "artifact.h"
+#include "hex.h"
+#include "metrics.h"
+#include "status.h"
+
+namespace leanpoint {
+namespace {
+
+constexpr std::string_view kStateRoute = "/lean/v0/states/finalized";
+constexpr std::string_view kBlockRoute = "/lean/v0/blocks/finalized";
+
+const char* const kApiRoutes[] = {"/lean/v0/checkpoints/finalized", "/lean/v0/checkpoints/justified", "/lean/v0/health",
+                                  "/lean/v0/fork_choice", "/status", "/api/upstreams", "/healthz", "/metrics"};
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Bounded label values for leanpoint_requests_total.
+std::string route_label(const std::string& path, bool static_files) {
+  if (path == kStateRoute || path == kBlockRoute || path == "/") return path;
+  for (const char* r : kApiRoutes)
+    if (path == r) return path;
+  return static_files ? "static" : "other";
+}
+
+void text(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "text/plain; charset=utf-8");
+}
+
+void json(httplib::Response& res, const nlohmann::ordered_json& doc) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_content(doc.dump(), "application/json");
+}
+
+const char kIndexPage[] = R"(<!doctype html><meta charset=utf-8><title>leanpoint</title>
+<h1>leanpoint</h1><p>Checkpoint-sync provider. Endpoints:</p><ul>
+<li><a href=/status>/status</a> <li><a href=/api/upstreams>/api/upstreams</a> <li><a href=/healthz>/healthz</a>
+<li><a href=/metrics>/metrics</a> <li>/lean/v0/states/finalized <li>/lean/v0/blocks/finalized
+<li><a href=/lean/v0/checkpoints/finalized>/lean/v0/checkpoints/finalized</a></ul>
+)";
+
+}  // namespace
+
+bool is_artifact_path(std::string_view path, bool static_files) {
+  if (path == kStateRoute || path == kBlockRoute) return true;
+  if (!static_files) return false;
+  for (const char* r : kApiRoutes)
+    if (path == r) return false;
+  return path.substr(0, 9) != "/lean/v0/";
+}
+
+void install_routes(HttpServer& server, const SnapshotStore& store, ServerStats& stats, RoutesOptions options) {
+  const auto started_ms = unix_ms();
+  const bool static_files = !options.static_dir.empty();
+
+  auto process_view = [&server, &stats, started_ms] {
+    ProcessView p;
+    p.fds = fd_usage();
+    p.connections_open = stats.connections_open.load();
+    p.connections_waiting = stats.connections_waiting.load();
+    for (const WorkerPool* pool : {&server.artifact_pool(), &server.api_pool()})
+      p.pools.push_back({pool->name(), pool->workers(), pool->active(), pool->queued(), pool->capacity()});
+    p.connections_total = stats.connections_total.load();
+    p.shed_total = stats.shed_total.load();
+    p.stalled_total = stats.stalled_total.load();
+    p.head_timeouts_total = stats.head_timeouts_total.load();
+    p.heads_too_large_total = stats.heads_too_large_total.load();
+    p.bytes_served_total = stats.bytes_served_total.load();
+    p.started_ms = started_ms;
+    return p;
+  };
+  auto status_context = [options] {
+    return StatusContext{unix_ms(), options.health.stale_ms, options.poll_ms, options.min_agree};
+  };
+
+  // The verified anchor: both artifacts come from the same VerifiedAnchor.
+  auto artifact = [&store](bool block) {
+    return [&store, block](const httplib::Request& req, httplib::Response& res) {
+      const auto s = store.load();
+      const auto anchor = s->anchor;
+      if (!anchor || (block && !anchor->block)) {
+        res.set_header("Retry-After", "4");
+        return text(res, 503,
+                    (anchor ? "no verified block for checkpoint " + std::to_string(anchor->checkpoint.slot) +
+                                  " yet: no agreeing upstream has served one that verifies"
+                            : no_anchor_reason(*s)) +
+                        "\n");
+      }
+      const std::string root = to_hex(anchor->checkpoint.root);
+      BodyHeaders h;
+      h.content_type = "application/octet-stream";
+      h.etag = "\"" + (block ? root : to_hex(anchor->state_root)) + "\"";
+      h.cache_control = "public, max-age=4";
+      h.extra = {{"X-Leanpoint-Slot", std::to_string(anchor->checkpoint.slot)},
+                 {"X-Leanpoint-Block-Root", root},
+                 {"X-Leanpoint-State-Root", to_hex(anchor->state_root)}};
+      const SharedBytes& bytes = block ? anchor->block : anchor->state;
+      respond_body(req, res, BodySource{bytes, nullptr, bytes->size()}, h, HttpServer::context().range);
+    };
+  };
+  server.Get(std::string(kStateRoute), artifact(false));
+  server.Get(std::string(kBlockRoute), artifact(true));
+
+  auto lean_json = [&store](std::optional<nlohmann::ordered_json> (*make)(const Snapshot&)) {
+    return [&store, make](const httplib::Request&, httplib::Response& res) {
+      const auto s = store.load();
+      if (const auto doc = make(*s)) return json(res, *doc);
+      res.set_header("Retry-After", "4");
+      text(res, 503, no_anchor_reason(*s) + "\n");
+    };
+  };
+  server.Get("/lean/v0/checkpoints/finalized", lean_json(finalized_checkpoint_json));
+  server.Get("/lean/v0/checkpoints/justified", lean_json(justified_checkpoint_json));
+  server.Get("/lean/v0/fork_choice", lean_json(fork_choice_json));
+  server.Get("/lean/v0/health", [](const httplib::Request&, httplib::Response& res) {
+    json(res, {{"status", "healthy"}, {"service", "lean-rpc-api"}});
+  });
+
+  server.Get("/status", [&store, process_view, status_context, options](const httplib::Request&, httplib::Response& res) {
+    const auto s = store.load();
+    const auto ctx = status_context();
+    const ProcessView p = process_view();
+    json(res, status_json(*s, p, assess(*s, ctx.now_ms, options.health, p.fds), ctx));
+  });
+  server.Get("/api/upstreams", [&store, status_context](const httplib::Request&, httplib::Response& res) {
+    json(res, upstreams_json(*store.load(), status_context()));
+  });
+  server.Get("/healthz", [&store, options](const httplib::Request&, httplib::Response& res) {
+    const Health h = assess(*store.load(), unix_ms(), options.health, fd_usage());
+    res.set_header("Cache-Control", "no-cache");
+    if (h.ok()) return text(res, 200, "ok\n");
+    std::string body;
+    for (const auto& reason : h.failing) body += reason + "\n";
+    text(res, 503, body);
+  });
+  server.Get("/metrics", [&store, &stats, process_view, options](const httplib::Request&, httplib::Response& res) {
+    const auto s = store.load();
+    const ProcessView p = process_view();
+    res.set_content(render_metrics(*s, p, assess(*s, unix_ms(), options.health, p.fds), stats.requests(),
+                                   options.zig_metrics),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
+
+  // Everything else: --static-dir files through the artifact path, or the built-in page.
+  server.Get(".*", [options](const httplib::Request& req, httplib::Response& res) {
+    if (options.static_dir.empty()) {
+      if (req.path == "/") return res.set_content(kIndexPage, "text/html; charset=utf-8");
+      return text(res, 404, "Not found\n");
+    }
+    const auto resolved = resolve_static(options.static_dir, req.path);
+    if (const int* status = std::get_if<int>(&resolved))
+      return text(res, *status, *status == 400 ? "invalid path\n" : "Not found\n");
+    const std::string& path = std::get<std::string>(resolved);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      if (fd >= 0) ::close(fd);
+      return text(res, 404, "Not found\n");
+    }
+    auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
+      ::close(*f);
+      delete f;
+    });
+    BodyHeaders h;
+    h.content_type = mime_type(path);
+    char tag[64];
+    std::snprintf(tag, sizeof tag, "\"%llx-%llx\"", static_cast<unsigned long long>(st.st_size),
+                  static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1000000000ull +
+                      static_cast<unsigned long long>(st.st_mtim.tv_nsec));
+    h.etag = tag;
+    h.cache_control = "no-cache";
+    respond_body(req, res, BodySource{nullptr, std::move(file), static_cast<uint64_t>(st.st_size)}, h,
+                 HttpServer::context().range);
+  });
+
+  server.set_logger([&stats, static_files](const httplib::Request& req, const httplib::Response& res) {
+    stats.count_request(route_label(req.path, static_files), res.status);
+  });
+}
+
+}  // namespace leanpoint

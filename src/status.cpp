@@ -1,0 +1,194 @@
+#include "status.h"
+
+#include "hex.h"
+#include "version.h"
+
+namespace leanpoint {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json checkpoint(const std::optional<lean::Checkpoint>& c) {
+  if (!c) return nullptr;
+  return {{"slot", c->slot}, {"root", to_hex(c->root)}};
+}
+
+template <typename T>
+ordered_json or_null(const std::optional<T>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+ordered_json nonzero_or_null(int64_t v) { return v ? ordered_json(v) : ordered_json(nullptr); }
+
+std::optional<lean::Checkpoint> last_agreed(const Snapshot& s) {
+  if (s.history.empty()) return std::nullopt;
+  return s.history.back().checkpoint;
+}
+
+uint64_t error_count(const UpstreamStatus& u) {
+  uint64_t n = 0;
+  for (const auto& [kind, count] : u.errors_total) n += count;
+  return n;
+}
+
+bool is_stale(const Snapshot& s, const StatusContext& ctx) {
+  return s.agreed_at_ms == 0 || ctx.now_ms - s.agreed_at_ms > ctx.stale_ms;
+}
+
+}  // namespace
+
+ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& health, const StatusContext& ctx) {
+  const auto agreed = last_agreed(s);
+  ordered_json anchor = nullptr;
+  if (s.anchor) {
+    const VerifiedAnchor& a = *s.anchor;
+    anchor = {
+        {"slot", a.checkpoint.slot},
+        {"root", to_hex(a.checkpoint.root)},
+        {"state_root", to_hex(a.state_root)},
+        {"state_bytes", a.state->size()},
+        {"block_bytes", a.block ? ordered_json(a.block->size()) : ordered_json(nullptr)},
+        {"state_source", a.state_source},
+        {"block_source", a.block ? ordered_json(a.block_source) : ordered_json(nullptr)},
+        {"verified", true},
+        {"verified_at_ms", a.verified_at_ms},
+        {"current", agreed && a.checkpoint == *agreed},
+    };
+  }
+  ordered_json history = ordered_json::array();
+  for (const auto& h : s.history)
+    history.push_back({{"slot", h.checkpoint.slot}, {"root", to_hex(h.checkpoint.root)}, {"first_agreed_ms", h.first_agreed_ms}});
+  ordered_json pools = ordered_json::array();
+  for (const auto& pool : p.pools)
+    pools.push_back({{"name", pool.name}, {"workers", pool.workers}, {"active", pool.active}, {"queued", pool.queued},
+                     {"capacity", pool.capacity}});
+  const int64_t round_end = s.round ? s.round_started_ms + s.round_duration_ms : 0;
+  return {
+      // The Zig leanpoint's fields, same names and meaning.
+      {"justified_slot", s.justified ? s.justified->slot : 0},
+      {"finalized_slot", agreed ? agreed->slot : 0},
+      {"last_updated_ms", round_end},
+      {"last_success_ms", s.agreed_at_ms},
+      {"stale", is_stale(s, ctx)},
+      {"error_count", s.rounds_without_agreement_total},
+      {"last_error", s.last_error.empty() ? ordered_json(nullptr) : ordered_json(s.last_error)},
+      // leanpoint's.
+      {"version", LEANPOINT_VERSION},
+      {"finalized_root", agreed ? ordered_json(to_hex(agreed->root)) : ordered_json(nullptr)},
+      {"justified_root", s.justified ? ordered_json(to_hex(s.justified->root)) : ordered_json(nullptr)},
+      {"has_consensus", s.agreement.checkpoint.has_value()},
+      {"agreement",
+       {{"checkpoint", checkpoint(s.agreement.checkpoint)},
+        {"votes", s.agreement.votes},
+        {"answered", s.agreement.answered},
+        {"min_agree", ctx.min_agree}}},
+      {"anchor", anchor},
+      {"health", {{"ok", health.ok()}, {"failing", health.failing}}},
+      {"round",
+       {{"number", s.round},
+        {"started_ms", s.round_started_ms},
+        {"duration_ms", s.round_duration_ms},
+        {"poll_ms", ctx.poll_ms},
+        {"overruns_total", s.rounds_overrun_total},
+        {"without_agreement_total", s.rounds_without_agreement_total}}},
+      {"process",
+       {{"fds_open", p.fds.open},
+        {"fds_limit", p.fds.limit},
+        {"connections_open", p.connections_open},
+        {"connections_waiting", p.connections_waiting},
+        {"connections_total", p.connections_total},
+        {"pools", pools},
+        {"shed_total", p.shed_total},
+        {"stalled_total", p.stalled_total},
+        {"head_timeouts_total", p.head_timeouts_total},
+        {"bytes_served_total", p.bytes_served_total},
+        {"started_ms", p.started_ms}}},
+      {"history", history},
+  };
+}
+
+ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx) {
+  ordered_json rows = ordered_json::array();
+  size_t responding = 0;
+  for (const auto& u : s.upstreams) {
+    responding += u.healthy;
+    ordered_json kinds = ordered_json::object();
+    for (const auto& [kind, count] : u.errors_total) kinds[kind] = count;
+    rows.push_back({
+        // The Zig leanpoint's fields.
+        {"name", u.name},
+        {"url", u.url},
+        {"path", u.path.empty() ? ordered_json(nullptr) : ordered_json(u.path)},
+        {"healthy", u.healthy},
+        {"last_success_ms", nonzero_or_null(u.last_success_ms)},
+        {"error_count", error_count(u)},
+        {"last_error", u.error.empty() ? ordered_json(nullptr) : ordered_json(u.error)},
+        {"last_justified_slot", u.justified ? ordered_json(u.justified->slot) : ordered_json(nullptr)},
+        {"last_finalized_slot", u.finalized ? ordered_json(u.finalized->slot) : ordered_json(nullptr)},
+        {"head_slot", or_null(u.head_slot)},
+        // leanpoint's.
+        {"finalized", checkpoint(u.finalized)},
+        {"justified", checkpoint(u.justified)},
+        {"head_root", u.head ? ordered_json(to_hex(*u.head)) : ordered_json(nullptr)},
+        {"agrees", u.agrees},
+        {"polled", u.polled},
+        {"observed_via", u.observed_via.empty() ? ordered_json(nullptr) : ordered_json(u.observed_via)},
+        {"last_attempt_ms", nonzero_or_null(u.last_attempt_ms)},
+        {"latency_ms", u.last_attempt_ms ? ordered_json(u.latency_ms) : ordered_json(nullptr)},
+        {"error_detail", u.error_detail.empty() ? ordered_json(nullptr) : ordered_json(u.error_detail)},
+        {"http_status", u.http_status ? ordered_json(u.http_status) : ordered_json(nullptr)},
+        {"consecutive_failures", u.consecutive_failures},
+        {"backoff_until_ms", nonzero_or_null(u.backoff_until_ms)},
+        {"anchor_error", u.anchor_error.empty() ? ordered_json(nullptr) : ordered_json(u.anchor_error)},
+        {"anchor_error_detail",
+         u.anchor_error_detail.empty() ? ordered_json(nullptr) : ordered_json(u.anchor_error_detail)},
+        {"polls_total", u.polls_total},
+        {"errors_by_kind", kinds},
+    });
+  }
+  return {
+      {"upstreams", rows},
+      {"consensus",
+       {{"total_upstreams", s.upstreams.size()},
+        {"responding_upstreams", responding},
+        {"consensus_threshold", 50},
+        {"has_consensus", s.agreement.checkpoint.has_value()},
+        {"votes", s.agreement.votes},
+        {"answered", s.agreement.answered},
+        {"min_agree", ctx.min_agree},
+        {"finalized", checkpoint(s.agreement.checkpoint)},
+        {"justified", checkpoint(s.justified)}}},
+  };
+}
+
+std::optional<ordered_json> finalized_checkpoint_json(const Snapshot& s) {
+  if (!s.anchor) return std::nullopt;
+  return checkpoint(s.anchor->checkpoint);
+}
+
+std::optional<ordered_json> justified_checkpoint_json(const Snapshot& s) {
+  if (!s.justified) return std::nullopt;
+  return checkpoint(s.justified);
+}
+
+std::optional<ordered_json> fork_choice_json(const Snapshot& s) {
+  if (!s.anchor || !s.justified) return std::nullopt;
+  const std::string root = to_hex(s.anchor->checkpoint.root);
+  // A provider has no fork choice of its own: its head is the anchor it serves.
+  return ordered_json{{"nodes", ordered_json::array()},
+                      {"head", root},
+                      {"justified", checkpoint(s.justified)},
+                      {"finalized", checkpoint(s.anchor->checkpoint)},
+                      {"safe_target", root}};
+}
+
+std::string no_anchor_reason(const Snapshot& s) {
+  if (s.round == 0) return "no polling round has finished yet";
+  if (s.history.empty()) return "the upstreams have not agreed on a finalized checkpoint yet" +
+                                (s.last_error.empty() ? std::string() : " (" + s.last_error + ")");
+  const auto& c = s.history.back().checkpoint;
+  return "no agreeing upstream has served a state that verifies against checkpoint " + std::to_string(c.slot) + "/" +
+         to_hex(c.root);
+}
+
+}  // namespace leanpoint
