@@ -1,0 +1,455 @@
+// The server with real sockets on 127.0.0.1: routes and their headers, Range,
+// 304, HEAD, 405, pipelining, the head deadline and cap, pool and connection
+// limits, and descriptors back to their baseline after each scenario.
+#include <httplib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "fds.h"
+#include "lean_api.h"
+#include "subprocess.h"
+#include "tempdir.h"
+#include "test_server.h"
+#include "testing.h"
+
+using namespace std::chrono_literals;
+using testing::TestServer;
+
+namespace {
+
+httplib::Result get(uint16_t port, const std::string& path, httplib::Headers headers = {}) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  return c.Get(path, headers);
+}
+
+std::string body_of(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
+
+}  // namespace
+
+TEST_CASE("the anchor: bytes, type, length, ETag, slot and root headers, short cache") {
+  const size_t fds = testing::open_fds();
+  {
+    TestServer t;
+    const auto anchor = t.publish_anchor(100000, 3000);
+    auto r = get(t.port(), "/lean/v0/states/finalized");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == body_of(*anchor->state));
+    CHECK(r->get_header_value("Content-Type") == "application/octet-stream");
+    CHECK(r->get_header_value("Content-Length") == "100000");
+    CHECK(r->get_header_value("ETag") == "\"" + leanpoint::to_hex(anchor->state_root) + "\"");
+    CHECK(r->get_header_value("X-Leanpoint-Slot") == "96");
+    CHECK(r->get_header_value("X-Leanpoint-Block-Root") == leanpoint::to_hex(anchor->checkpoint.root));
+    CHECK(r->get_header_value("Cache-Control") == "public, max-age=4");
+    CHECK(r->get_header_value("Accept-Ranges") == "bytes");
+    r = get(t.port(), "/lean/v0/blocks/finalized");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == body_of(*anchor->block));
+    CHECK(r->get_header_value("ETag") == "\"" + leanpoint::to_hex(anchor->checkpoint.root) + "\"");
+  }
+  CHECK(testing::open_fds() == fds);
+}
+
+TEST_CASE("no verified anchor yet: 503 with the reason") {
+  TestServer t;
+  auto r = get(t.port(), "/lean/v0/states/finalized");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(r->body == "no polling round has finished yet\n");
+  CHECK(r->get_header_value("Retry-After") == "4");
+  t.publish_anchor(1000, 0);  // a state, no block (qlean-mini serves none)
+  r = get(t.port(), "/lean/v0/blocks/finalized");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(r->body.find("no verified block") != std::string::npos);
+  CHECK(get(t.port(), "/lean/v0/states/finalized")->status == 200);
+}
+
+TEST_CASE("HEAD: the headers, Content-Length, no body") {
+  TestServer t;
+  t.publish_anchor(50000);
+  httplib::Client c("127.0.0.1", t.port());
+  const auto r = c.Head("/lean/v0/states/finalized");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Length") == "50000");
+  CHECK(r->body.empty());
+}
+
+TEST_CASE("If-None-Match: 304 for a matching ETag") {
+  TestServer t;
+  const auto a = t.publish_anchor(5000);
+  const std::string etag = "\"" + leanpoint::to_hex(a->state_root) + "\"";
+  for (const std::string& inm : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+    CAPTURE(inm);
+    const auto r = get(t.port(), "/lean/v0/states/finalized", {{"If-None-Match", inm}});
+    REQUIRE(r);
+    CHECK(r->status == 304);
+    CHECK(r->body.empty());
+  }
+  CHECK(get(t.port(), "/lean/v0/states/finalized", {{"If-None-Match", "\"stale\""}})->status == 200);
+}
+
+TEST_CASE("Range: one range clamped, 416 past the end, several ranges give the whole body") {
+  TestServer t;
+  const auto a = t.publish_anchor(10000);
+  const std::string body = body_of(*a->state);
+  auto r = get(t.port(), "/lean/v0/states/finalized", {{"Range", "bytes=100-199"}});
+  REQUIRE(r);
+  CHECK(r->status == 206);
+  CHECK(r->body == body.substr(100, 100));
+  CHECK(r->get_header_value("Content-Range") == "bytes 100-199/10000");
+
+  r = get(t.port(), "/lean/v0/states/finalized", {{"Range", "bytes=9990-20000"}});
+  CHECK(r->status == 206);
+  CHECK(r->body == body.substr(9990));
+  r = get(t.port(), "/lean/v0/states/finalized", {{"Range", "bytes=-10"}});
+  CHECK(r->status == 206);
+  CHECK(r->body == body.substr(9990));
+
+  // 0.11.4 answered this 206 with Content-Length 18446744073626328833.
+  r = get(t.port(), "/lean/v0/states/finalized", {{"Range", "bytes=10000-"}});
+  CHECK(r->status == 416);
+  CHECK(r->get_header_value("Content-Range") == "bytes */10000");
+  CHECK(r->body.empty());
+
+  for (const std::string spec : {"bytes=0-9,20-29", "bytes=abc-", "items=0-5", "bytes=50-10"}) {
+    CAPTURE(spec);
+    r = get(t.port(), "/lean/v0/states/finalized", {{"Range", spec}});
+    CHECK(r->status == 200);
+    CHECK(r->body == body);
+  }
+}
+
+TEST_CASE("sixteen overlapping 0- ranges: the whole body once, no memory growth") {
+  TestServer t;
+  t.publish_anchor(16 << 20);
+  std::string ranges = "bytes=0-";
+  for (int i = 1; i < 16; ++i) ranges += ",0-";
+  get(t.port(), "/status");  // warm up
+  const size_t before = testing::rss_bytes();
+  for (int i = 0; i < 4; ++i) {
+    const int fd = testing::connect_to(t.port());
+    testing::send_all(fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\nRange: " + ranges +
+                              "\r\nConnection: close\r\n\r\n");
+    size_t total = 0;
+    const std::string head = testing::drain(fd, 10000, total);
+    ::close(fd);
+    CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(total > (16u << 20));
+    CHECK(total < (16u << 20) + 1000);
+  }
+  // cpp-httplib 0.11.4's own handling took 268 MB for this; the body is
+  // served from the shared anchor, never copied.
+  CHECK(testing::rss_bytes() < before + (8u << 20));
+}
+
+TEST_CASE("GET and HEAD only: 405 with Allow; request bodies refused") {
+  TestServer t;
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "PATCH"}) {
+    CAPTURE(method);
+    const int fd = testing::connect_to(t.port());
+    testing::send_all(fd, std::string(method) + " /status HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string reply = testing::read_until_close(fd, 3000);
+    ::close(fd);
+    CHECK(reply.rfind("HTTP/1.1 405", 0) == 0);
+    CHECK(reply.find("\r\nAllow: GET, HEAD\r\n") != std::string::npos);
+  }
+  const int fd = testing::connect_to(t.port());
+  testing::send_all(fd, "GET /status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  const std::string reply = testing::read_until_close(fd, 3000);
+  ::close(fd);
+  CHECK(reply.rfind("HTTP/1.1 413", 0) == 0);
+}
+
+TEST_CASE("client-sent headers never override the server's") {
+  TestServer t;
+  t.publish_anchor(1000);
+  const auto r = get(t.port(), "/lean/v0/states/finalized",
+                     {{"X-Leanpoint-Slot", "999999"}, {"ETag", "\"forged\""}, {"REMOTE_ADDR", "6.6.6.6"}});
+  REQUIRE(r);
+  CHECK(r->get_header_value("X-Leanpoint-Slot") == "96");
+  CHECK(r->get_header_value_count("X-Leanpoint-Slot") == 1);
+  CHECK(r->get_header_value("ETag") != "\"forged\"");
+}
+
+TEST_CASE("pipelined requests are answered in order") {
+  TestServer t;
+  t.publish_anchor(3000);
+  const int fd = testing::connect_to(t.port());
+  testing::send_all(fd,
+                    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "HEAD /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /lean/v0/checkpoints/finalized HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string reply = testing::read_until_close(fd, 5000);
+  ::close(fd);
+  const size_t first = reply.find("HTTP/1.1 200");
+  const size_t second = reply.find("HTTP/1.1 200", first + 1);
+  const size_t third = reply.find("HTTP/1.1 200", second + 1);
+  REQUIRE(third != std::string::npos);
+  CHECK(reply.find("\r\n\r\nok\n", first) < second);
+  CHECK(reply.find("Content-Length: 3000", second) < third);
+  CHECK(reply.find("\"slot\":96", third) != std::string::npos);
+}
+
+TEST_CASE("keep-alive: a connection answers request after request") {
+  TestServer t;
+  t.publish_anchor(3000);
+  httplib::Client c("127.0.0.1", t.port());
+  c.set_keep_alive(true);
+  for (int i = 0; i < 5; ++i) CHECK(c.Get("/healthz")->status == 200);
+  CHECK(t.stats().connections_total.load() == 1);
+}
+
+TEST_CASE("a request head over 16 KiB: 431 and closed; 20 MiB of request line costs no memory") {
+  const size_t fds = testing::open_fds();
+  {
+    TestServer t;
+    const int fd = testing::connect_to(t.port());
+    testing::send_all(fd, "GET /" + std::string(17000, 'a') + " HTTP/1.1\r\n\r\n");
+    CHECK(testing::read_until_close(fd, 3000).rfind("HTTP/1.1 431", 0) == 0);
+    ::close(fd);
+
+    const size_t before = testing::rss_bytes();
+    const int big = testing::connect_to(t.port());
+    const std::string chunk(1 << 20, 'a');
+    testing::send_all(big, "GET /");
+    size_t sent = 5;
+    for (int i = 0; i < 20; ++i) {
+      if (!testing::send_all(big, chunk)) break;  // the server has closed: sending fails
+      sent += chunk.size();
+    }
+    ::close(big);
+    CHECK(sent < (20u << 20));
+    CHECK(t.stats().heads_too_large_total.load() == 2);
+    CHECK(testing::rss_bytes() < before + (4u << 20));
+  }
+  CHECK(testing::open_fds() == fds);
+}
+
+TEST_CASE("the head deadline: a trickled head gets 408 and is closed; an idle keep-alive just closes") {
+  auto o = testing::test_server_options();
+  o.head_timeout = 400ms;
+  TestServer t(o);
+  const int fd = testing::connect_to(t.port());
+  testing::send_all(fd, "GET /status HTTP/1.1\r\nHo");
+  const auto start = std::chrono::steady_clock::now();
+  const std::string reply = testing::read_until_close(fd, 5000);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  CHECK(reply.rfind("HTTP/1.1 408", 0) == 0);
+  CHECK(took >= 350ms);
+  CHECK(took < 400ms + 1000ms);
+  CHECK(t.stats().head_timeouts_total.load() == 1);
+
+  const int idle = testing::connect_to(t.port());
+  testing::send_all(idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answered = testing::read_until_close(idle, 3000);  // ends when the idle connection closes
+  ::close(idle);
+  CHECK(answered.rfind("HTTP/1.1 503", 0) == 0);  // no anchor yet
+  CHECK(answered.find("HTTP/1.1 408") == std::string::npos);
+}
+
+TEST_CASE("a full pool answers 503 Retry-After at once and closes") {
+  auto o = testing::test_server_options();
+  o.artifact_workers = 1;
+  o.queue_per_worker = 1;
+  o.stall_timeout = 5000ms;
+  TestServer t(o);
+  t.publish_anchor(32 << 20);
+  // Two clients that do not read: one holds the worker, one waits in the queue.
+  const int a = testing::connect_to(t.port(), 4096), b = testing::connect_to(t.port(), 4096);
+  testing::send_all(a, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto busy_by = std::chrono::steady_clock::now() + 5s;
+  while (t.server().artifact_pool().active() == 0 && std::chrono::steady_clock::now() < busy_by)
+    std::this_thread::yield();
+  testing::send_all(b, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto queued_by = std::chrono::steady_clock::now() + 5s;
+  while (t.server().artifact_pool().queued() == 0 && std::chrono::steady_clock::now() < queued_by)
+    std::this_thread::yield();
+  const auto start = std::chrono::steady_clock::now();
+  const int c = testing::connect_to(t.port());
+  testing::send_all(c, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string reply = testing::read_until_close(c, 3000);
+  CHECK(std::chrono::steady_clock::now() - start < 500ms);
+  CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(reply.find("\r\nRetry-After: 1\r\n") != std::string::npos);
+  CHECK(t.stats().shed_total.load() == 1);
+  // The api pool is a different pool: still answering.
+  CHECK(get(t.port(), "/healthz")->status == 200);
+  for (int fd : {a, b, c}) ::close(fd);
+}
+
+TEST_CASE("--max-connections: beyond it, a fast 503") {
+  auto o = testing::test_server_options();
+  o.max_connections = 4;
+  const size_t fds = testing::open_fds();
+  {
+    TestServer t(o);
+    std::vector<int> held;
+    for (int i = 0; i < 4; ++i) held.push_back(testing::connect_to(t.port()));
+    // The gate has them once the server counts them open.
+    const auto by = std::chrono::steady_clock::now() + 5s;
+    while (t.stats().connections_open.load() < 4 && std::chrono::steady_clock::now() < by) std::this_thread::yield();
+    const int extra = testing::connect_to(t.port());
+    const std::string reply = testing::read_until_close(extra, 3000);
+    CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+    CHECK(reply.find("too many connections") != std::string::npos);
+    ::close(extra);
+    for (int fd : held) ::close(fd);
+  }
+  CHECK(testing::open_fds() == fds);
+}
+
+TEST_CASE("/healthz: 200 ok when healthy, 503 with every failing reason otherwise") {
+  TestServer t;
+  auto r = get(t.port(), "/healthz");
+  CHECK(r->status == 503);
+  CHECK(r->body == "no_agreement\nno_verified_anchor\n");
+  t.publish_anchor(1000);
+  r = get(t.port(), "/healthz");
+  CHECK(r->status == 200);
+  CHECK(r->body == "ok\n");
+}
+
+TEST_CASE("/status and /api/upstreams keep the Zig leanpoint's fields, with its bugs fixed") {
+  TestServer t;
+  t.publish_anchor(1000);
+  auto s = std::make_shared<leanpoint::Snapshot>(*t.store().load());
+  leanpoint::UpstreamStatus up;
+  up.name = "zeam_0";
+  up.url = "http://127.0.0.1:8081";
+  up.path = "/v0/health";
+  up.healthy = false;  // succeeded once, failed last: the Zig leanpoint still said healthy
+  up.last_success_ms = 123;
+  up.error = "timeout";
+  up.errors_total["timeout"] = 2;
+  up.finalized = leanpoint::lean::Checkpoint{leanpoint::ssz::Root{1}, 90};
+  s->upstreams = {up};
+  s->agreement.checkpoint.reset();  // this round: responsive, but no agreement
+  t.store().publish(s);
+
+  const auto status = nlohmann::json::parse(get(t.port(), "/status")->body);
+  for (const char* f : {"justified_slot", "finalized_slot", "last_updated_ms", "last_success_ms", "stale", "error_count",
+                        "last_error"})
+    CHECK_MESSAGE(status.contains(f), f);
+  CHECK(status["finalized_slot"] == 96);
+  CHECK(status["justified_slot"] == 100);
+  CHECK(status["stale"] == false);
+  CHECK(status["anchor"]["slot"] == 96);
+  CHECK(status["health"]["ok"] == true);
+
+  const auto ups = nlohmann::json::parse(get(t.port(), "/api/upstreams")->body);
+  const auto& row = ups["upstreams"][0];
+  for (const char* f : {"name", "url", "path", "healthy", "last_success_ms", "error_count", "last_error",
+                        "last_justified_slot", "last_finalized_slot"})
+    CHECK_MESSAGE(row.contains(f), f);
+  CHECK(row["healthy"] == false);
+  CHECK(row["last_error"] == "timeout");
+  CHECK(row["error_count"] == 2);
+  CHECK(row["last_finalized_slot"] == 90);
+  CHECK(row["path"] == "/v0/health");
+  for (const char* f : {"total_upstreams", "responding_upstreams", "consensus_threshold", "has_consensus"})
+    CHECK_MESSAGE(ups["consensus"].contains(f), f);
+  CHECK(ups["consensus"]["has_consensus"] == false);  // agreement, not responsiveness
+  CHECK(ups["consensus"]["responding_upstreams"] == 0);
+}
+
+TEST_CASE("the lean API subset, so any client (or another leanpoint) can sync from this one") {
+  TestServer t;
+  CHECK(get(t.port(), "/lean/v0/checkpoints/finalized")->status == 503);
+  CHECK(get(t.port(), "/lean/v0/health")->status == 200);
+  const auto a = t.publish_anchor(1000);
+  auto fin = nlohmann::json::parse(get(t.port(), "/lean/v0/checkpoints/finalized")->body);
+  CHECK(fin["slot"] == 96);
+  CHECK(fin["root"] == leanpoint::to_hex(a->checkpoint.root));
+  const auto fc = leanpoint::parse_fork_choice(get(t.port(), "/lean/v0/fork_choice")->body);
+  CHECK(fc.finalized == a->checkpoint);
+  CHECK(fc.justified.slot == 100);
+  CHECK(nlohmann::json::parse(get(t.port(), "/lean/v0/checkpoints/justified")->body)["slot"] == 100);
+}
+
+TEST_CASE("/metrics: promtool finds nothing to complain about") {
+  TestServer t;
+  t.publish_anchor(1000);
+  get(t.port(), "/lean/v0/states/finalized");
+  const std::string metrics = get(t.port(), "/metrics")->body;
+  CHECK(metrics.find("leanpoint_finalized_slot 96\n") != std::string::npos);
+  CHECK(metrics.find("leanpoint_justified_slot 100\n") != std::string::npos);
+  CHECK(metrics.find("leanpoint_requests_total{route=\"/lean/v0/states/finalized\",code=\"200\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("leanpoint_pool_workers{pool=\"artifact\"} 4\n") != std::string::npos);
+  REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/promtool"), "promtool missing: scripts/setup installs prometheus");
+  testing::TempDir dir;
+  const std::string file = dir.write("metrics.txt", metrics);
+  const auto r = testing::run({"/bin/sh", "-c", "promtool check metrics < " + file});
+  CAPTURE(r.out + r.err);
+  CHECK(r.status == 0);
+}
+
+TEST_CASE("--static-dir: files through the streaming path; traversal and escaping symlinks refused") {
+  testing::TempDir root, outside;
+  std::filesystem::create_directories(root.path() + "/www/css");
+  const std::string www = std::filesystem::canonical(root.path() + "/www").string();
+  std::ofstream(www + "/index.html") << "<h1>hi</h1>";
+  std::ofstream(www + "/css/site.css") << "body{}";
+  std::ofstream(outside.path() + "/secret.txt") << "secret";
+  std::filesystem::create_symlink(outside.path() + "/secret.txt", www + "/leak.txt");
+  leanpoint::RoutesOptions r;
+  r.static_dir = www;
+  TestServer t(testing::test_server_options(), r);
+  auto res = get(t.port(), "/");
+  CHECK(res->status == 200);
+  CHECK(res->body == "<h1>hi</h1>");
+  CHECK(res->get_header_value("Content-Type") == "text/html; charset=utf-8");
+  res = get(t.port(), "/css/site.css", {{"Range", "bytes=1-3"}});
+  CHECK(res->status == 206);
+  CHECK(res->body == "ody");
+  CHECK(get(t.port(), "/css/site.css", {{"If-None-Match", res->get_header_value("ETag")}})->status == 304);
+  CHECK(get(t.port(), "/missing.js")->status == 404);
+  CHECK(get(t.port(), "/leak.txt")->status == 404);
+  for (const char* raw : {"/../secret.txt", "/%2e%2e/secret.txt", "/css/%2E%2E/%2e%2e/secret.txt"}) {
+    CAPTURE(raw);
+    const int fd = testing::connect_to(t.port());
+    testing::send_all(fd, std::string("GET ") + raw + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string reply = testing::read_until_close(fd, 3000);
+    ::close(fd);
+    CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(reply.find("secret") == std::string::npos);
+  }
+  // The API is still the API.
+  CHECK(get(t.port(), "/healthz")->status == 503);
+}
+
+TEST_CASE("stop(): returns promptly with clients stalled and heads trickling; descriptors released") {
+  const size_t fds = testing::open_fds();
+  std::vector<int> clients;
+  {
+    auto o = testing::test_server_options();
+    o.stall_timeout = 30s;
+    o.head_timeout = 30s;
+    TestServer t(o);
+    t.publish_anchor(32 << 20);
+    for (int i = 0; i < 3; ++i) {
+      const int fd = testing::connect_to(t.port(), 4096);
+      testing::send_all(fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+      clients.push_back(fd);
+    }
+    for (int i = 0; i < 5; ++i) {
+      const int fd = testing::connect_to(t.port());
+      testing::send_all(fd, "GET /sta");
+      clients.push_back(fd);
+    }
+    const auto by = std::chrono::steady_clock::now() + 5s;
+    while (t.server().artifact_pool().active() < 3 && std::chrono::steady_clock::now() < by) std::this_thread::yield();
+    const auto start = std::chrono::steady_clock::now();
+    t.server().stop();
+    CHECK(std::chrono::steady_clock::now() - start < 2s);
+  }
+  for (int fd : clients) ::close(fd);
+  CHECK(testing::open_fds() == fds);
+}

@@ -1,0 +1,165 @@
+// An in-process leanpoint server on 127.0.0.1 with a snapshot the test sets,
+// and raw-socket clients for what httplib::Client cannot do (stall, trickle,
+// pipeline).
+#pragma once
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "hex.h"
+#include "http_server.h"
+#include "routes.h"
+
+namespace testing {
+
+// Resident memory of this process, bytes.
+inline size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+inline leanpoint::ServerOptions test_server_options() {
+  leanpoint::ServerOptions o;
+  o.bind = "127.0.0.1";
+  o.port = 0;
+  o.head_timeout = std::chrono::milliseconds(2000);
+  o.stall_timeout = std::chrono::milliseconds(1000);
+  o.artifact_workers = 4;
+  o.api_workers = 2;
+  o.max_connections = 2000;
+  return o;
+}
+
+class TestServer {
+ public:
+  explicit TestServer(leanpoint::ServerOptions o = test_server_options(), leanpoint::RoutesOptions r = {}) {
+    const bool static_files = !r.static_dir.empty();
+    o.is_artifact = [static_files](std::string_view p) { return leanpoint::is_artifact_path(p, static_files); };
+    server_ = std::make_unique<leanpoint::HttpServer>(o, stats_);
+    leanpoint::install_routes(*server_, store_, stats_, r);
+    server_->start();
+  }
+  ~TestServer() { server_->stop(); }
+
+  uint16_t port() const { return static_cast<uint16_t>(server_->port()); }
+  leanpoint::ServerStats& stats() { return stats_; }
+  leanpoint::SnapshotStore& store() { return store_; }
+  leanpoint::HttpServer& server() { return *server_; }
+
+  // Publishes a healthy snapshot whose anchor has a state of `state_size`
+  // bytes (a known pattern) and, if `block_size`, a block.
+  std::shared_ptr<const leanpoint::VerifiedAnchor> publish_anchor(size_t state_size, size_t block_size = 1000) {
+    auto a = std::make_shared<leanpoint::VerifiedAnchor>();
+    a->checkpoint = {leanpoint::ssz::Root{0xab, 0xcd}, 96};
+    a->state_root = leanpoint::ssz::Root{0x5a};
+    a->state = std::make_shared<const std::vector<uint8_t>>(pattern(state_size, 1));
+    if (block_size) a->block = std::make_shared<const std::vector<uint8_t>>(pattern(block_size, 2));
+    a->state_source = a->block_source = "node0";
+    auto s = std::make_shared<leanpoint::Snapshot>();
+    s->round = 1;
+    s->agreement.checkpoint = a->checkpoint;
+    s->agreement.votes = s->agreement.answered = 1;
+    s->justified = leanpoint::lean::Checkpoint{leanpoint::ssz::Root{0xee}, 100};
+    s->agreed_at_ms = now_ms();
+    s->history.push_back({a->checkpoint, now_ms()});
+    s->anchor = a;
+    store_.publish(s);
+    return a;
+  }
+
+  static std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
+    std::vector<uint8_t> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed + (i >> 12));
+    return v;
+  }
+  static int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  }
+
+ private:
+  leanpoint::SnapshotStore store_;
+  leanpoint::ServerStats stats_;
+  std::unique_ptr<leanpoint::HttpServer> server_;
+};
+
+// A blocking client socket; `rcvbuf` > 0 shrinks its receive buffer (so a
+// client that does not read makes the server block quickly).
+inline int connect_to(uint16_t port, int rcvbuf = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+inline bool send_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads until the peer closes or `ms` pass; returns what arrived.
+inline std::string read_until_close(int fd, int ms) {
+  std::string out;
+  char buf[65536];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Like read_until_close, but keeps only the first `keep` bytes: the count of
+// the rest is returned in `total` (so the test's own memory stays flat).
+inline std::string drain(int fd, int ms, size_t& total, size_t keep = 512) {
+  std::string head;
+  total = 0;
+  char buf[65536];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    if (head.size() < keep) head.append(buf, std::min(static_cast<size_t>(n), keep - head.size()));
+    total += static_cast<size_t>(n);
+  }
+  return head;
+}
+
+// Waits up to `ms` for the connection to be reset or closed by the peer
+// without reading its data (poll with no events reports only HUP/ERR).
+inline bool wait_reset(int fd, int ms) {
+  pollfd p{fd, 0, 0};
+  return ::poll(&p, 1, ms) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+}  // namespace testing
