@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "artifact.h"
+#include "dashboard.h"
 #include "hex.h"
 #include "metrics.h"
 #include "status.h"
@@ -44,12 +45,6 @@ void json(httplib::Response& res, const nlohmann::ordered_json& doc) {
   res.set_content(doc.dump(), "application/json");
 }
 
-const char kIndexPage[] = R"(<!doctype html><meta charset=utf-8><title>leanpoint</title>
-<h1>leanpoint</h1><p>Checkpoint-sync provider. Endpoints:</p><ul>
-<li><a href=/status>/status</a> <li><a href=/api/upstreams>/api/upstreams</a> <li><a href=/healthz>/healthz</a>
-<li><a href=/metrics>/metrics</a> <li>/lean/v0/states/finalized <li>/lean/v0/blocks/finalized
-<li><a href=/lean/v0/checkpoints/finalized>/lean/v0/checkpoints/finalized</a></ul>
-)";
 
 }  // namespace
 
@@ -156,7 +151,10 @@ void install_routes(HttpServer& server, const SnapshotStore& store, ServerStats&
   // Everything else: --static-dir files through the artifact path, or the built-in page.
   server.Get(".*", [options](const httplib::Request& req, httplib::Response& res) {
     if (options.static_dir.empty()) {
-      if (req.path == "/") return res.set_content(kIndexPage, "text/html; charset=utf-8");
+      if (req.path == "/") {
+        res.set_header("Cache-Control", "no-cache");
+        return res.set_content(kDashboardHtml, "text/html; charset=utf-8");
+      }
       return text(res, 404, "Not found\n");
     }
     const auto resolved = resolve_static(options.static_dir, req.path);

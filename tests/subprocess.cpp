@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -27,7 +30,7 @@ int decode_status(int raw) {
 }  // namespace
 
 Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                       const std::string& stdin_path) {
+                       const std::string& stdin_path, bool own_group) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe2 failed");
@@ -57,7 +60,12 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<s
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (own_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
   const int rc = posix_spawn(&pid_, cargv[0], &actions, &attr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
@@ -123,6 +131,10 @@ void Subprocess::send_signal(int sig) {
   if (!reaped_) kill(pid_, sig);
 }
 
+void Subprocess::signal_group(int sig) {
+  if (!reaped_) kill(-pid_, sig);
+}
+
 int Subprocess::wait(Clock::time_point deadline) {
   if (reaped_) return status_;
   while (Clock::now() < deadline && pump(deadline)) {
@@ -165,6 +177,32 @@ std::string sim_bin() {
   const char* bin = std::getenv("LEANPOINT_SIM_BIN");
   if (!bin) throw std::runtime_error("LEANPOINT_SIM_BIN is not set; run the tests through meson test");
   return bin;
+}
+
+std::string source_dir() {
+  const char* dir = std::getenv("LEANPOINT_SOURCE_DIR");
+  if (!dir) throw std::runtime_error("LEANPOINT_SOURCE_DIR is not set; run the tests through meson test");
+  return dir;
+}
+
+std::string build_dir() {
+  const char* dir = std::getenv("LEANPOINT_BUILD_DIR");
+  if (!dir) throw std::runtime_error("LEANPOINT_BUILD_DIR is not set; run the tests through meson test");
+  return dir;
+}
+
+std::vector<std::string> processes_matching(const std::string& needle) {
+  std::vector<std::string> found;
+  const std::string self = std::to_string(getpid());
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(needle) != std::string::npos) found.push_back(pid + " " + cmd);
+  }
+  return found;
 }
 
 }  // namespace testing

@@ -16,8 +16,9 @@ using Clock = std::chrono::steady_clock;
 
 class Subprocess {
  public:
+  // `own_group`: the child leads a new process group (see signal_group).
   Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-             const std::string& stdin_path = "/dev/null");
+             const std::string& stdin_path = "/dev/null", bool own_group = false);
   ~Subprocess();  // kills and reaps a child still running
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
@@ -28,6 +29,8 @@ class Subprocess {
   bool wait_for_stdout(const std::string& needle, Clock::time_point deadline);
 
   void send_signal(int sig);
+  // Signals the child's whole process group, as a terminal's Ctrl-C does.
+  void signal_group(int sig);
 
   // Reads the remaining output and reaps the child. Returns its exit status,
   // 128 + signal if a signal ended it, or -1 if it was still running at
@@ -66,5 +69,12 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
 std::string leanpoint_bin();
 // The path of lean-devnet-sim (LEANPOINT_SIM_BIN, set by meson).
 std::string sim_bin();
+
+// The project's source and build directories (set by meson).
+std::string source_dir();
+std::string build_dir();
+
+// Processes whose command line contains `needle` (excluding this one).
+std::vector<std::string> processes_matching(const std::string& needle);
 
 }  // namespace testing
