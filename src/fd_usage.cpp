@@ -3,11 +3,15 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <filesystem>
 
 namespace leanpoint {
 
-FdUsage fd_usage() {
+namespace {
+
+FdUsage count_now() {
   FdUsage u;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::end(it);
@@ -17,6 +21,21 @@ FdUsage fd_usage() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) u.limit = static_cast<size_t>(rl.rlim_cur);
   return u;
+}
+
+}  // namespace
+
+FdUsage fd_usage() {
+  static std::mutex mutex;
+  static FdUsage cached;
+  static std::chrono::steady_clock::time_point counted;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex);
+  if (cached.limit == 0 || now - counted >= std::chrono::milliseconds(250)) {
+    cached = count_now();
+    counted = now;
+  }
+  return cached;
 }
 
 size_t raise_fd_limit() {

@@ -11,6 +11,8 @@ struct FdUsage {
   size_t limit = 0;  // the soft RLIMIT_NOFILE
 };
 
+// Counts /proc/self/fd, at most every 250 ms (a listing per /status or
+// /healthz request would cost more than the request).
 FdUsage fd_usage();
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (at most 1,048,576);

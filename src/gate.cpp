@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -126,6 +128,10 @@ void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::s
 void Gate::adopt(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  // cpp-httplib writes a response's head and body separately; with Nagle on,
+  // a small body waits for the client's delayed ACK (40 ms per request).
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto conn = std::make_shared<Connection>(fd, peer_of(fd), stats_);
   if (stopping_ || static_cast<size_t>(stats_.connections_open.load()) > options_.max_connections) {
     ++stats_.shed_total;
