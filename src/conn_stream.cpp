@@ -8,23 +8,10 @@
 #include <cstring>
 
 #include "log.h"
+#include "socket_address.h"
 
 namespace leanpoint {
 namespace {
-
-void address_of(const sockaddr_storage& ss, std::string& ip, int& port) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    port = ntohs(a->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-    port = ntohs(a->sin6_port);
-  }
-  ip = text;
-}
 
 }  // namespace
 
@@ -87,15 +74,15 @@ ssize_t ConnStream::write(const char* ptr, size_t size) {
 }
 
 void ConnStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(conn_.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) address_of(ss, ip, port);
+  const SocketAddress a = peer_address(conn_.fd);
+  ip = a.ip;
+  port = a.port;
 }
 
 void ConnStream::get_local_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(conn_.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) address_of(ss, ip, port);
+  const SocketAddress a = local_address(conn_.fd);
+  ip = a.ip;
+  port = a.port;
 }
 
 void ConnStream::consume() {

@@ -5,10 +5,15 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace leanpoint {
 
 using Clock = std::chrono::steady_clock;
+
+// Wall-clock time, unix milliseconds: for what is shown to people (the
+// deadlines above run on the monotonic clock).
+int64_t unix_ms();
 
 // Milliseconds from now until `deadline`, rounded up, at least 0.
 int ms_until(Clock::time_point deadline);

@@ -13,6 +13,8 @@
 #include <cstring>
 
 #include "log.h"
+#include "socket_address.h"
+#include "text.h"
 
 namespace leanpoint {
 namespace {
@@ -29,31 +31,6 @@ std::string reason_phrase(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
   }
-}
-
-std::string peer_of(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  char text[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-    if (ss.ss_family == AF_INET) {
-      const auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-      inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      const auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-      port = ntohs(a->sin6_port);
-    }
-  }
-  return std::string(text) + ":" + std::to_string(port);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 }  // namespace
@@ -132,7 +109,7 @@ void Gate::adopt(int fd) {
   // a small body waits for the client's delayed ACK (40 ms per request).
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  auto conn = std::make_shared<Connection>(fd, peer_of(fd), stats_);
+  auto conn = std::make_shared<Connection>(fd, peer_address(fd).text(), stats_);
   if (stopping_ || static_cast<size_t>(stats_.connections_open.load()) > options_.max_connections) {
     ++stats_.shed_total;
     reply_and_close(conn, canned_response(503, "too many connections\n", "Retry-After: 1\r\n"));

@@ -6,6 +6,7 @@
 
 #include "conn_stream.h"
 #include "log.h"
+#include "text.h"
 
 namespace leanpoint {
 namespace {
@@ -24,13 +25,6 @@ class InlineQueue : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override { fn(); }
   void shutdown() override {}
 };
-
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  return true;
-}
 
 std::string_view path_of(std::string_view head) {
   const size_t sp1 = head.find(' ');

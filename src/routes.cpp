@@ -9,6 +9,7 @@
 
 #include "artifact.h"
 #include "dashboard.h"
+#include "deadline.h"
 #include "hex.h"
 #include "metrics.h"
 #include "status.h"
@@ -21,11 +22,6 @@ constexpr std::string_view kBlockRoute = "/lean/v0/blocks/finalized";
 
 const char* const kApiRoutes[] = {"/lean/v0/checkpoints/finalized", "/lean/v0/checkpoints/justified", "/lean/v0/health",
                                   "/lean/v0/fork_choice", "/status", "/api/upstreams", "/healthz", "/metrics"};
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Bounded label values for leanpoint_requests_total.
 std::string route_label(const std::string& path, bool static_files) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "ports.h"
 #include "sim/scripted_server.h"
 #include "testing.h"
 
@@ -53,17 +54,6 @@ void expect_error(const Timed& t, FetchError kind) {
   CHECK(t.took <= kDeadline + kSlack);
 }
 
-uint16_t unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);  // nothing listens there now
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 
@@ -119,7 +109,7 @@ TEST_CASE("non-2xx status: returned with the code, body not read") {
   CHECK(t.result.response.body.empty());
 }
 
-TEST_CASE("fault: refused") { expect_error(get(unused_port()), FetchError::refused); }
+TEST_CASE("fault: refused") { expect_error(get(testing::free_port()), FetchError::refused); }
 
 TEST_CASE("fault: accepts and never answers -> timeout") {
   ScriptedServer up(always({{Step::Kind::hang}}));
@@ -282,7 +272,7 @@ TEST_CASE("no descriptor outlives a request, whatever the upstream does") {
     ScriptedServer drip(always({{Step::Kind::drip, "HTTP/1.1 200 OK\r\n", 50}}));
     ScriptedServer ok(always(leanpoint::sim::respond(200, "application/json", "{}")));
     const auto syn = ScriptedServer::full_backlog();
-    const uint16_t closed = unused_port();
+    const uint16_t closed = testing::free_port();
     for (int i = 0; i < 3; ++i) {
       for (uint16_t port : {hang.port(), reset.port(), huge.port(), drip.port(), ok.port(), syn->port(), closed}) {
         HttpRequest req{"127.0.0.1", port, "/x", "application/json", 1024};
