@@ -88,6 +88,11 @@ void HttpServer::start() {
   if (port_ <= 0)
     throw std::runtime_error("cannot listen on " + options_.bind + ":" + std::to_string(options_.port) + ": " +
                              std::strerror(errno));
+  // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections
+  // (syncing nodes, an attack) overflows it, and the kernel drops SYNs that
+  // clients, health probes included, retry only after a second or more.
+  // Listening again on a listening socket updates its backlog.
+  ::listen(svr_sock_, SOMAXCONN);
   listener_ = std::thread([this] { listen_after_bind(); });
   // stop() only closes the listening socket once cpp-httplib reports running.
   for (int i = 0; i < 5000 && !is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -143,7 +143,9 @@ TEST_CASE("300 slowloris heads and 50 stalled readers: /healthz probes every 200
     trickle.join();
     MESSAGE("probes: ", r.ok, "/", r.sent, " ok, worst ", r.worst.count(), " ms; connections open ",
             t.stats().connections_open.load(), ", artifact workers busy ", t.server().artifact_pool().active(),
-            ", queued ", t.server().artifact_pool().queued(), ", shed ", t.stats().shed_total.load());
+            ", queued ", t.server().artifact_pool().queued(), ", shed ", t.stats().shed_total.load(),
+            ", head timeouts ", t.stats().head_timeouts_total.load(), ", too large ", t.stats().heads_too_large_total.load(),
+            ", accepted ", t.stats().connections_total.load());
     CHECK(r.sent >= 25);
     CHECK(r.ok == r.sent);
     CHECK(r.worst < 100ms);

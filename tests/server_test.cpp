@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "fds.h"
 #include "lean_api.h"
@@ -423,6 +424,20 @@ TEST_CASE("--static-dir: files through the streaming path; traversal and escapin
   }
   // The API is still the API.
   CHECK(get(t.port(), "/healthz")->status == 503);
+}
+
+TEST_CASE("the listener's backlog is not cpp-httplib's 5: bursts of connections are not dropped") {
+  const bool have_ss = std::filesystem::exists("/usr/bin/ss") || std::filesystem::exists("/bin/ss");
+  REQUIRE_MESSAGE(have_ss, "ss (iproute2) missing: scripts/setup installs it");
+  TestServer t;
+  // For a listening socket, ss shows the backlog as Send-Q.
+  const auto r = testing::run({"/bin/sh", "-c", "ss -Hltn 'sport = :" + std::to_string(t.port()) + "'"});
+  std::istringstream fields(r.out);
+  std::string state, recv_q, send_q;
+  fields >> state >> recv_q >> send_q;
+  CAPTURE(r.out);
+  CHECK(state == "LISTEN");
+  CHECK(std::stoi(send_q) >= 128);
 }
 
 TEST_CASE("stop(): returns promptly with clients stalled and heads trickling; descriptors released") {
