@@ -9,6 +9,7 @@
 
 #include "fds.h"
 #include "ports.h"
+#include "sanitizers.h"
 #include "sim/scripted_server.h"
 #include "testing.h"
 
@@ -237,7 +238,10 @@ TEST_CASE("HTML where JSON or SSZ was asked for: the content type is reported") 
   CHECK(t.result.response.content_type == "text/html");
 }
 
-TEST_CASE("names resolve under the deadline") {
+// glibc's getaddrinfo_a resolves on threads it creates internally, which
+// ThreadSanitizer cannot see: its allocator crashes on them. Natively and
+// under ASan this test runs.
+TEST_CASE("names resolve under the deadline" * doctest::skip(testing::kThreadSanitizer)) {
   ScriptedServer up(always(leanpoint::sim::respond(200, "application/json", "{}")));
   const auto t = get(up.port(), "/x", 1024, "localhost");
   CAPTURE(t.result.detail);
@@ -247,15 +251,17 @@ TEST_CASE("names resolve under the deadline") {
 
 TEST_CASE("a stop request ends a request at once") {
   const int cancel = ::eventfd(0, EFD_CLOEXEC);
-  // The upstream signals the stop when the request arrives, then hangs.
-  ScriptedServer up([cancel](const std::string&, const std::string&) {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(cancel, &one, sizeof one);
-    return Script{{Step::Kind::hang}};
-  });
-  const auto t = get(up.port(), "/x", 1024, "127.0.0.1", cancel);
-  expect_error(t, FetchError::cancelled);
-  CHECK(t.took < kDeadline);
+  {
+    // The upstream signals the stop when the request arrives, then hangs.
+    ScriptedServer up([cancel](const std::string&, const std::string&) {
+      const uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = ::write(cancel, &one, sizeof one);
+      return Script{{Step::Kind::hang}};
+    });
+    const auto t = get(up.port(), "/x", 1024, "127.0.0.1", cancel);
+    expect_error(t, FetchError::cancelled);
+    CHECK(t.took < kDeadline);
+  }  // the server (and its writer) gone before the descriptor is
   ::close(cancel);
 }
 

@@ -331,6 +331,7 @@ TEST_CASE("a round longer than the poll interval is counted") {
 TEST_CASE("run(): a stop ends the request in flight and returns") {
   const int stop = ::eventfd(0, EFD_CLOEXEC);
   std::atomic<bool> asked{false};
+  {
   // The upstream signals the stop as soon as it is asked, then never answers.
   leanpoint::sim::ScriptedServer hole([&](const std::string&, const std::string&) {
     asked = true;
@@ -349,5 +350,6 @@ TEST_CASE("run(): a stop ends the request in flight and returns") {
   CHECK(asked);
   CHECK(leanpoint::Clock::now() - start < 2s);
   CHECK(store.load()->round == 0);  // the aborted round published nothing
+  }  // the server (and its writer) gone before the descriptor is
   ::close(stop);
 }

@@ -1,0 +1,19 @@
+// Which sanitizer this test binary was built with, for the few checks that
+// cannot hold under one (stated where they are skipped, never silently).
+#pragma once
+
+namespace testing {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
+}  // namespace testing
