@@ -223,6 +223,14 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
         state = std::make_shared<const std::vector<uint8_t>>(std::move(std::get<std::vector<uint8_t>>(fetched)));
       }
       const AnchorVerdict verdict = verify_anchor(*state, std::nullopt, checkpoint, options_.genesis_time);
+      if (verdict.fault == AnchorFault::slot_mismatch && verdict.state.slot > checkpoint.slot) {
+        // Finality moved on between the node's fork_choice answer and this
+        // download: not the node's fault. The next round agrees on the newer
+        // checkpoint; these bytes are still refused for this one.
+        log(LogLevel::info, "upstream ", up.name, " is already at finalized slot ", verdict.state.slot,
+            "; anchoring the newer checkpoint once the upstreams agree on it");
+        continue;
+      }
       if (!verdict.ok()) {
         record_anchor_failure(t, std::string(to_string(*verdict.fault)), verdict.detail);
         continue;

@@ -202,6 +202,29 @@ TEST_CASE("bytes that fail verification are refused, with the reason in the row"
   CHECK(s->upstreams[0].healthy);  // its fork_choice answer was fine
 }
 
+TEST_CASE("finality moving on between fork_choice and the download is not the node's fault") {
+  // The node reports finalized 16 but, by the time the state is fetched, serves 20's.
+  auto chain = std::make_shared<leanpoint::sim::Chain>(1);
+  leanpoint::sim::ScriptedServer node([&](const std::string& target, const std::string&) -> leanpoint::sim::Script {
+    if (target == "/lean/v0/fork_choice")
+      return leanpoint::sim::respond(200, "application/json", chain->fork_choice_json(20, 20, 16));
+    const auto a = chain->anchor_at(20);
+    const auto& bytes = target == "/lean/v0/states/finalized" ? a->state : a->block;
+    return leanpoint::sim::respond(200, "application/octet-stream", std::string(bytes.begin(), bytes.end()));
+  });
+  SnapshotStore store;
+  PollerOptions o;
+  o.upstreams = {leanpoint::parse_upstream_url("moving", node.url(), "test")};
+  o.timeout = 300ms;
+  Poller poller(o, store);
+  poller.run_round();
+  const auto s = store.load();
+  CHECK(s->agreement.checkpoint->slot == 16);
+  CHECK(s->anchor == nullptr);  // 20's state is still refused for checkpoint 16
+  CHECK(s->upstreams[0].anchor_error.empty());
+  CHECK(s->upstreams[0].errors_total.empty());
+}
+
 TEST_CASE("no agreeing upstream serves a state that verifies: no anchor, reasons recorded") {
   Harness h;
   h.net.add(Fault::wrong_state);
