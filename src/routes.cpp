@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <variant>
 
 #include "artifact.h"
@@ -41,6 +42,41 @@ void json(httplib::Response& res, const nlohmann::ordered_json& doc) {
   res.set_content(doc.dump(), "application/json");
 }
 
+
+// A rendered body, reused while it is for the same snapshot and younger than
+// `max_age`: dashboards and scrapers poll /status and /api/upstreams far more
+// often than a round changes them, and rendering the JSON is most of their cost.
+class RenderCache {
+ public:
+  explicit RenderCache(std::chrono::milliseconds max_age) : max_age_(max_age) {}
+
+  template <typename Render>
+  std::shared_ptr<const std::string> get(const std::shared_ptr<const Snapshot>& s, Render render) {
+    const auto now = Clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      if (body_ && snapshot_ == s && now - rendered_ < max_age_) return body_;
+    }
+    auto body = std::make_shared<const std::string>(render());
+    std::lock_guard lock(mutex_);
+    snapshot_ = s;
+    body_ = body;
+    rendered_ = now;
+    return body;
+  }
+
+ private:
+  const std::chrono::milliseconds max_age_;
+  std::mutex mutex_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const std::string> body_;
+  Clock::time_point rendered_;
+};
+
+void json_body(httplib::Response& res, const std::string& body) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_content(body, "application/json");
+}
 
 }  // namespace
 
@@ -119,14 +155,22 @@ void install_routes(HttpServer& server, const SnapshotStore& store, ServerStats&
     json(res, {{"status", "healthy"}, {"service", "lean-rpc-api"}});
   });
 
-  server.Get("/status", [&store, process_view, status_context, options](const httplib::Request&, httplib::Response& res) {
+  // /status carries live process counters: rendered at most every 100 ms.
+  // /api/upstreams changes only with the snapshot.
+  auto status_cache = std::make_shared<RenderCache>(std::chrono::milliseconds(100));
+  auto upstreams_cache = std::make_shared<RenderCache>(std::chrono::hours(24));
+  server.Get("/status", [&store, process_view, status_context, options, status_cache](const httplib::Request&,
+                                                                                   httplib::Response& res) {
     const auto s = store.load();
-    const auto ctx = status_context();
-    const ProcessView p = process_view();
-    json(res, status_json(*s, p, assess(*s, ctx.now_ms, options.health, p.fds), ctx));
+    json_body(res, *status_cache->get(s, [&] {
+      const auto ctx = status_context();
+      const ProcessView p = process_view();
+      return status_json(*s, p, assess(*s, ctx.now_ms, options.health, p.fds), ctx).dump();
+    }));
   });
-  server.Get("/api/upstreams", [&store, status_context](const httplib::Request&, httplib::Response& res) {
-    json(res, upstreams_json(*store.load(), status_context()));
+  server.Get("/api/upstreams", [&store, status_context, upstreams_cache](const httplib::Request&, httplib::Response& res) {
+    const auto s = store.load();
+    json_body(res, *upstreams_cache->get(s, [&] { return upstreams_json(*s, status_context()).dump(); }));
   });
   server.Get("/healthz", [&store, options](const httplib::Request&, httplib::Response& res) {
     const Health h = assess(*store.load(), unix_ms(), options.health, fd_usage());
