@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -12,6 +14,12 @@
 
 namespace leanpoint {
 namespace {
+
+// Bytes sent but not yet acknowledged by the client (SIOCOUTQ), or -1.
+int unacked(int fd) {
+  int n = 0;
+  return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
 
 }  // namespace
 
@@ -25,10 +33,31 @@ ConnStream::ConnStream(Connection& conn, std::chrono::milliseconds stall, int st
 
 bool ConnStream::is_readable() const { return read_pos_ < conn_.input.size(); }
 
-bool ConnStream::is_writable() const {
+bool ConnStream::is_writable() const { return await_room(); }
+
+bool ConnStream::await_room() const {
   if (broken_) return false;
-  pollfd fds[2] = {{conn_.fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
-  return ::poll(fds, 2, static_cast<int>(stall_.count())) > 0 && fds[0].revents & POLLOUT && !fds[1].revents;
+  // Progress is the queue of unacknowledged bytes shrinking, checked each time
+  // a window passes without room: POLLOUT only comes once much of the send
+  // queue has drained, which a slow reader can take longer than a window to do.
+  int queued = unacked(conn_.fd);
+  for (;;) {
+    pollfd fds[2] = {{conn_.fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, static_cast<int>(stall_.count()));
+    if (ready > 0 && !fds[1].revents) return true;  // room (or an error send will report)
+    if (ready != 0) break;                          // stopping
+    const int now = unacked(conn_.fd);
+    if (now >= 0 && now < queued) {
+      queued = now;  // slow, but moving: never cut off
+      continue;
+    }
+    ++conn_.stats.stalled_total;
+    conn_.reset_on_close = true;
+    log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(), " ms; transfer aborted");
+    break;
+  }
+  broken_ = true;
+  return false;
 }
 
 ssize_t ConnStream::read(char* ptr, size_t size) {
@@ -51,20 +80,8 @@ ssize_t ConnStream::write(const char* ptr, size_t size) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd fds[2] = {{conn_.fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
-      const int ready = ::poll(fds, 2, static_cast<int>(stall_.count()));
-      if (ready > 0 && fds[1].revents) break;  // stopping
-      if (ready > 0) continue;                 // room again (or an error send will report)
-      if (ready == 0) {
-        ++conn_.stats.stalled_total;
-        conn_.reset_on_close = true;
-        log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(),
-            " ms; transfer aborted");
-      }
-      break;
-    }
-    break;  // reset, or the client went away
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && await_room()) continue;
+    break;  // stalled, stopping, reset, or the client went away
   }
   if (done < size) {
     broken_ = true;

@@ -37,11 +37,15 @@ class ConnStream : public httplib::Stream {
   bool broken() const { return broken_; }
 
  private:
+  // Waits for room in the socket under the stall rule; false (and broken)
+  // when the client accepted no bytes for a whole window, or on stop.
+  bool await_room() const;
+
   Connection& conn_;
   std::chrono::milliseconds stall_;
   int stop_fd_;
   size_t read_pos_ = 0;
-  bool broken_ = false;
+  mutable bool broken_ = false;
 };
 
 }  // namespace leanpoint

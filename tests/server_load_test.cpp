@@ -105,6 +105,35 @@ TEST_CASE("a slow client that keeps reading (64 KiB/s) is never cut off") {
   CHECK(t.stats().stalled_total.load() == 0);
 }
 
+TEST_CASE("a slow reader behind a large send queue is not cut: progress is bytes acknowledged") {
+  // With the client's default (large) receive buffer the server's send queue
+  // grows to megabytes, and POLLOUT waits for half of it to drain: at 160 KiB/s
+  // that is longer than the stall window. The client is still accepting bytes.
+  auto o = testing::test_server_options();
+  o.stall_timeout = 1000ms;
+  TestServer t(o);
+  t.publish_anchor(64 << 20);
+  const int fd = testing::connect_to(t.port());
+  testing::send_all(fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::vector<char> buf(64 << 10);
+  size_t got = 0;
+  auto next = Clock::now();
+  const auto until = Clock::now() + 5s;
+  while (Clock::now() < until) {
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) break;
+    if (n > 0) got += static_cast<size_t>(n);
+    next += 400ms;  // 64 KiB every 400 ms
+    std::this_thread::sleep_until(next);
+  }
+  CHECK(t.stats().stalled_total.load() == 0);
+  CHECK(got > (512u << 10));
+  // Now it stops reading: cut within the window (plus the time to fill the queue).
+  CHECK(testing::wait_reset(fd, 10000));
+  CHECK(t.stats().stalled_total.load() == 1);
+  ::close(fd);
+}
+
 TEST_CASE("300 slowloris heads and 50 stalled readers: /healthz probes every 200 ms all answer in under 100 ms") {
   leanpoint::raise_fd_limit();
   const size_t fds = testing::open_fds();
