@@ -13,17 +13,6 @@ using leanpoint::Upstream;
 
 namespace {
 
-// The message a ConfigError carries, or "" if `f` did not throw one.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 Config valid_config() {
   Config c;
   c.upstreams.push_back(parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test"));
@@ -77,14 +66,14 @@ TEST_CASE("upstream URL: rejected forms name the URL and the problem") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.url);
-    const std::string msg = error_of([&] { parse_upstream_url("n", c.url, "where"); });
+    const std::string msg = testing::error_of<ConfigError>([&] { parse_upstream_url("n", c.url, "where"); });
     CHECK(msg.find(c.expect) != std::string::npos);
     CHECK(msg.rfind("where: url '", 0) == 0);
   }
 }
 
 TEST_CASE("https upstream: the error suggests a TLS-terminating proxy") {
-  const std::string msg = error_of([] { parse_upstream_url("n", "https://node:443", "w"); });
+  const std::string msg = testing::error_of<ConfigError>([] { parse_upstream_url("n", "https://node:443", "w"); });
   CHECK(msg.find("TLS-terminating proxy") != std::string::npos);
 }
 
@@ -92,9 +81,9 @@ TEST_CASE("--upstream NAME=URL") {
   const Upstream up = parse_upstream_flag("ream_1=http://10.0.0.2:5052");
   CHECK(up.name == "ream_1");
   CHECK(up.port == 5052);
-  CHECK(error_of([] { parse_upstream_flag("http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
+  CHECK(testing::error_of<ConfigError>([] { parse_upstream_flag("http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
         std::string::npos);
-  CHECK(error_of([] { parse_upstream_flag("=http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
+  CHECK(testing::error_of<ConfigError>([] { parse_upstream_flag("=http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
         std::string::npos);
 }
 
@@ -131,68 +120,68 @@ TEST_CASE("upstreams file: errors name the file, the entry and the position") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.json);
-    const std::string msg = error_of([&] { parse_upstreams_json(c.json, "u.json"); });
+    const std::string msg = testing::error_of<ConfigError>([&] { parse_upstreams_json(c.json, "u.json"); });
     CHECK(msg.find(c.expect) != std::string::npos);
   }
 }
 
 TEST_CASE("upstreams file: missing, unreadable or a directory") {
   testing::TempDir dir;
-  CHECK(error_of([&] { leanpoint::load_upstreams_file(dir.path() + "/none.json"); })
+  CHECK(testing::error_of<ConfigError>([&] { leanpoint::load_upstreams_file(dir.path() + "/none.json"); })
             .find("--upstreams-config: cannot read '" + dir.path() + "/none.json': No such file") !=
         std::string::npos);
-  CHECK(error_of([&] { leanpoint::load_upstreams_file(dir.path()); }).find("Is a directory") !=
+  CHECK(testing::error_of<ConfigError>([&] { leanpoint::load_upstreams_file(dir.path()); }).find("Is a directory") !=
         std::string::npos);
 }
 
 TEST_CASE("validate: a valid config passes") {
-  CHECK(error_of([] { leanpoint::validate(valid_config()); }) == "");
+  CHECK(testing::error_of<ConfigError>([] { leanpoint::validate(valid_config()); }) == "");
 }
 
 TEST_CASE("validate: cross-flag rules") {
   Config c = valid_config();
   SUBCASE("no upstreams") {
     c.upstreams.clear();
-    CHECK(error_of([&] { leanpoint::validate(c); }).find("no upstreams") != std::string::npos);
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("no upstreams") != std::string::npos);
   }
   SUBCASE("duplicate names") {
     c.upstreams.push_back(c.upstreams[0]);
     c.upstreams_config = "u.json";
-    CHECK(error_of([&] { leanpoint::validate(c); }) ==
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) ==
           "u.json: duplicate upstream name 'zeam_0' (entries 0 and 1)");
   }
   SUBCASE("port") {
     c.port = 0;
-    CHECK(error_of([&] { leanpoint::validate(c); }) == "--port: 0 is outside 1-65535");
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--port: 0 is outside 1-65535");
     c.port = 65536;
-    CHECK(error_of([&] { leanpoint::validate(c); }) == "--port: 65536 is outside 1-65535");
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--port: 65536 is outside 1-65535");
   }
   SUBCASE("non-positive durations") {
     c.timeout_ms = 0;
-    CHECK(error_of([&] { leanpoint::validate(c); }) == "--timeout-ms: must be positive, got 0");
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--timeout-ms: must be positive, got 0");
     c.timeout_ms = 1;
     c.stale_ms = -5;
-    CHECK(error_of([&] { leanpoint::validate(c); }) == "--stale-ms: must be positive, got -5");
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--stale-ms: must be positive, got -5");
   }
   SUBCASE("timeout not below poll interval") {
     c.poll_ms = 5000;
     c.timeout_ms = 5000;
-    CHECK(error_of([&] { leanpoint::validate(c); }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") !=
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") !=
           std::string::npos);
   }
   SUBCASE("bind address") {
     c.bind_addr = "localhost";
-    CHECK(error_of([&] { leanpoint::validate(c); }).find("--bind: 'localhost' is not an IPv4 or IPv6") !=
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("--bind: 'localhost' is not an IPv4 or IPv6") !=
           std::string::npos);
     c.bind_addr = "::";
-    CHECK(error_of([&] { leanpoint::validate(c); }) == "");
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "");
   }
   SUBCASE("static dir") {
     c.static_dir = "/nonexistent-leanpoint-dir";
-    CHECK(error_of([&] { leanpoint::validate(c); }).find("--static-dir: '/nonexistent-leanpoint-dir'") !=
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("--static-dir: '/nonexistent-leanpoint-dir'") !=
           std::string::npos);
     testing::TempDir dir;
     c.static_dir = dir.write("file", "not a directory");
-    CHECK(error_of([&] { leanpoint::validate(c); }).find("is not a directory") != std::string::npos);
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("is not a directory") != std::string::npos);
   }
 }

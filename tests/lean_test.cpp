@@ -11,15 +11,6 @@ using testing::fixture_bytes;
 
 namespace {
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const ssz::SszError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void set_u32(std::vector<uint8_t>& b, size_t at, uint32_t v) { ssz::patch_u32(b, at, v); }
 
 lean::State sample_state() {
@@ -73,53 +64,53 @@ TEST_CASE("State: the devnet0 layout (16-byte config) is a layout error, not a g
   auto bytes = lean::encode(sample_state());
   bytes.insert(bytes.begin() + 8, 8, 0);
   for (size_t i = 0; i < 5; ++i) set_u32(bytes, 216 + 4 * i, ssz::read_u32(bytes, 216 + 4 * i) + 8);
-  const std::string msg = error_of([&] { lean::decode_state(bytes); });
+  const std::string msg = testing::error_of<ssz::SszError>([&] { lean::decode_state(bytes); });
   CHECK(msg.find("State.historical_block_hashes: first offset is") != std::string::npos);
 }
 
 TEST_CASE("State: each malformed field is named") {
   const auto good = lean::encode(sample_state());
   SUBCASE("short") {
-    CHECK(error_of([&] { lean::decode_state(std::span(good).first(100)); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(std::span(good).first(100)); }) ==
           "State: 100 bytes is shorter than its 228-byte fixed part");
   }
   SUBCASE("offset past the end") {
     auto b = good;
     set_u32(b, 216, static_cast<uint32_t>(b.size() + 1));
-    CHECK(error_of([&] { lean::decode_state(b); }).rfind("State.validators: offset", 0) == 0);
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }).rfind("State.validators: offset", 0) == 0);
   }
   SUBCASE("offsets out of order") {
     auto b = good;
     set_u32(b, 224, ssz::read_u32(b, 220) - 1);
-    CHECK(error_of([&] { lean::decode_state(b); }).find("before the previous one") != std::string::npos);
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }).find("before the previous one") != std::string::npos);
   }
   SUBCASE("historical hashes not whole roots") {
     auto b = good;
     set_u32(b, 212, ssz::read_u32(b, 212) - 1);
-    CHECK(error_of([&] { lean::decode_state(b); }).rfind("State.historical_block_hashes: ", 0) == 0);
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }).rfind("State.historical_block_hashes: ", 0) == 0);
   }
   SUBCASE("validators not whole") {
     auto b = good;
     set_u32(b, 220, ssz::read_u32(b, 220) - 5);
-    CHECK(error_of([&] { lean::decode_state(b); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }) ==
           "State.validators: 555 bytes is not a multiple of the 112-byte element");
   }
   SUBCASE("bitlist without delimiter") {
     auto b = good;
     b.back() = 0;
-    CHECK(error_of([&] { lean::decode_state(b); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }) ==
           "State.justifications_validators: last byte is zero (no delimiter bit)");
   }
   SUBCASE("too many validators") {
     lean::State s = sample_state();
     s.validators.resize(lean::kValidatorRegistryLimit + 1);
-    CHECK(error_of([&] { lean::decode_state(lean::encode(s)); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(lean::encode(s)); }) ==
           "State.validators: 4097 elements exceeds the limit of 4096");
   }
   SUBCASE("too many historical roots") {
     lean::State s = sample_state();
     s.historical_block_hashes.resize(lean::kHistoricalRootsLimit + 1);
-    CHECK(error_of([&] { lean::decode_state(lean::encode(s)); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(lean::encode(s)); }) ==
           "State.historical_block_hashes: 262145 elements exceeds the limit of 262144");
   }
 }
@@ -153,19 +144,19 @@ TEST_CASE("SignedBlock and Block: malformed parts are named") {
   SUBCASE("first offset") {
     auto b = good;
     set_u32(b, 0, 12);
-    CHECK(error_of([&] { lean::decode_signed_block(b); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_signed_block(b); }) ==
           "SignedBlock.message: first offset is 12, the fixed part is 8 bytes");
   }
   SUBCASE("message too short") {
     auto b = good;
     set_u32(b, 4, 8 + 50);
-    CHECK(error_of([&] { lean::decode_signed_block(b); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_signed_block(b); }) ==
           "SignedBlock.message.Block: 50 bytes is shorter than its 84-byte fixed part");
   }
   SUBCASE("body offset") {
     auto b = good;
     set_u32(b, 8 + 80, 85);
-    CHECK(error_of([&] { lean::decode_signed_block(b); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_signed_block(b); }) ==
           "SignedBlock.message.Block.body: first offset is 85, the fixed part is 84 bytes");
   }
   SUBCASE("attestation with a bad bitlist") {
@@ -173,7 +164,7 @@ TEST_CASE("SignedBlock and Block: malformed parts are named") {
     block.body.attestations.push_back({ssz::make_bitlist({true}), {}});
     auto b = lean::encode(block);
     b.back() = 0;
-    CHECK(error_of([&] { lean::decode_block(b); }) ==
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_block(b); }) ==
           "Block.BlockBody.attestations[0].AggregatedAttestation.aggregation_bits: last byte is zero (no delimiter bit)");
   }
 }
@@ -191,8 +182,8 @@ TEST_CASE("Block with attestations: round trip and root of the header it makes")
 
 TEST_CASE("fixed-size containers reject any other size") {
   const std::vector<uint8_t> b(41, 0);
-  CHECK(error_of([&] { lean::decode_checkpoint(b); }) == "Checkpoint: 41 bytes, expected 40");
-  CHECK(error_of([&] { lean::decode_validator(b); }) == "Validator: 41 bytes, expected 112");
-  CHECK(error_of([&] { lean::decode_block_header(b); }) == "BlockHeader: 41 bytes, expected 112");
-  CHECK(error_of([&] { lean::decode_config(b); }) == "Config: 41 bytes, expected 8");
+  CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_checkpoint(b); }) == "Checkpoint: 41 bytes, expected 40");
+  CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_validator(b); }) == "Validator: 41 bytes, expected 112");
+  CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_block_header(b); }) == "BlockHeader: 41 bytes, expected 112");
+  CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_config(b); }) == "Config: 41 bytes, expected 8");
 }

@@ -31,15 +31,6 @@ Root chunk(uint8_t fill) {
   return r;
 }
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const ssz::SszError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("zero hashes: depth 0 is the zero chunk, then hash of two") {
@@ -107,10 +98,10 @@ TEST_CASE("bitlists: delimiter, length, limit, round trip") {
   CHECK(bits.get(2));
   CHECK(bits == ssz::make_bitlist({true, false, true}));
 
-  CHECK(error_of([] { ssz::decode_bitlist({}, 8, "S.bits"); }) == "S.bits: empty bitlist (no delimiter bit)");
+  CHECK(testing::error_of<ssz::SszError>([] { ssz::decode_bitlist({}, 8, "S.bits"); }) == "S.bits: empty bitlist (no delimiter bit)");
   const std::vector<uint8_t> no_delim = {0x05, 0x00};
-  CHECK(error_of([&] { ssz::decode_bitlist(no_delim, 64, "S.bits"); }) == "S.bits: last byte is zero (no delimiter bit)");
-  CHECK(error_of([&] { ssz::decode_bitlist(eight, 7, "S.bits"); }) == "S.bits: 8 bits exceeds the limit of 7");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::decode_bitlist(no_delim, 64, "S.bits"); }) == "S.bits: last byte is zero (no delimiter bit)");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::decode_bitlist(eight, 7, "S.bits"); }) == "S.bits: 8 bits exceeds the limit of 7");
 }
 
 TEST_CASE("bitlist root: 256 bits fill one chunk; the delimiter byte adds none") {
@@ -134,15 +125,15 @@ TEST_CASE("split_variable: offsets are checked") {
   CHECK(parts[0].size() == 2);
   CHECK(parts[1][1] == 4);
 
-  CHECK(error_of([&] { ssz::split_variable(buf({8, 0, 0}), 8, offsets_at, names, "C"); }) ==
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({8, 0, 0}), 8, offsets_at, names, "C"); }) ==
         "C: 3 bytes is shorter than its 8-byte fixed part");
-  CHECK(error_of([&] { ssz::split_variable(buf({9, 0, 0, 0, 9, 0, 0, 0, 0}), 8, offsets_at, names, "C"); }) ==
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({9, 0, 0, 0, 9, 0, 0, 0, 0}), 8, offsets_at, names, "C"); }) ==
         "C.a: first offset is 9, the fixed part is 8 bytes");
-  CHECK(error_of([&] { ssz::split_variable(buf({8, 0, 0, 0, 99, 0, 0, 0}), 8, offsets_at, names, "C"); }) ==
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({8, 0, 0, 0, 99, 0, 0, 0}), 8, offsets_at, names, "C"); }) ==
         "C.b: offset 99 is past the end (8 bytes)");
-  CHECK(error_of([&] { ssz::split_variable(buf({8, 0, 0, 0, 7, 0, 0, 0, 1}), 8, offsets_at, names, "C"); }) ==
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({8, 0, 0, 0, 7, 0, 0, 0, 1}), 8, offsets_at, names, "C"); }) ==
         "C.b: offset 7 is before the previous one (8)");
-  CHECK(error_of([&] { ssz::split_variable(buf({0, 0, 0, 0, 0}), 4, {}, {}, "F"); }) ==
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({0, 0, 0, 0, 0}), 4, {}, {}, "F"); }) ==
         "F: 5 bytes, expected exactly 4");
 }
 
@@ -153,20 +144,20 @@ TEST_CASE("split_variable_list: offset table checks") {
   REQUIRE(parts.size() == 2);
   CHECK(parts[0].size() == 1);
   CHECK(parts[1].size() == 2);
-  CHECK(error_of([&] { ssz::split_variable_list(two, 1, "L"); }) == "L: 2 elements exceeds the limit of 1");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(two, 1, "L"); }) == "L: 2 elements exceeds the limit of 1");
   const std::vector<uint8_t> odd = {6, 0, 0, 0, 0, 0};
-  CHECK(error_of([&] { ssz::split_variable_list(odd, 4, "L"); }).find("not a valid offset table") != std::string::npos);
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(odd, 4, "L"); }).find("not a valid offset table") != std::string::npos);
   const std::vector<uint8_t> back = {8, 0, 0, 0, 5, 0, 0, 0};
-  CHECK(error_of([&] { ssz::split_variable_list(back, 4, "L"); }) == "L[1]: offset 5 is out of order or past the end");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(back, 4, "L"); }) == "L[1]: offset 5 is out of order or past the end");
   const std::vector<uint8_t> short_buf = {8, 0};
-  CHECK(error_of([&] { ssz::split_variable_list(short_buf, 4, "L"); }) == "L: 2 bytes cannot hold an offset");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(short_buf, 4, "L"); }) == "L: 2 bytes cannot hold an offset");
 }
 
 TEST_CASE("split_fixed_list: size and limit") {
   const std::vector<uint8_t> b(64, 0);
   CHECK(ssz::split_fixed_list(b, 32, 2, "R").size() == 2);
-  CHECK(error_of([&] { ssz::split_fixed_list(b, 32, 1, "R"); }) == "R: 2 elements exceeds the limit of 1");
-  CHECK(error_of([&] { ssz::split_fixed_list(std::span(b).first(40), 32, 9, "R"); }) ==
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_fixed_list(b, 32, 1, "R"); }) == "R: 2 elements exceeds the limit of 1");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_fixed_list(std::span(b).first(40), 32, 9, "R"); }) ==
         "R: 40 bytes is not a multiple of the 32-byte element");
 }
 

@@ -118,25 +118,8 @@ inline bool send_all(int fd, const std::string& data) {
   return true;
 }
 
-// Reads until the peer closes or `ms` pass; returns what arrived.
-inline std::string read_until_close(int fd, int ms) {
-  std::string out;
-  char buf[65536];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-// Like read_until_close, but keeps only the first `keep` bytes: the count of
-// the rest is returned in `total` (so the test's own memory stays flat).
+// Reads until the peer closes or `ms` pass; keeps the first `keep` bytes and
+// returns the count of all in `total` (so a big body costs the test nothing).
 inline std::string drain(int fd, int ms, size_t& total, size_t keep = 512) {
   std::string head;
   total = 0;
@@ -153,6 +136,12 @@ inline std::string drain(int fd, int ms, size_t& total, size_t keep = 512) {
     total += static_cast<size_t>(n);
   }
   return head;
+}
+
+// Reads until the peer closes or `ms` pass; returns what arrived.
+inline std::string read_until_close(int fd, int ms) {
+  size_t total = 0;
+  return drain(fd, ms, total, std::string::npos);
 }
 
 // Waits up to `ms` for the connection to be reset or closed by the peer

@@ -6,3 +6,20 @@
 #else
 #include <doctest.h>
 #endif
+
+#include <string>
+
+namespace testing {
+
+// The message of the E that `f` throws, or "" if it throws none.
+template <typename E, typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace testing
