@@ -85,19 +85,28 @@ TEST_CASE("the dashboard in headless Chromium: the agreed slot, every upstream, 
 
 TEST_CASE("scripts/demo: the devnet and leanpoint come up; Ctrl-C leaves no process") {
   const std::string port = std::to_string(testing::free_port());
-  const std::string base = std::to_string(20000 + testing::free_port() % 20000);
+  // Any free ports for the nodes: a fixed block may be taken by a test running alongside.
   testing::Subprocess demo({"/bin/bash", testing::source_dir() + "/scripts/demo", "--build-dir", testing::build_dir(),
-                            "--port", port, "--base-port", base, "--slot-ms", "1000"},
+                            "--port", port, "--base-port", "0", "--slot-ms", "1000"},
                            {}, "/dev/null", /*own_group=*/true);
-  REQUIRE(demo.wait_for_stdout("Open the dashboard:   http://127.0.0.1:" + port + "/", Clock::now() + 120s));
+  const bool up = demo.wait_for_stdout("Open the dashboard:   http://127.0.0.1:" + port + "/", Clock::now() + 120s);
+  CAPTURE(demo.out());
+  CAPTURE(demo.err());
+  REQUIRE(up);
   CHECK(demo.out().find("node5_fork") != std::string::npos);
   CHECK(demo.out().find("leanpoint inspect /tmp/state.ssz") != std::string::npos);
   // Within two poll intervals (1 s here) of starting: agreement and a verified anchor.
   REQUIRE(demo.wait_for_stdout("verified anchor", Clock::now() + 10s));
-  CHECK_FALSE(testing::processes_matching("--base-port " + base).empty());
+  // Its processes are the ones whose command lines name its work directory.
+  std::smatch work;
+  const std::string out = demo.out();
+  REQUIRE(std::regex_search(out, work, std::regex(R"(Logs: (\S+)/ )")));
+  const std::string marker = work[1];
+  CHECK(testing::processes_matching(marker).size() == 3);  // lean-devnet-sim, leanpoint, the log tail
   demo.signal_group(SIGINT);  // what Ctrl-C in the terminal sends
   CHECK(demo.wait(Clock::now() + 10s) == 0);
   CHECK(demo.out().find("demo: stopping") != std::string::npos);
-  CHECK(testing::processes_matching("--base-port " + base).empty());
+  CHECK(testing::processes_matching(marker).empty());
   CHECK(testing::processes_matching("--port " + port).empty());
+  CHECK_FALSE(std::filesystem::exists(marker));
 }
