@@ -44,7 +44,6 @@ AnchorVerdict refuse(AnchorVerdict v, AnchorFault fault, const std::string& what
 
 AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, const lean::Checkpoint& checkpoint,
                             std::optional<uint64_t> genesis_time) {
-  using std::to_string;
   AnchorVerdict v;
   try {
     v.state = summarize_state(state);
@@ -53,15 +52,23 @@ AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, c
     v.detail = std::string("state: ") + e.what();
     return v;
   }
-  const StateSummary& s = v.state;
+  v = verify_state(v.state, checkpoint, genesis_time);
+  if (!v.ok() || !block) return v;
+  return verify_block(v.state, *block, checkpoint);
+}
+
+AnchorVerdict verify_state(const StateSummary& s, const lean::Checkpoint& checkpoint,
+                           std::optional<uint64_t> genesis_time) {
+  using std::to_string;
+  AnchorVerdict v;
+  v.state = s;
   if (genesis_time && s.genesis_time != *genesis_time)
     return refuse(v, AnchorFault::genesis_time, "state genesis_time", to_string(s.genesis_time), to_string(*genesis_time));
   if (s.slot != checkpoint.slot)
     return refuse(v, AnchorFault::slot_mismatch, "state slot", to_string(s.slot), to_string(checkpoint.slot));
   if (s.block_root != checkpoint.root)
     return refuse(v, AnchorFault::root_mismatch, "anchored block root", to_hex(s.block_root), to_hex(checkpoint.root));
-  if (!block) return v;
-  return verify_block(v.state, *block, checkpoint);
+  return v;
 }
 
 AnchorVerdict verify_block(const StateSummary& s, ssz::Bytes block, const lean::Checkpoint& checkpoint) {

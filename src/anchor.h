@@ -54,6 +54,11 @@ struct AnchorVerdict {
   bool ok() const { return !fault.has_value(); }
 };
 
+// Verifies a state already summarized against `checkpoint` (and, when
+// given, the genesis time): the checks verify_anchor makes after decoding.
+AnchorVerdict verify_state(const StateSummary& state, const lean::Checkpoint& checkpoint,
+                           std::optional<uint64_t> genesis_time = std::nullopt);
+
 // Verifies a SignedBlock against a state already summarized and verified
 // against `checkpoint`: the block must be the one the state anchors. Never
 // faults with layout-on-state, genesis_time, slot_mismatch or root_mismatch.

@@ -150,6 +150,7 @@ void Poller::observe(Tracked& t, int cancel_fd) {
         s.head.reset();
         s.head_slot.reset();
         t.observed_state = std::make_shared<const std::vector<uint8_t>>(std::move(*bytes));
+        t.observed_summary = summary;
       } catch (const ssz::SszError& e) {
         failure = Failure{"layout", std::string("state: ") + e.what()};
       }
@@ -214,15 +215,19 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
     const Upstream& up = options_.upstreams[i];
     if (need_state) {
       SharedBytes state = t.observed_state;
-      if (!state) {
+      AnchorVerdict verdict;
+      if (state) {
+        // Observed through its state this round: already decoded and hashed.
+        verdict = verify_state(t.observed_summary, checkpoint, options_.genesis_time);
+      } else {
         auto fetched = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
         if (auto* f = std::get_if<Failure>(&fetched)) {
           record_anchor_failure(t, f->kind, f->detail);
           continue;
         }
         state = std::make_shared<const std::vector<uint8_t>>(std::move(std::get<std::vector<uint8_t>>(fetched)));
+        verdict = verify_anchor(*state, std::nullopt, checkpoint, options_.genesis_time);
       }
-      const AnchorVerdict verdict = verify_anchor(*state, std::nullopt, checkpoint, options_.genesis_time);
       if (verdict.fault == AnchorFault::slot_mismatch && verdict.state.slot > checkpoint.slot) {
         // Finality moved on between the node's fork_choice answer and this
         // download: not the node's fault. The next round agrees on the newer

@@ -151,3 +151,28 @@ TEST_CASE("fault names") {
   CHECK(leanpoint::to_string(AnchorFault::genesis_time) == "genesis_time");
   CHECK(leanpoint::to_string(AnchorFault::block_root) == "block_root");
 }
+
+TEST_CASE("verify_state on a summary reaches the same verdicts as verify_anchor on the bytes") {
+  Anchor a;
+  const auto bytes = lean::encode(a.state);
+  const auto summary = leanpoint::summarize_state(bytes);
+  struct Case {
+    lean::Checkpoint checkpoint;
+    std::optional<uint64_t> genesis;
+    std::optional<AnchorFault> fault;
+  };
+  const Case cases[] = {
+      {a.checkpoint, std::nullopt, std::nullopt},
+      {{a.checkpoint.root, a.checkpoint.slot + 1}, std::nullopt, AnchorFault::slot_mismatch},
+      {{ssz::Root{9}, a.checkpoint.slot}, std::nullopt, AnchorFault::root_mismatch},
+      {a.checkpoint, a.state.config.genesis_time + 1, AnchorFault::genesis_time},
+  };
+  for (const auto& c : cases) {
+    const auto from_summary = leanpoint::verify_state(summary, c.checkpoint, c.genesis);
+    const auto from_bytes = verify_anchor(bytes, std::nullopt, c.checkpoint, c.genesis);
+    CHECK(from_summary.fault == c.fault);
+    CHECK(from_bytes.fault == c.fault);
+    CHECK(from_summary.detail == from_bytes.detail);
+    CHECK(from_summary.state.state_root == from_bytes.state.state_root);
+  }
+}
