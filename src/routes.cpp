@@ -37,10 +37,12 @@ void text(httplib::Response& res, int status, const std::string& body) {
   res.set_content(body, "text/plain; charset=utf-8");
 }
 
-void json(httplib::Response& res, const nlohmann::ordered_json& doc) {
+void json_body(httplib::Response& res, const std::string& body) {
   res.set_header("Cache-Control", "no-cache");
-  res.set_content(doc.dump(), "application/json");
+  res.set_content(body, "application/json");
 }
+
+void json(httplib::Response& res, const nlohmann::ordered_json& doc) { json_body(res, doc.dump()); }
 
 
 // A rendered body, reused while it is for the same snapshot and younger than
@@ -73,11 +75,6 @@ class RenderCache {
   Clock::time_point rendered_;
 };
 
-void json_body(httplib::Response& res, const std::string& body) {
-  res.set_header("Cache-Control", "no-cache");
-  res.set_content(body, "application/json");
-}
-
 }  // namespace
 
 bool is_artifact_path(std::string_view path, bool static_files) {
@@ -109,7 +106,7 @@ void install_routes(HttpServer& server, const SnapshotStore& store, ServerStats&
     return p;
   };
   auto status_context = [options] {
-    return StatusContext{unix_ms(), options.health.stale_ms, options.poll_ms, options.min_agree};
+    return StatusContext{unix_ms(), options.poll_ms, options.min_agree};
   };
 
   // The verified anchor: both artifacts come from the same VerifiedAnchor.

@@ -1,5 +1,7 @@
 #include "status.h"
 
+#include <algorithm>
+
 #include "hex.h"
 #include "version.h"
 
@@ -29,10 +31,6 @@ uint64_t error_count(const UpstreamStatus& u) {
   uint64_t n = 0;
   for (const auto& [kind, count] : u.errors_total) n += count;
   return n;
-}
-
-bool is_stale(const Snapshot& s, const StatusContext& ctx) {
-  return s.agreed_at_ms == 0 || ctx.now_ms - s.agreed_at_ms > ctx.stale_ms;
 }
 
 }  // namespace
@@ -69,7 +67,9 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
       {"finalized_slot", agreed ? agreed->slot : 0},
       {"last_updated_ms", round_end},
       {"last_success_ms", s.agreed_at_ms},
-      {"stale", is_stale(s, ctx)},
+      // The Zig leanpoint's `stale` (no success within --stale-ms) is health's rule.
+      {"stale", std::any_of(health.failing.begin(), health.failing.end(),
+                            [](const std::string& f) { return f == "stale" || f == "no_agreement"; })},
       {"error_count", s.rounds_without_agreement_total},
       {"last_error", s.last_error.empty() ? ordered_json(nullptr) : ordered_json(s.last_error)},
       // leanpoint's.

@@ -38,7 +38,6 @@ struct ProcessView {
 
 struct StatusContext {
   int64_t now_ms = 0;
-  int64_t stale_ms = 30000;
   int64_t poll_ms = 10000;
   size_t min_agree = 1;
 };

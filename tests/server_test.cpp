@@ -318,6 +318,7 @@ TEST_CASE("/healthz: 200 ok when healthy, 503 with every failing reason otherwis
   auto r = get(t.port(), "/healthz");
   CHECK(r->status == 503);
   CHECK(r->body == "no_agreement\nno_verified_anchor\n");
+  CHECK(nlohmann::json::parse(get(t.port(), "/status")->body)["stale"] == true);  // never agreed
   t.publish_anchor(1000);
   r = get(t.port(), "/healthz");
   CHECK(r->status == 200);
