@@ -167,29 +167,21 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
   return {status, p.out(), p.err()};
 }
 
-std::string leanpoint_bin() {
-  const char* bin = std::getenv("LEANPOINT_BIN");
-  if (!bin) throw std::runtime_error("LEANPOINT_BIN is not set; run the tests through meson test");
-  return bin;
+namespace {
+
+// A path meson sets for the tests (tests/meson.build).
+std::string from_meson(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value) throw std::runtime_error(std::string(name) + " is not set; run the tests through meson test");
+  return value;
 }
 
-std::string sim_bin() {
-  const char* bin = std::getenv("LEANPOINT_SIM_BIN");
-  if (!bin) throw std::runtime_error("LEANPOINT_SIM_BIN is not set; run the tests through meson test");
-  return bin;
-}
+}  // namespace
 
-std::string source_dir() {
-  const char* dir = std::getenv("LEANPOINT_SOURCE_DIR");
-  if (!dir) throw std::runtime_error("LEANPOINT_SOURCE_DIR is not set; run the tests through meson test");
-  return dir;
-}
-
-std::string build_dir() {
-  const char* dir = std::getenv("LEANPOINT_BUILD_DIR");
-  if (!dir) throw std::runtime_error("LEANPOINT_BUILD_DIR is not set; run the tests through meson test");
-  return dir;
-}
+std::string leanpoint_bin() { return from_meson("LEANPOINT_BIN"); }
+std::string sim_bin() { return from_meson("LEANPOINT_SIM_BIN"); }
+std::string source_dir() { return from_meson("LEANPOINT_SOURCE_DIR"); }
+std::string build_dir() { return from_meson("LEANPOINT_BUILD_DIR"); }
 
 std::vector<std::string> processes_matching(const std::string& needle) {
   std::vector<std::string> found;
