@@ -15,17 +15,9 @@
 #include <vector>
 
 #include "log.h"
+#include "upstream.h"
 
 namespace leanpoint {
-
-// A lean node leanpoint polls. Only plain http://host:port is supported.
-struct Upstream {
-  std::string name;
-  std::string url;   // as configured, for display
-  std::string host;  // IPv6 literals without brackets
-  uint16_t port = 0;
-  std::string path;  // from the upstreams file: accepted, echoed in /api/upstreams, not polled
-};
 
 struct Config {
   std::string bind_addr = "0.0.0.0";

@@ -44,6 +44,18 @@ class StopSignal {
   int fd_;
 };
 
+PollerOptions poller_options(const Config& c) {
+  PollerOptions o;
+  o.upstreams = c.upstreams;
+  o.poll_interval = std::chrono::milliseconds(c.poll_ms);
+  o.timeout = std::chrono::milliseconds(c.timeout_ms);
+  o.max_backoff = std::chrono::milliseconds(c.max_backoff_ms);
+  o.max_state_bytes = c.max_state_bytes;
+  o.min_agree = c.min_agree;
+  o.genesis_time = c.genesis_time;
+  return o;
+}
+
 }  // namespace
 
 size_t default_max_connections(size_t fd_limit, size_t artifact_workers) {

@@ -10,7 +10,7 @@
 #include "fds.h"
 #include "ports.h"
 #include "sanitizers.h"
-#include "sim/scripted_server.h"
+#include "scripted_server.h"
 #include "testing.h"
 
 using leanpoint::Clock;

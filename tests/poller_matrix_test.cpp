@@ -12,7 +12,7 @@
 #include "config.h"
 #include "fds.h"
 #include "poller.h"
-#include "sim/chain.h"
+#include "chain.h"
 #include "subprocess.h"
 #include "testing.h"
 

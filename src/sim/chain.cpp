@@ -1,4 +1,4 @@
-#include "sim/chain.h"
+#include "chain.h"
 
 #include <nlohmann/json.hpp>
 

@@ -12,7 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "sim/node.h"
+#include "node.h"
 #include "version.h"
 
 using namespace leanpoint::sim;

@@ -1,4 +1,4 @@
-#include "sim/node.h"
+#include "node.h"
 
 #include <nlohmann/json.hpp>
 

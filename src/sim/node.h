@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "sim/chain.h"
-#include "sim/scripted_server.h"
+#include "chain.h"
+#include "scripted_server.h"
 
 namespace leanpoint::sim {
 

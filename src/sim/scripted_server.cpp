@@ -1,4 +1,4 @@
-#include "sim/scripted_server.h"
+#include "scripted_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

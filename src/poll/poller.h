@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "anchor.h"
-#include "config.h"
+#include "upstream.h"
 #include "deadline.h"
 #include "snapshot.h"
 
@@ -39,8 +39,6 @@ struct PollerOptions {
   size_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
 };
-
-PollerOptions poller_options(const Config& config);
 
 class Poller {
  public:

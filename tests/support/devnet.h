@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config.h"
-#include "sim/node.h"
+#include "node.h"
 
 namespace testing {
 

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.h"
+#include "upstream.h"
 #include "deadline.h"
 #include "lean.h"
 

@@ -27,18 +27,6 @@ std::string no_agreement_reason(const Agreement& a, size_t total, size_t min_agr
 
 }  // namespace
 
-PollerOptions poller_options(const Config& c) {
-  PollerOptions o;
-  o.upstreams = c.upstreams;
-  o.poll_interval = std::chrono::milliseconds(c.poll_ms);
-  o.timeout = std::chrono::milliseconds(c.timeout_ms);
-  o.max_backoff = std::chrono::milliseconds(c.max_backoff_ms);
-  o.max_state_bytes = c.max_state_bytes;
-  o.min_agree = c.min_agree;
-  o.genesis_time = c.genesis_time;
-  return o;
-}
-
 Poller::Poller(PollerOptions options, SnapshotStore& store) : options_(std::move(options)), store_(store) {
   for (const auto& up : options_.upstreams) {
     Tracked t;
