@@ -1,12 +1,10 @@
 #include "service.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <filesystem>
 #include <thread>
 
+#include "fd.h"
 #include "fd_usage.h"
 #include "http_server.h"
 #include "log.h"
@@ -25,24 +23,6 @@ sigset_t stop_signals() {
   sigaddset(&set, SIGTERM);
   return set;
 }
-
-// Readable once stop() is called: every wait in the poller watches it, so a
-// stop ends a request in flight instead of waiting out its deadline.
-class StopSignal {
- public:
-  StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC)) {
-    if (fd_ < 0) throw std::runtime_error("eventfd failed");
-  }
-  ~StopSignal() { ::close(fd_); }
-  void stop() {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 PollerOptions poller_options(const Config& c) {
   PollerOptions o;
@@ -98,14 +78,12 @@ int run_service(const Config& config) {
   routes.min_agree = config.min_agree;
   routes.zig_metrics = config.zig_metrics;
   if (!config.static_dir.empty()) routes.static_dir = std::filesystem::canonical(config.static_dir).string();
-  const bool static_files = !routes.static_dir.empty();
-  server_options.is_artifact = [static_files](std::string_view path) { return is_artifact_path(path, static_files); };
   log(LogLevel::info, "descriptor limit ", fd_limit, "; /healthz fails at ", config.fd_threshold, "%");
 
   SnapshotStore store;
   ServerStats stats;
   HttpServer server(server_options, stats);
-  install_routes(server, store, stats, routes);
+  server.set_routes(leanpoint_routes(store, server, stats, routes));
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -113,7 +91,9 @@ int run_service(const Config& config) {
     return 1;
   }
 
-  StopSignal stop;
+  // Readable once notified: every wait in the poller watches it, so a stop
+  // ends a request in flight instead of waiting out its deadline.
+  const EventFd stop;
   Poller poller(poller_options(config), store);
   std::thread poller_thread([&] { poller.run(stop.fd()); });
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
@@ -123,7 +103,7 @@ int run_service(const Config& config) {
   while (sigwait(&set, &signal) != 0) {
   }
   log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
-  stop.stop();
+  stop.notify();
   server.stop();
   poller_thread.join();
   log(LogLevel::info, "stopped");

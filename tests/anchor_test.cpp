@@ -7,7 +7,7 @@
 
 namespace lean = leanpoint::lean;
 namespace ssz = leanpoint::ssz;
-using leanpoint::AnchorFault;
+using leanpoint::FailureKind;
 using leanpoint::verify_anchor;
 
 namespace {
@@ -36,7 +36,7 @@ struct Anchor {
     checkpoint = {lean::hash_tree_root(block.message), block.message.slot};
   }
 
-  std::optional<AnchorFault> verify(std::optional<uint64_t> genesis = std::nullopt) const {
+  std::optional<FailureKind> verify(std::optional<uint64_t> genesis = std::nullopt) const {
     const auto s = lean::encode(state);
     const auto b = lean::encode(block);
     return verify_anchor(s, ssz::Bytes(b), checkpoint, genesis).fault;
@@ -63,26 +63,26 @@ TEST_CASE("layout: a state or block that does not decode") {
   const auto b = lean::encode(a.block);
   s.resize(200);
   auto v = verify_anchor(s, ssz::Bytes(b), a.checkpoint);
-  CHECK(v.fault == AnchorFault::layout);
+  CHECK(v.fault == FailureKind::layout);
   CHECK(v.detail == "state: State: 200 bytes is shorter than its 228-byte fixed part");
 
   const auto good_state = lean::encode(a.state);
   const std::vector<uint8_t> junk = {1, 2, 3};
   v = verify_anchor(good_state, ssz::Bytes(junk), a.checkpoint);
-  CHECK(v.fault == AnchorFault::layout);
+  CHECK(v.fault == FailureKind::layout);
   CHECK(v.detail.rfind("block: SignedBlock", 0) == 0);
 }
 
 TEST_CASE("genesis_time: checked only when configured") {
   const Anchor a;
   CHECK(a.verify(a.state.config.genesis_time) == std::nullopt);
-  CHECK(a.verify(a.state.config.genesis_time + 1) == AnchorFault::genesis_time);
+  CHECK(a.verify(a.state.config.genesis_time + 1) == FailureKind::genesis_time);
 }
 
 TEST_CASE("slot_mismatch: the state is at another slot") {
   Anchor a;
   a.state.slot += 1;
-  CHECK(a.verify() == AnchorFault::slot_mismatch);
+  CHECK(a.verify() == FailureKind::slot_mismatch);
 }
 
 TEST_CASE("root_mismatch: another state at the same slot (the checkpointz case)") {
@@ -90,7 +90,7 @@ TEST_CASE("root_mismatch: another state at the same slot (the checkpointz case)"
   a.state.historical_block_hashes[0][0] ^= 1;
   const auto s = lean::encode(a.state);
   const auto v = verify_anchor(s, std::nullopt, a.checkpoint);
-  CHECK(v.fault == AnchorFault::root_mismatch);
+  CHECK(v.fault == FailureKind::root_mismatch);
   CHECK(v.detail.rfind("anchored block root is 0x", 0) == 0);
 }
 
@@ -98,31 +98,31 @@ TEST_CASE("root_mismatch: the state's header names another block") {
   Anchor a;
   a.state.latest_block_header.proposer_index += 1;
   const auto s = lean::encode(a.state);
-  CHECK(verify_anchor(s, std::nullopt, a.checkpoint).fault == AnchorFault::root_mismatch);
+  CHECK(verify_anchor(s, std::nullopt, a.checkpoint).fault == FailureKind::root_mismatch);
 }
 
 TEST_CASE("block_slot") {
   Anchor a;
   a.block.message.slot += 1;
-  CHECK(a.verify() == AnchorFault::block_slot);
+  CHECK(a.verify() == FailureKind::block_slot);
 }
 
 TEST_CASE("block_parent") {
   Anchor a;
   a.block.message.parent_root[31] ^= 1;
-  CHECK(a.verify() == AnchorFault::block_parent);
+  CHECK(a.verify() == FailureKind::block_parent);
 }
 
 TEST_CASE("block_state_root") {
   Anchor a;
   a.block.message.state_root[0] ^= 1;
-  CHECK(a.verify() == AnchorFault::block_state_root);
+  CHECK(a.verify() == FailureKind::block_state_root);
 }
 
 TEST_CASE("block_root: same slot, parent and state root, another body") {
   Anchor a;
   a.block.message.body.attestations.push_back({ssz::make_bitlist({true}), {}});
-  CHECK(a.verify() == AnchorFault::block_root);
+  CHECK(a.verify() == FailureKind::block_root);
 }
 
 TEST_CASE("a block's signature half never affects verification") {
@@ -142,14 +142,14 @@ TEST_CASE("a state whose header already carries its state_root anchors that head
 }
 
 TEST_CASE("fault names") {
-  CHECK(leanpoint::to_string(AnchorFault::layout) == "layout");
-  CHECK(leanpoint::to_string(AnchorFault::slot_mismatch) == "slot_mismatch");
-  CHECK(leanpoint::to_string(AnchorFault::root_mismatch) == "root_mismatch");
-  CHECK(leanpoint::to_string(AnchorFault::block_state_root) == "block_state_root");
-  CHECK(leanpoint::to_string(AnchorFault::block_slot) == "block_slot");
-  CHECK(leanpoint::to_string(AnchorFault::block_parent) == "block_parent");
-  CHECK(leanpoint::to_string(AnchorFault::genesis_time) == "genesis_time");
-  CHECK(leanpoint::to_string(AnchorFault::block_root) == "block_root");
+  CHECK(leanpoint::to_string(FailureKind::layout) == "layout");
+  CHECK(leanpoint::to_string(FailureKind::slot_mismatch) == "slot_mismatch");
+  CHECK(leanpoint::to_string(FailureKind::root_mismatch) == "root_mismatch");
+  CHECK(leanpoint::to_string(FailureKind::block_state_root) == "block_state_root");
+  CHECK(leanpoint::to_string(FailureKind::block_slot) == "block_slot");
+  CHECK(leanpoint::to_string(FailureKind::block_parent) == "block_parent");
+  CHECK(leanpoint::to_string(FailureKind::genesis_time) == "genesis_time");
+  CHECK(leanpoint::to_string(FailureKind::block_root) == "block_root");
 }
 
 TEST_CASE("verify_state on a summary reaches the same verdicts as verify_anchor on the bytes") {
@@ -159,13 +159,13 @@ TEST_CASE("verify_state on a summary reaches the same verdicts as verify_anchor 
   struct Case {
     lean::Checkpoint checkpoint;
     std::optional<uint64_t> genesis;
-    std::optional<AnchorFault> fault;
+    std::optional<FailureKind> fault;
   };
   const Case cases[] = {
       {a.checkpoint, std::nullopt, std::nullopt},
-      {{a.checkpoint.root, a.checkpoint.slot + 1}, std::nullopt, AnchorFault::slot_mismatch},
-      {{ssz::Root{9}, a.checkpoint.slot}, std::nullopt, AnchorFault::root_mismatch},
-      {a.checkpoint, a.state.config.genesis_time + 1, AnchorFault::genesis_time},
+      {{a.checkpoint.root, a.checkpoint.slot + 1}, std::nullopt, FailureKind::slot_mismatch},
+      {{ssz::Root{9}, a.checkpoint.slot}, std::nullopt, FailureKind::root_mismatch},
+      {a.checkpoint, a.state.config.genesis_time + 1, FailureKind::genesis_time},
   };
   for (const auto& c : cases) {
     const auto from_summary = leanpoint::verify_state(summary, c.checkpoint, c.genesis);

@@ -5,6 +5,7 @@
 
 using leanpoint::assess;
 using leanpoint::FdUsage;
+using leanpoint::HealthReason;
 using leanpoint::HealthRules;
 using leanpoint::Snapshot;
 
@@ -34,13 +35,13 @@ TEST_CASE("healthy: fresh agreement, verified anchor, few descriptors") {
 
 TEST_CASE("no_agreement before any round agreed, with no anchor either") {
   const auto h = assess(Snapshot{}, kNow, HealthRules{}, kFew);
-  CHECK(h.failing == std::vector<std::string>{"no_agreement", "no_verified_anchor"});
+  CHECK(h.failing == std::vector<HealthReason>{HealthReason::no_agreement, HealthReason::no_verified_anchor});
 }
 
 TEST_CASE("stale: the last agreement is older than --stale-ms") {
   Snapshot s = healthy();
   s.agreed_at_ms = kNow - 30'001;
-  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<std::string>{"stale"});
+  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<HealthReason>{HealthReason::stale});
   s.agreed_at_ms = kNow - 30'000;
   CHECK(assess(s, kNow, HealthRules{}, kFew).ok());
 }
@@ -54,18 +55,18 @@ TEST_CASE("a round without agreement is not unhealthy while the last agreement i
 TEST_CASE("no_verified_anchor: the newest agreed checkpoint is not the anchor served") {
   Snapshot s = healthy();
   s.history.push_back({{leanpoint::ssz::Root{8}, 100}, kNow});
-  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<std::string>{"no_verified_anchor"});
+  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<HealthReason>{HealthReason::no_verified_anchor});
   s = healthy();
   s.anchor.reset();
-  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<std::string>{"no_verified_anchor"});
+  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<HealthReason>{HealthReason::no_verified_anchor});
 }
 
 TEST_CASE("fd_pressure at the threshold percent of the limit") {
   CHECK(assess(healthy(), kNow, HealthRules{}, {818, 1024}).ok());
-  CHECK(assess(healthy(), kNow, HealthRules{}, {820, 1024}).failing == std::vector<std::string>{"fd_pressure"});
+  CHECK(assess(healthy(), kNow, HealthRules{}, {820, 1024}).failing == std::vector<HealthReason>{HealthReason::fd_pressure});
   HealthRules strict;
   strict.fd_threshold_percent = 50;
-  CHECK(assess(healthy(), kNow, strict, {512, 1024}).failing == std::vector<std::string>{"fd_pressure"});
+  CHECK(assess(healthy(), kNow, strict, {512, 1024}).failing == std::vector<HealthReason>{HealthReason::fd_pressure});
 }
 
 TEST_CASE("every reason at once") {
@@ -73,7 +74,13 @@ TEST_CASE("every reason at once") {
   s.agreed_at_ms = kNow - 60'000;
   s.anchor.reset();
   CHECK(assess(s, kNow, HealthRules{}, {1000, 1024}).failing ==
-        std::vector<std::string>{"stale", "no_verified_anchor", "fd_pressure"});
+        std::vector<HealthReason>{HealthReason::stale, HealthReason::no_verified_anchor, HealthReason::fd_pressure});
+}
+
+TEST_CASE("each reason has its name") {
+  std::vector<std::string> names;
+  for (const HealthReason r : leanpoint::kHealthReasons) names.emplace_back(leanpoint::to_string(r));
+  CHECK(names == std::vector<std::string>{"no_agreement", "stale", "no_verified_anchor", "fd_pressure"});
 }
 
 TEST_CASE("fd_usage reads this process") {

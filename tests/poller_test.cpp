@@ -74,8 +74,8 @@ TEST_CASE("healthy upstreams: agreement, a verified anchor with its block, rows"
     CHECK(row.healthy);
     CHECK(row.polled);
     CHECK(row.agrees);
-    CHECK(row.observed_via == "fork_choice");
-    CHECK(row.error.empty());
+    CHECK(row.observed_via == leanpoint::ObservedVia::fork_choice);
+    CHECK(row.error == std::nullopt);
     CHECK(row.head_slot == h.net.head());
   }
 }
@@ -154,7 +154,7 @@ TEST_CASE("an older client (404 on fork_choice) is observed through its state") 
   h.net.add(Fault::old_client);
   h.start();
   const auto s = h.round();
-  CHECK(s->upstreams[0].observed_via == "state");
+  CHECK(s->upstreams[0].observed_via == leanpoint::ObservedVia::state);
   CHECK(s->upstreams[0].healthy);
   REQUIRE(s->agreement.checkpoint);
   CHECK(*s->agreement.checkpoint == h.net.finalized());
@@ -173,7 +173,7 @@ TEST_CASE("nodes without blocks: a state-only anchor, the block added when one v
   REQUIRE(s->anchor);
   CHECK(s->anchor->state != nullptr);
   CHECK(s->anchor->block == nullptr);
-  CHECK(s->upstreams[0].anchor_error.empty());  // a 404 for the block is no fault
+  CHECK(s->upstreams[0].anchor_error == std::nullopt);  // a 404 for the block is no fault
   // Still no block next round: the same anchor, not a copy of it.
   CHECK(h.round()->anchor == s->anchor);
 
@@ -197,8 +197,8 @@ TEST_CASE("bytes that fail verification are refused, with the reason in the row"
   REQUIRE(s->anchor);
   CHECK(s->anchor->state_source == "node1");
   CHECK(*s->anchor->state == h.net.canonical().anchor_at(h.net.finalized().slot)->state);
-  CHECK(s->upstreams[0].anchor_error == "root_mismatch");
-  CHECK(s->upstreams[0].errors_total.at("root_mismatch") == 1);
+  CHECK(s->upstreams[0].anchor_error == leanpoint::FailureKind::root_mismatch);
+  CHECK(s->upstreams[0].errors_total.at(leanpoint::FailureKind::root_mismatch) == 1);
   CHECK(s->upstreams[0].healthy);  // its fork_choice answer was fine
 }
 
@@ -221,7 +221,7 @@ TEST_CASE("finality moving on between fork_choice and the download is not the no
   const auto s = store.load();
   CHECK(s->agreement.checkpoint->slot == 16);
   CHECK(s->anchor == nullptr);  // 20's state is still refused for checkpoint 16
-  CHECK(s->upstreams[0].anchor_error.empty());
+  CHECK(s->upstreams[0].anchor_error == std::nullopt);
   CHECK(s->upstreams[0].errors_total.empty());
 }
 
@@ -232,7 +232,7 @@ TEST_CASE("no agreeing upstream serves a state that verifies: no anchor, reasons
   const auto s = h.round();
   CHECK(s->agreement.checkpoint);
   CHECK(s->anchor == nullptr);
-  CHECK(s->upstreams[0].anchor_error == "root_mismatch");
+  CHECK(s->upstreams[0].anchor_error == leanpoint::FailureKind::root_mismatch);
 }
 
 TEST_CASE("failure kinds land in the rows") {
@@ -246,11 +246,11 @@ TEST_CASE("failure kinds land in the rows") {
   h.start();
   const auto s = h.round();
   CHECK(s->upstreams[0].healthy);
-  CHECK(s->upstreams[1].error == "malformed");  // HTML where fork_choice JSON was expected
-  CHECK(s->upstreams[2].error == "malformed");
-  CHECK(s->upstreams[3].error == "reset");
-  CHECK(s->upstreams[4].error == "timeout");
-  CHECK(s->upstreams[5].error == "too_large");
+  CHECK(s->upstreams[1].error == leanpoint::FailureKind::malformed);  // HTML where fork_choice JSON was expected
+  CHECK(s->upstreams[2].error == leanpoint::FailureKind::malformed);
+  CHECK(s->upstreams[3].error == leanpoint::FailureKind::reset);
+  CHECK(s->upstreams[4].error == leanpoint::FailureKind::timeout);
+  CHECK(s->upstreams[5].error == leanpoint::FailureKind::too_large);
   for (size_t i = 1; i < 6; ++i) {
     CAPTURE(i);
     CHECK_FALSE(s->upstreams[i].healthy);
@@ -276,7 +276,7 @@ TEST_CASE("backoff: a failing upstream is retried after 1, 2, 4 ... intervals, c
   const auto s = h.store.load();
   CHECK(s->upstreams[1].consecutive_failures == 6);
   CHECK(s->upstreams[1].polls_total == 6);
-  CHECK(s->upstreams[1].errors_total.at("reset") == 6);
+  CHECK(s->upstreams[1].errors_total.at(leanpoint::FailureKind::reset) == 6);
   CHECK(s->upstreams[1].backoff_until_ms > s->upstreams[1].last_attempt_ms);
   CHECK(s->upstreams[0].polls_total == 16);
 }
@@ -334,7 +334,7 @@ TEST_CASE("backoff resets on success") {
   CHECK(s->upstreams[0].healthy);
   CHECK(s->upstreams[0].consecutive_failures == 0);
   CHECK(s->upstreams[0].backoff_until_ms == 0);
-  CHECK(s->upstreams[0].error.empty());
+  CHECK(s->upstreams[0].error == std::nullopt);
   poller.run_round();
   CHECK(store.load()->upstreams[0].polled);
 }

@@ -1,20 +1,44 @@
-// Case-insensitive comparisons for URL schemes and HTTP header names.
+// Small text helpers for HTTP heads, URLs and flags: case-insensitive
+// comparison, trimming, and walking the header lines of a head.
 #pragma once
 
-#include <algorithm>
-#include <cctype>
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace leanpoint {
 
-inline bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+bool iequals(std::string_view a, std::string_view b);
+bool starts_with_nocase(std::string_view s, std::string_view prefix);
+std::string to_lower(std::string_view s);
 
-inline bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view trim(std::string_view s);
+
+// "16 KiB", "4 MiB", "1000 bytes": a size for messages, exact when it can be.
+std::string describe_size(size_t bytes);
+
+// One header line of an HTTP head: "Name: value".
+struct HeaderLine {
+  std::string_view line;   // the whole line, without its CRLF
+  size_t offset = 0;       // where `line` starts in the head
+  bool has_colon = false;  // false: not a header line at all
+  std::string_view name;   // up to the colon, as sent (not trimmed)
+  std::string_view value;  // after the colon, trimmed
+};
+
+// The header lines of a head (the start line skipped), in order, up to the
+// blank line or the end of `head`:
+//   HeaderLines lines(head);
+//   for (HeaderLine h; lines.next(h);) ...
+class HeaderLines {
+ public:
+  explicit HeaderLines(std::string_view head);
+  bool next(HeaderLine& out);
+
+ private:
+  std::string_view head_;
+  size_t at_;  // the start of the next line, or npos
+};
 
 }  // namespace leanpoint

@@ -4,20 +4,6 @@
 
 namespace leanpoint {
 
-std::string_view to_string(AnchorFault fault) {
-  switch (fault) {
-    case AnchorFault::layout: return "layout";
-    case AnchorFault::genesis_time: return "genesis_time";
-    case AnchorFault::slot_mismatch: return "slot_mismatch";
-    case AnchorFault::root_mismatch: return "root_mismatch";
-    case AnchorFault::block_slot: return "block_slot";
-    case AnchorFault::block_parent: return "block_parent";
-    case AnchorFault::block_state_root: return "block_state_root";
-    case AnchorFault::block_root: return "block_root";
-  }
-  return "unknown";
-}
-
 StateSummary summarize_state(ssz::Bytes bytes) {
   const lean::State state = lean::decode_state(bytes);
   StateSummary s;
@@ -33,7 +19,7 @@ StateSummary summarize_state(ssz::Bytes bytes) {
 
 namespace {
 
-AnchorVerdict refuse(AnchorVerdict v, AnchorFault fault, const std::string& what, const std::string& got,
+AnchorVerdict refuse(AnchorVerdict v, FailureKind fault, const std::string& what, const std::string& got,
                      const std::string& want) {
   v.fault = fault;
   v.detail = what + " is " + got + ", expected " + want;
@@ -48,7 +34,7 @@ AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, c
   try {
     v.state = summarize_state(state);
   } catch (const ssz::SszError& e) {
-    v.fault = AnchorFault::layout;
+    v.fault = FailureKind::layout;
     v.detail = std::string("state: ") + e.what();
     return v;
   }
@@ -63,11 +49,11 @@ AnchorVerdict verify_state(const StateSummary& s, const lean::Checkpoint& checkp
   AnchorVerdict v;
   v.state = s;
   if (genesis_time && s.genesis_time != *genesis_time)
-    return refuse(v, AnchorFault::genesis_time, "state genesis_time", to_string(s.genesis_time), to_string(*genesis_time));
+    return refuse(v, FailureKind::genesis_time, "state genesis_time", to_string(s.genesis_time), to_string(*genesis_time));
   if (s.slot != checkpoint.slot)
-    return refuse(v, AnchorFault::slot_mismatch, "state slot", to_string(s.slot), to_string(checkpoint.slot));
+    return refuse(v, FailureKind::slot_mismatch, "state slot", to_string(s.slot), to_string(checkpoint.slot));
   if (s.block_root != checkpoint.root)
-    return refuse(v, AnchorFault::root_mismatch, "anchored block root", to_hex(s.block_root), to_hex(checkpoint.root));
+    return refuse(v, FailureKind::root_mismatch, "anchored block root", to_hex(s.block_root), to_hex(checkpoint.root));
   return v;
 }
 
@@ -79,20 +65,20 @@ AnchorVerdict verify_block(const StateSummary& s, ssz::Bytes block, const lean::
   try {
     signed_block = lean::decode_signed_block(block);
   } catch (const ssz::SszError& e) {
-    v.fault = AnchorFault::layout;
+    v.fault = FailureKind::layout;
     v.detail = std::string("block: ") + e.what();
     return v;
   }
   const lean::Block& b = signed_block.message;
   if (b.slot != checkpoint.slot)
-    return refuse(v, AnchorFault::block_slot, "block slot", to_string(b.slot), to_string(checkpoint.slot));
+    return refuse(v, FailureKind::block_slot, "block slot", to_string(b.slot), to_string(checkpoint.slot));
   if (b.parent_root != s.parent_root)
-    return refuse(v, AnchorFault::block_parent, "block parent_root", to_hex(b.parent_root), to_hex(s.parent_root));
+    return refuse(v, FailureKind::block_parent, "block parent_root", to_hex(b.parent_root), to_hex(s.parent_root));
   if (b.state_root != s.state_root)
-    return refuse(v, AnchorFault::block_state_root, "block state_root", to_hex(b.state_root), to_hex(s.state_root));
+    return refuse(v, FailureKind::block_state_root, "block state_root", to_hex(b.state_root), to_hex(s.state_root));
   const ssz::Root block_root = lean::hash_tree_root(b);
   if (block_root != checkpoint.root)
-    return refuse(v, AnchorFault::block_root, "block root", to_hex(block_root), to_hex(checkpoint.root));
+    return refuse(v, FailureKind::block_root, "block root", to_hex(block_root), to_hex(checkpoint.root));
   return v;
 }
 

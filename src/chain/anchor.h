@@ -13,23 +13,10 @@
 #include <string>
 #include <string_view>
 
+#include "failure.h"
 #include "lean.h"
 
 namespace leanpoint {
-
-// Why an anchor was refused. The names appear in logs, /status and metrics.
-enum class AnchorFault {
-  layout,            // the bytes do not decode in the devnet4 layout
-  genesis_time,      // state.config.genesis_time differs from --genesis-time
-  slot_mismatch,     // state.slot differs from the checkpoint slot
-  root_mismatch,     // the block root the state anchors differs from the checkpoint root
-  block_slot,        // block.slot differs from the checkpoint slot
-  block_parent,      // block.parent_root differs from the state's latest header
-  block_state_root,  // block.state_root differs from hash_tree_root(state)
-  block_root,        // hash_tree_root(block) differs from the checkpoint root (e.g. another body)
-};
-
-std::string_view to_string(AnchorFault fault);
 
 // What a state says about itself: enough to observe an upstream's finalized
 // checkpoint from its state alone, and to check it against one.
@@ -47,7 +34,7 @@ struct StateSummary {
 StateSummary summarize_state(ssz::Bytes state);
 
 struct AnchorVerdict {
-  std::optional<AnchorFault> fault;  // empty: the anchor is proven
+  std::optional<FailureKind> fault;  // one of the anchor kinds; empty: the anchor is proven
   std::string detail;                // for logs: what differed, with both values
   StateSummary state;                // valid unless fault == layout on the state
 

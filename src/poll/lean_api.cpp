@@ -9,7 +9,14 @@
 namespace leanpoint {
 namespace {
 
-Failure malformed(const std::string& detail) { return {"malformed", detail}; }
+// Unwinds parse_fork_choice from any depth; never leaves this file.
+struct Malformed : std::exception {
+  explicit Malformed(std::string d) : detail(std::move(d)) {}
+  const char* what() const noexcept override { return detail.c_str(); }
+  std::string detail;
+};
+
+[[noreturn]] void malformed(std::string detail) { throw Malformed(std::move(detail)); }
 
 // Slots are JSON numbers in most clients; accept decimal strings too.
 uint64_t slot_of(const nlohmann::json& j, const char* where) {
@@ -20,7 +27,7 @@ uint64_t slot_of(const nlohmann::json& j, const char* where) {
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return v;
   }
-  throw malformed(std::string(where) + ".slot is not an unsigned integer");
+  malformed(std::string(where) + ".slot is not an unsigned integer");
 }
 
 ssz::Root root_of(const nlohmann::json& j, const char* where) {
@@ -32,33 +39,29 @@ ssz::Root root_of(const nlohmann::json& j, const char* where) {
       return r;
     }
   }
-  throw malformed(std::string(where) + " is not a 32-byte 0x-hex root");
+  malformed(std::string(where) + " is not a 32-byte 0x-hex root");
 }
 
 lean::Checkpoint checkpoint_of(const nlohmann::json& doc, const char* key) {
   const auto it = doc.find(key);
-  if (it == doc.end() || !it->is_object()) throw malformed(std::string("fork_choice has no \"") + key + "\" object");
+  if (it == doc.end() || !it->is_object()) malformed(std::string("fork_choice has no \"") + key + "\" object");
   const auto slot = it->find("slot");
   const auto root = it->find("root");
-  if (slot == it->end() || root == it->end()) throw malformed(std::string(key) + " lacks slot or root");
+  if (slot == it->end() || root == it->end()) malformed(std::string(key) + " lacks slot or root");
   return {root_of(*root, key), slot_of(*slot, key)};
 }
 
-Failure transport_failure(const HttpResult& r) { return {std::string(to_string(*r.error)), r.detail}; }
-
-Failure status_failure(std::string_view path, int status) {
-  return {"http_status", std::string(path) + " answered " + std::to_string(status), status};
+Unexpected<Failure> status_failure(std::string_view path, int status) {
+  return Unexpected(Failure{FailureKind::http_status, std::string(path) + " answered " + std::to_string(status), status});
 }
 
 HttpRequest request_for(const Upstream& up, std::string_view path, const char* accept, size_t max_body) {
   return {up.host, up.port, std::string(path), accept, max_body};
 }
 
-}  // namespace
-
-ForkChoice parse_fork_choice(std::string_view json) {
+ForkChoice parse(std::string_view json) {
   const auto doc = nlohmann::json::parse(json, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) throw malformed("fork_choice is not a JSON object");
+  if (doc.is_discarded() || !doc.is_object()) malformed("fork_choice is not a JSON object");
   ForkChoice fc;
   fc.finalized = checkpoint_of(doc, "finalized");
   fc.justified = checkpoint_of(doc, "justified");
@@ -80,29 +83,34 @@ ForkChoice parse_fork_choice(std::string_view json) {
   return fc;
 }
 
-std::variant<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, Clock::time_point deadline, int cancel_fd) {
-  const HttpResult r = http_get(request_for(up, kForkChoicePath, "application/json", kMaxJsonBytes), deadline, cancel_fd);
-  if (!r.ok()) return transport_failure(r);
-  if (r.response.status != 200) return status_failure(kForkChoicePath, r.response.status);
+}  // namespace
+
+Expected<ForkChoice, Failure> parse_fork_choice(std::string_view json) {
   try {
-    return parse_fork_choice(
-        std::string_view(reinterpret_cast<const char*>(r.response.body.data()), r.response.body.size()));
-  } catch (const Failure& f) {
-    return f;
+    return parse(json);
+  } catch (const Malformed& m) {
+    return Unexpected(Failure{FailureKind::malformed, m.detail});
   }
 }
 
-std::variant<std::vector<uint8_t>, Failure> fetch_ssz(const Upstream& up, std::string_view path, size_t max_bytes,
-                                                      Clock::time_point deadline, int cancel_fd) {
-  HttpResult r = http_get(request_for(up, path, "application/octet-stream", max_bytes), deadline, cancel_fd);
-  if (!r.ok()) return transport_failure(r);
-  if (r.response.status != 200) return status_failure(path, r.response.status);
+Expected<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, Clock::time_point deadline, int cancel_fd) {
+  const auto r = http_get(request_for(up, kForkChoicePath, "application/json", kMaxJsonBytes), deadline, cancel_fd);
+  if (!r) return Unexpected(r.error());
+  if (r->status != 200) return status_failure(kForkChoicePath, r->status);
+  return parse_fork_choice(std::string_view(reinterpret_cast<const char*>(r->body.data()), r->body.size()));
+}
+
+Expected<std::vector<uint8_t>, Failure> fetch_ssz(const Upstream& up, std::string_view path, size_t max_bytes,
+                                                  Clock::time_point deadline, int cancel_fd) {
+  auto r = http_get(request_for(up, path, "application/octet-stream", max_bytes), deadline, cancel_fd);
+  if (!r) return Unexpected(std::move(r.error()));
+  if (r->status != 200) return status_failure(path, r->status);
   // Verification, not the label, is what guards the bytes; but a node that
   // answers JSON or HTML is not serving SSZ (ream sends JSON without Accept).
-  const std::string& type = r.response.content_type;
+  const std::string& type = r->content_type;
   if (!type.empty() && type != "application/octet-stream" && type != "application/ssz")
-    return Failure{"not_ssz", std::string(path) + " answered " + type};
-  return std::move(r.response.body);
+    return Unexpected(Failure{FailureKind::not_ssz, std::string(path) + " answered " + type});
+  return std::move(r->body);
 }
 
 }  // namespace leanpoint

@@ -3,31 +3,23 @@
 // anchor from /lean/v0/states/finalized and /lean/v0/blocks/finalized.
 //
 // Every call runs under one deadline (http_client.h) and ends in a value or a
-// Failure whose `kind` is one name from a fixed set: the transport's
-// (FetchError) or http_status, not_ssz, malformed.
+// Failure: one of the transport's kinds, or http_status, not_ssz, malformed.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "upstream.h"
 #include "deadline.h"
+#include "expected.h"
+#include "failure.h"
 #include "lean.h"
+#include "lean_paths.h"
 
 namespace leanpoint {
 
-struct Failure {
-  std::string kind;    // dns, refused, ..., http_status, not_ssz, malformed, or an AnchorFault name
-  std::string detail;  // for logs and /status
-  int http_status = 0;  // for http_status
-};
-
-constexpr std::string_view kForkChoicePath = "/lean/v0/fork_choice";
-constexpr std::string_view kStatePath = "/lean/v0/states/finalized";
-constexpr std::string_view kBlockPath = "/lean/v0/blocks/finalized";
 constexpr size_t kMaxJsonBytes = 4 * 1024 * 1024;
 
 struct ForkChoice {
@@ -38,16 +30,16 @@ struct ForkChoice {
   std::optional<uint64_t> validator_count;
 };
 
-// Parses a fork_choice body; throws Failure{"malformed"} naming what is wrong.
-ForkChoice parse_fork_choice(std::string_view json);
+// Parses a fork_choice body; fails `malformed`, naming what is wrong.
+Expected<ForkChoice, Failure> parse_fork_choice(std::string_view json);
 
-std::variant<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, Clock::time_point deadline, int cancel_fd);
+Expected<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, Clock::time_point deadline, int cancel_fd);
 
 // GETs an SSZ artifact (kStatePath or kBlockPath) with exactly
 // `Accept: application/octet-stream`. Anything but a 200 is http_status; a
 // 200 labelled as anything but application/octet-stream (or
 // application/ssz, or unlabelled) is not_ssz.
-std::variant<std::vector<uint8_t>, Failure> fetch_ssz(const Upstream& up, std::string_view path, size_t max_bytes,
-                                                      Clock::time_point deadline, int cancel_fd);
+Expected<std::vector<uint8_t>, Failure> fetch_ssz(const Upstream& up, std::string_view path, size_t max_bytes,
+                                                  Clock::time_point deadline, int cancel_fd);
 
 }  // namespace leanpoint

@@ -117,47 +117,30 @@ void Poller::observe(Tracked& t, int cancel_fd) {
   t.last_attempt = ++attempts_;
   ++s.polls_total;
 
-  auto result = fetch_fork_choice(up, start + options_.timeout, cancel_fd);
   std::optional<Failure> failure;
-  if (auto* fc = std::get_if<ForkChoice>(&result)) {
-    s.observed_via = "fork_choice";
+  if (auto fc = fetch_fork_choice(up, start + options_.timeout, cancel_fd)) {
+    s.observed_via = ObservedVia::fork_choice;
     s.finalized = fc->finalized;
     s.justified = fc->justified;
     s.head = fc->head;
     s.head_slot = fc->head_slot;
-  } else if (auto& f = std::get<Failure>(result); f.kind == "http_status" && f.http_status == 404) {
+  } else if (fc.error().not_found()) {
     // An older client without fork_choice: its finalized state names its
     // finalized checkpoint (slot, and the root of the block it anchors).
-    auto state = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
-    if (auto* bytes = std::get_if<std::vector<uint8_t>>(&state)) {
-      try {
-        const StateSummary summary = summarize_state(*bytes);
-        s.observed_via = "state";
-        s.finalized = lean::Checkpoint{summary.block_root, summary.slot};
-        s.justified = summary.latest_justified;
-        s.head.reset();
-        s.head_slot.reset();
-        t.observed_state = std::make_shared<const std::vector<uint8_t>>(std::move(*bytes));
-        t.observed_summary = summary;
-      } catch (const ssz::SszError& e) {
-        failure = Failure{"layout", std::string("state: ") + e.what()};
-      }
-    } else {
-      failure = std::get<Failure>(state);
-    }
+    failure = observe_state(t, up, cancel_fd);
   } else {
-    failure = f;
+    failure = std::move(fc.error());
   }
   s.latency_ms = ms(Clock::now() - start);
   if (failure) {
-    record_failure(t, failure->kind, failure->detail, failure->http_status);
+    record_failure(t, *failure);
     return;
   }
   if (!s.healthy && s.consecutive_failures > 0)
     log(LogLevel::info, "upstream ", s.name, " recovered after ", s.consecutive_failures, " failed attempts");
   s.healthy = true;
   s.last_success_ms = s.last_attempt_ms;
-  s.error.clear();
+  s.error.reset();
   s.error_detail.clear();
   s.http_status = 0;
   s.consecutive_failures = 0;
@@ -165,13 +148,32 @@ void Poller::observe(Tracked& t, int cancel_fd) {
   t.skip_rounds = 0;
 }
 
-void Poller::record_failure(Tracked& t, const std::string& kind, const std::string& detail, int http_status) {
+std::optional<Failure> Poller::observe_state(Tracked& t, const Upstream& up, int cancel_fd) {
+  auto state = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
+  if (!state) return std::move(state.error());
+  try {
+    const StateSummary summary = summarize_state(*state);
+    UpstreamStatus& s = t.status;
+    s.observed_via = ObservedVia::state;
+    s.finalized = lean::Checkpoint{summary.block_root, summary.slot};
+    s.justified = summary.latest_justified;
+    s.head.reset();
+    s.head_slot.reset();
+    t.observed_state = std::make_shared<const std::vector<uint8_t>>(std::move(*state));
+    t.observed_summary = summary;
+    return std::nullopt;
+  } catch (const ssz::SszError& e) {
+    return Failure{FailureKind::layout, std::string("state: ") + e.what()};
+  }
+}
+
+void Poller::record_failure(Tracked& t, const Failure& failure) {
   UpstreamStatus& s = t.status;
   s.healthy = false;
-  s.error = kind;
-  s.error_detail = detail;
-  s.http_status = http_status;
-  ++s.errors_total[kind];
+  s.error = failure.kind;
+  s.error_detail = failure.detail;
+  s.http_status = failure.http_status;
+  ++s.errors_total[failure.kind];
   ++s.consecutive_failures;
   // Retry after 1, 2, 4, ... poll intervals, at most max_backoff: skip that
   // many rounds minus the one that comes next anyway.
@@ -180,14 +182,16 @@ void Poller::record_failure(Tracked& t, const std::string& kind, const std::stri
   t.skip_rounds = static_cast<uint32_t>(intervals - 1);
   s.backoff_until_ms = t.skip_rounds ? s.last_attempt_ms + static_cast<int64_t>(intervals) * options_.poll_interval.count() : 0;
   const LogLevel level = s.consecutive_failures == 1 ? LogLevel::warn : LogLevel::debug;
-  log(level, "upstream ", s.name, " failed: ", kind, " (", detail, "); next attempt in ", intervals, " round(s)");
+  log(level, "upstream ", s.name, " failed: ", to_string(failure.kind), " (", failure.detail, "); next attempt in ",
+      intervals, " round(s)");
 }
 
-void Poller::record_anchor_failure(Tracked& t, const std::string& kind, const std::string& detail) {
+void Poller::record_anchor_failure(Tracked& t, FailureKind kind, const std::string& detail) {
   t.status.anchor_error = kind;
   t.status.anchor_error_detail = detail;
   ++t.status.errors_total[kind];
-  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", kind, " (", detail, ")");
+  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", to_string(kind), " (", detail,
+      ")");
 }
 
 void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
@@ -209,14 +213,14 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
         verdict = verify_state(t.observed_summary, checkpoint, options_.genesis_time);
       } else {
         auto fetched = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
-        if (auto* f = std::get_if<Failure>(&fetched)) {
-          record_anchor_failure(t, f->kind, f->detail);
+        if (!fetched) {
+          record_anchor_failure(t, fetched.error().kind, fetched.error().detail);
           continue;
         }
-        state = std::make_shared<const std::vector<uint8_t>>(std::move(std::get<std::vector<uint8_t>>(fetched)));
+        state = std::make_shared<const std::vector<uint8_t>>(std::move(*fetched));
         verdict = verify_anchor(*state, std::nullopt, checkpoint, options_.genesis_time);
       }
-      if (verdict.fault == AnchorFault::slot_mismatch && verdict.state.slot > checkpoint.slot) {
+      if (verdict.fault == FailureKind::slot_mismatch && verdict.state.slot > checkpoint.slot) {
         // Finality moved on between the node's fork_choice answer and this
         // download: not the node's fault. The next round agrees on the newer
         // checkpoint; these bytes are still refused for this one.
@@ -225,10 +229,10 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
         continue;
       }
       if (!verdict.ok()) {
-        record_anchor_failure(t, std::string(to_string(*verdict.fault)), verdict.detail);
+        record_anchor_failure(t, *verdict.fault, verdict.detail);
         continue;
       }
-      t.status.anchor_error.clear();
+      t.status.anchor_error.reset();
       summary = verdict.state;
       next = std::make_shared<VerifiedAnchor>();
       next->checkpoint = checkpoint;
@@ -239,18 +243,18 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
       need_state = false;
     }
     auto block = fetch_ssz(up, kBlockPath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
-    if (auto* f = std::get_if<Failure>(&block)) {
+    if (!block) {
       // 404: a node that serves no blocks (qlean-mini); not a fault.
-      if (!(f->kind == "http_status" && f->http_status == 404)) record_anchor_failure(t, f->kind, f->detail);
+      if (!block.error().not_found()) record_anchor_failure(t, block.error().kind, block.error().detail);
       continue;
     }
-    auto& bytes = std::get<std::vector<uint8_t>>(block);
+    auto& bytes = *block;
     const AnchorVerdict verdict = verify_block(summary, bytes, checkpoint);
     if (!verdict.ok()) {
-      record_anchor_failure(t, std::string(to_string(*verdict.fault)), verdict.detail);
+      record_anchor_failure(t, *verdict.fault, verdict.detail);
       continue;
     }
-    t.status.anchor_error.clear();
+    t.status.anchor_error.reset();
     next->block = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
     next->block_source = up.name;
     break;

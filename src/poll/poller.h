@@ -24,9 +24,10 @@
 #include <vector>
 
 #include "anchor.h"
-#include "upstream.h"
 #include "deadline.h"
+#include "failure.h"
 #include "snapshot.h"
+#include "upstream.h"
 
 namespace leanpoint {
 
@@ -62,8 +63,10 @@ class Poller {
   };
 
   void observe(Tracked& t, int cancel_fd);
-  void record_failure(Tracked& t, const std::string& kind, const std::string& detail, int http_status);
-  void record_anchor_failure(Tracked& t, const std::string& kind, const std::string& detail);
+  // Reads the checkpoint from the node's finalized state; the failure, if any.
+  std::optional<Failure> observe_state(Tracked& t, const Upstream& up, int cancel_fd);
+  void record_failure(Tracked& t, const Failure& failure);
+  void record_anchor_failure(Tracked& t, FailureKind kind, const std::string& detail);
   void ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd);
   void publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
                const std::optional<lean::Checkpoint>& justified);

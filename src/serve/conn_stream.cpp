@@ -40,18 +40,18 @@ bool ConnStream::await_room() const {
   // Progress is the queue of unacknowledged bytes shrinking, checked each time
   // a window passes without room: POLLOUT only comes once much of the send
   // queue has drained, which a slow reader can take longer than a window to do.
-  int queued = unacked(conn_.fd);
+  int queued = unacked(conn_.fd());
   for (;;) {
-    pollfd fds[2] = {{conn_.fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{conn_.fd(), POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, static_cast<int>(stall_.count()));
     if (ready > 0 && !fds[1].revents) return true;  // room (or an error send will report)
     if (ready != 0) break;                          // stopping
-    const int now = unacked(conn_.fd);
+    const int now = unacked(conn_.fd());
     if (now >= 0 && now < queued) {
       queued = now;  // slow, but moving: never cut off
       continue;
     }
-    ++conn_.stats.stalled_total;
+    conn_.stats.add(Counter::stalled);
     conn_.reset_on_close = true;
     log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(), " ms; transfer aborted");
     break;
@@ -73,10 +73,10 @@ ssize_t ConnStream::write(const char* ptr, size_t size) {
   if (broken_) return -1;
   size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::send(conn_.fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::send(conn_.fd(), ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       done += static_cast<size_t>(n);
-      conn_.stats.bytes_served_total += static_cast<uint64_t>(n);
+      conn_.stats.add(Counter::bytes_served, static_cast<uint64_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -91,13 +91,13 @@ ssize_t ConnStream::write(const char* ptr, size_t size) {
 }
 
 void ConnStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  const SocketAddress a = peer_address(conn_.fd);
+  const SocketAddress a = peer_address(conn_.fd());
   ip = a.ip;
   port = a.port;
 }
 
 void ConnStream::get_local_ip_and_port(std::string& ip, int& port) const {
-  const SocketAddress a = local_address(conn_.fd);
+  const SocketAddress a = local_address(conn_.fd());
   ip = a.ip;
   port = a.port;
 }

@@ -27,7 +27,7 @@ class ConnStream : public httplib::Stream {
   ssize_t write(const char* ptr, size_t size) override;
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
-  socket_t socket() const override { return conn_.fd; }
+  socket_t socket() const override { return conn_.fd(); }
 
   // Drops the bytes read so far from the connection's input (the request
   // just answered); what remains is the next, pipelined request.

@@ -5,12 +5,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "log.h"
 #include "socket_address.h"
@@ -51,44 +51,35 @@ std::optional<std::string> screen_head(std::string_view head) {
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return canned_response(505, "HTTP/1.x only\n");
   if (method != "GET" && method != "HEAD") return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
   // Headers: a body (any Content-Length but 0, any Transfer-Encoding) is refused.
-  for (size_t at = eol; at != std::string_view::npos && at + 2 < head.size();) {
-    const size_t next = head.find("\r\n", at + 2);
-    const std::string_view h = head.substr(at + 2, next == std::string_view::npos ? next : next - at - 2);
-    at = next;
-    const size_t colon = h.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = h.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-    const std::string_view name = h.substr(0, colon);
-    if (iequals(name, "transfer-encoding") || (iequals(name, "content-length") && value != "0"))
+  HeaderLines lines(head);
+  for (HeaderLine h; lines.next(h);) {
+    if (!h.has_colon) continue;
+    if (iequals(h.name, "transfer-encoding") || (iequals(h.name, "content-length") && h.value != "0"))
       return canned_response(413, "request bodies are not accepted\n");
   }
   return std::nullopt;
 }
 
 Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch)
-    : options_(options), stats_(stats), dispatch_(std::move(dispatch)) {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("gate: epoll/eventfd failed");
+    : options_(options),
+      stats_(stats),
+      dispatch_(std::move(dispatch)),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_(EventFd::Mode::nonblocking) {
+  if (!epoll_.valid()) throw std::system_error(errno, std::generic_category(), "gate: epoll_create1");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  ev.data.fd = wake_.fd();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.fd(), &ev) != 0)
+    throw std::system_error(errno, std::generic_category(), "gate: epoll_ctl");
   thread_ = std::thread([this] { loop(); });
 }
 
-Gate::~Gate() {
-  stop();
-  ::close(epoll_fd_);
-  ::close(wake_fd_);
-}
+Gate::~Gate() { stop(); }
 
 void Gate::stop() {
   if (stopping_.exchange(true)) return;
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  wake_.notify();
   thread_.join();
   waiting_.clear();
   std::lock_guard lock(inbox_mutex_);
@@ -96,22 +87,24 @@ void Gate::stop() {
 }
 
 void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response) {
-  [[maybe_unused]] ssize_t n = ::send(conn->fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  [[maybe_unused]] ssize_t n = ::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   // Keep the client's last bytes from turning our close into a reset before
   // it reads the answer: stop sending, let the socket drain on close.
-  ::shutdown(conn->fd, SHUT_WR);
+  ::shutdown(conn->fd(), SHUT_WR);
 }
 
-void Gate::adopt(int fd) {
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+void Gate::adopt(int socket) {
+  UniqueFd fd(socket);
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
   // cpp-httplib writes a response's head and body separately; with Nagle on,
   // a small body waits for the client's delayed ACK (40 ms per request).
   const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  auto conn = std::make_shared<Connection>(fd, peer_address(fd).text(), stats_);
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::string peer = peer_address(fd.get()).text();
+  auto conn = std::make_shared<Connection>(std::move(fd), std::move(peer), stats_);
   if (stopping_ || static_cast<size_t>(stats_.connections_open.load()) > options_.max_connections) {
-    ++stats_.shed_total;
+    stats_.add(Counter::shed);
     reply_and_close(conn, canned_response(503, "too many connections\n", "Retry-After: 1\r\n"));
     return;
   }
@@ -126,13 +119,11 @@ void Gate::resume(std::shared_ptr<Connection> conn) {
     if (stopping_) return;  // dropped: closed
     inbox_.push_back(std::move(conn));
   }
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  wake_.notify();
 }
 
 void Gate::take_inbox() {
-  uint64_t drained;
-  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &drained, sizeof drained);
+  wake_.drain();
   std::vector<std::shared_ptr<Connection>> arrived;
   {
     std::lock_guard lock(inbox_mutex_);
@@ -141,9 +132,9 @@ void Gate::take_inbox() {
   for (auto& conn : arrived) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = conn->fd;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, conn->fd, &ev) != 0) continue;  // dropped: closed
-    const int fd = conn->fd;
+    ev.data.fd = conn->fd();
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) continue;  // dropped: closed
+    const int fd = conn->fd();
     waiting_[fd] = std::move(conn);
     ++stats_.connections_waiting;
     // Bytes may already be here (a pipelined head, or sent before epoll watched).
@@ -152,7 +143,7 @@ void Gate::take_inbox() {
 }
 
 void Gate::release(int fd) {
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   if (waiting_.erase(fd)) --stats_.connections_waiting;
 }
 
@@ -161,7 +152,7 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   char buf[8192];
   bool eof = false;
   while (conn->input.size() <= kMaxRequestHead && !head_end(conn->input)) {
-    const ssize_t n = ::recv(conn->fd, buf, sizeof buf, 0);
+    const ssize_t n = ::recv(conn->fd(), buf, sizeof buf, 0);
     if (n > 0) {
       conn->input.append(buf, static_cast<size_t>(n));
     } else if (n < 0 && errno == EINTR) {
@@ -173,7 +164,7 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   }
   const size_t end = head_end(conn->input);
   if (end > 0 && end <= kMaxRequestHead) {
-    release(conn->fd);
+    release(conn->fd());
     if (const auto refusal = screen_head(std::string_view(conn->input).substr(0, end))) {
       reply_and_close(conn, *refusal);
       return;
@@ -182,12 +173,12 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
     return;
   }
   if (conn->input.size() > kMaxRequestHead || end > kMaxRequestHead) {
-    ++stats_.heads_too_large_total;
-    release(conn->fd);
-    reply_and_close(conn, canned_response(431, "request head over 16 KiB\n"));
+    stats_.add(Counter::heads_too_large);
+    release(conn->fd());
+    reply_and_close(conn, canned_response(431, "request head over " + describe_size(kMaxRequestHead) + "\n"));
     return;
   }
-  if (eof) release(conn->fd);  // the client left
+  if (eof) release(conn->fd());  // the client left
 }
 
 Clock::time_point Gate::expire_heads() {
@@ -205,7 +196,7 @@ Clock::time_point Gate::expire_heads() {
     release(fd);
     // An idle keep-alive connection just ends; a head cut short learns why.
     if (!conn->input.empty() || conn->requests == 0) {
-      ++stats_.head_timeouts_total;
+      stats_.add(Counter::head_timeouts);
       reply_and_close(conn, canned_response(408, "request head not complete in time\n"));
     }
   }
@@ -216,9 +207,9 @@ void Gate::loop() {
   epoll_event events[64];
   while (!stopping_) {
     const auto next = expire_heads();
-    const int n = ::epoll_wait(epoll_fd_, events, 64, std::max(1, ms_until(next)));
+    const int n = ::epoll_wait(epoll_.get(), events, 64, std::max(1, ms_until(next)));
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.fd == wake_fd_) {
+      if (events[i].data.fd == wake_.fd()) {
         if (!stopping_) take_inbox();
         continue;
       }

@@ -5,7 +5,7 @@
 //   accept (cpp-httplib's listen thread) -> adopt()
 //     over --max-connections: fast 503, closed
 //   gate thread (epoll): read the head under one absolute deadline
-//     (--head-timeout-ms) and a 16 KiB cap (431); screen it (GET/HEAD only,
+//     (--head-timeout-ms) and a cap of kMaxRequestHead (431); screen it (GET/HEAD only,
 //     no bodies); hand the complete request to `dispatch`
 //   worker: answers it, then resume()s the connection here if it stays open
 //
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "fd.h"
 
 namespace leanpoint {
 
@@ -54,8 +55,8 @@ class Gate {
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
 
-  // Takes a newly accepted socket (any thread).
-  void adopt(int fd);
+  // Takes a newly accepted socket, and with it the duty to close it (any thread).
+  void adopt(int socket);
   // Takes back a connection after a response, to wait for its next request (any thread).
   void resume(std::shared_ptr<Connection> conn);
   // Closes every connection the gate holds and joins its thread.
@@ -74,8 +75,8 @@ class Gate {
   GateOptions options_;
   ServerStats& stats_;
   Dispatch dispatch_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  UniqueFd epoll_;
+  EventFd wake_;  // readable when the inbox has connections, or on stop
   std::atomic<bool> stopping_{false};
   std::mutex inbox_mutex_;
   std::vector<std::shared_ptr<Connection>> inbox_;

@@ -24,8 +24,8 @@ std::string escape(const std::string& v) {
 class Writer {
  public:
   // Starts a metric family.
-  Writer& family(const std::string& name, const char* type, const char* help) {
-    name_ = name;
+  Writer& family(std::string_view name, std::string_view type, std::string_view help) {
+    name_ = std::string(name);
     out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
     return *this;
   }
@@ -82,10 +82,8 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   w.family("leanpoint_build_info", "gauge", "leanpoint's version.").sample(1, {{"version", LEANPOINT_VERSION}});
   w.family("leanpoint_healthy", "gauge", "1 when /healthz answers 200.").sample(health.ok() ? 1 : 0);
   w.family("leanpoint_health_failing", "gauge", "1 for each /healthz rule failing now.");
-  for (const char* reason : {"no_agreement", "stale", "no_verified_anchor", "fd_pressure"}) {
-    const bool failing = std::find(health.failing.begin(), health.failing.end(), reason) != health.failing.end();
-    w.sample(failing ? 1 : 0, {{"reason", reason}});
-  }
+  for (const HealthReason reason : kHealthReasons)
+    w.sample(health.fails(reason) ? 1 : 0, {{"reason", std::string(to_string(reason))}});
   w.family("leanpoint_has_consensus", "gauge", "1 when the last round agreed on a finalized checkpoint.")
       .sample(s.agreement.checkpoint ? 1 : 0);
   w.family("leanpoint_agreement_votes", "gauge", "Upstreams behind the most reported finalized checkpoint, last round.")
@@ -118,7 +116,7 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   for (const auto& u : s.upstreams) w.sample(u.polls_total, {{"upstream", u.name}});
   w.family("leanpoint_upstream_errors_total", "counter", "Failures by kind, polling or fetching anchors.");
   for (const auto& u : s.upstreams)
-    for (const auto& [kind, n] : u.errors_total) w.sample(n, {{"upstream", u.name}, {"kind", kind}});
+    for (const auto& [kind, n] : u.errors_total) w.sample(n, {{"upstream", u.name}, {"kind", std::string(to_string(kind))}});
 
   w.family("leanpoint_open_fds", "gauge", "Open file descriptors.").sample(p.fds.open);
   w.family("leanpoint_max_fds", "gauge", "RLIMIT_NOFILE (soft).").sample(p.fds.limit);
@@ -132,7 +130,6 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
       .sample(queued, {{"state", "queued"}})
       .sample(active, {{"state", "active"}});
   w.family("leanpoint_connections_open", "gauge", "Open client connections.").sample(p.connections_open);
-  w.family("leanpoint_connections_total", "counter", "Client connections accepted.").sample(p.connections_total);
   w.family("leanpoint_pool_workers", "gauge", "Workers per pool.");
   for (const auto& pool : p.pools) w.sample(pool.workers, {{"pool", pool.name}});
   w.family("leanpoint_pool_active", "gauge", "Busy workers per pool.");
@@ -141,15 +138,8 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   for (const auto& pool : p.pools) w.sample(pool.queued, {{"pool", pool.name}});
   w.family("leanpoint_pool_queue_capacity", "gauge", "Queue bound per pool; beyond it requests get 503.");
   for (const auto& pool : p.pools) w.sample(pool.capacity, {{"pool", pool.name}});
-  w.family("leanpoint_shed_total", "counter", "Requests answered 503 at once: a full pool or --max-connections.")
-      .sample(p.shed_total);
-  w.family("leanpoint_stalled_total", "counter", "Transfers aborted: the client accepted no bytes for the stall window.")
-      .sample(p.stalled_total);
-  w.family("leanpoint_head_timeouts_total", "counter", "Connections closed: no complete request head in time.")
-      .sample(p.head_timeouts_total);
-  w.family("leanpoint_heads_too_large_total", "counter", "Requests refused: head over 16 KiB.")
-      .sample(p.heads_too_large_total);
-  w.family("leanpoint_served_bytes_total", "counter", "Bytes written to clients.").sample(p.bytes_served_total);
+  for (const CounterInfo& c : kCounters)
+    w.family(c.metric, "counter", c.help).sample(p.counters[static_cast<size_t>(c.counter)]);
   w.family("leanpoint_requests_total", "counter", "Requests answered, by route and status code.");
   for (const auto& [key, n] : requests) w.sample(n, {{"route", key.first}, {"code", std::to_string(key.second)}});
   return w.str();

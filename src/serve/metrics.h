@@ -7,15 +7,12 @@
 // `zig_names` is set (--zig-metrics), for dashboards built on them.
 #pragma once
 
-#include <map>
 #include <string>
-#include <utility>
 
+#include "server_stats.h"
 #include "status.h"
 
 namespace leanpoint {
-
-using RequestCounts = std::map<std::pair<std::string, int>, uint64_t>;
 
 std::string render_metrics(const Snapshot& s, const ProcessView& process, const Health& health,
                            const RequestCounts& requests, bool zig_names);

@@ -1,36 +1,25 @@
 #include "routes.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <mutex>
-#include <variant>
 
-#include "artifact.h"
+#include "body.h"
 #include "dashboard.h"
 #include "deadline.h"
 #include "hex.h"
+#include "lean_paths.h"
 #include "metrics.h"
+#include "static_files.h"
 #include "status.h"
 
 namespace leanpoint {
 namespace {
 
-constexpr std::string_view kStateRoute = "/lean/v0/states/finalized";
-constexpr std::string_view kBlockRoute = "/lean/v0/blocks/finalized";
-
-const char* const kApiRoutes[] = {"/lean/v0/checkpoints/finalized", "/lean/v0/checkpoints/justified", "/lean/v0/health",
-                                  "/lean/v0/fork_choice", "/status", "/api/upstreams", "/healthz", "/metrics"};
-
-// Bounded label values for leanpoint_requests_total.
-std::string route_label(const std::string& path, bool static_files) {
-  if (path == kStateRoute || path == kBlockRoute || path == "/") return path;
-  for (const char* r : kApiRoutes)
-    if (path == r) return path;
-  return static_files ? "static" : "other";
-}
+const std::string kRetryAfter = std::to_string(kSlotSeconds);
+// Caches may keep an anchor for one slot: it cannot change faster than that.
+const std::string kAnchorCacheControl = "public, max-age=" + std::to_string(kSlotSeconds);
 
 void text(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
@@ -41,9 +30,6 @@ void json_body(httplib::Response& res, const std::string& body) {
   res.set_header("Cache-Control", "no-cache");
   res.set_content(body, "application/json");
 }
-
-void json(httplib::Response& res, const nlohmann::ordered_json& doc) { json_body(res, doc.dump()); }
-
 
 // A rendered body, reused while it is for the same snapshot and younger than
 // `max_age`: dashboards and scrapers poll /status and /api/upstreams far more
@@ -75,153 +61,163 @@ class RenderCache {
   Clock::time_point rendered_;
 };
 
-}  // namespace
-
-bool is_artifact_path(std::string_view path, bool static_files) {
-  if (path == kStateRoute || path == kBlockRoute) return true;
-  if (!static_files) return false;
-  for (const char* r : kApiRoutes)
-    if (path == r) return false;
-  return path.substr(0, 9) != "/lean/v0/";
-}
-
-void install_routes(HttpServer& server, const SnapshotStore& store, ServerStats& stats, RoutesOptions options) {
-  const auto started_ms = unix_ms();
-  const bool static_files = !options.static_dir.empty();
-
-  auto process_view = [&server, &stats, started_ms] {
-    ProcessView p;
-    p.fds = fd_usage();
-    p.connections_open = stats.connections_open.load();
-    p.connections_waiting = stats.connections_waiting.load();
-    for (const WorkerPool* pool : {&server.artifact_pool(), &server.api_pool()})
-      p.pools.push_back({pool->name(), pool->workers(), pool->active(), pool->queued(), pool->capacity()});
-    p.connections_total = stats.connections_total.load();
-    p.shed_total = stats.shed_total.load();
-    p.stalled_total = stats.stalled_total.load();
-    p.head_timeouts_total = stats.head_timeouts_total.load();
-    p.heads_too_large_total = stats.heads_too_large_total.load();
-    p.bytes_served_total = stats.bytes_served_total.load();
-    p.started_ms = started_ms;
-    return p;
-  };
-  auto status_context = [options] {
-    return StatusContext{unix_ms(), options.poll_ms, options.min_agree};
-  };
+// What the handlers share; the table's handlers hold it.
+class Site {
+ public:
+  Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, RoutesOptions options)
+      : store_(store), server_(server), stats_(stats), options_(std::move(options)), started_ms_(unix_ms()) {}
 
   // The verified anchor: both artifacts come from the same VerifiedAnchor.
-  auto artifact = [&store](bool block) {
-    return [&store, block](const httplib::Request& req, httplib::Response& res) {
-      const auto s = store.load();
-      const auto anchor = s->anchor;
-      if (!anchor || (block && !anchor->block)) {
-        res.set_header("Retry-After", "4");
-        return text(res, 503,
-                    (anchor ? "no verified block for checkpoint " + std::to_string(anchor->checkpoint.slot) +
-                                  " yet: no agreeing upstream has served one that verifies"
-                            : no_anchor_reason(*s)) +
-                        "\n");
-      }
-      const std::string root = to_hex(anchor->checkpoint.root);
-      BodyHeaders h;
-      h.content_type = "application/octet-stream";
-      h.etag = "\"" + (block ? root : to_hex(anchor->state_root)) + "\"";
-      h.cache_control = "public, max-age=4";
-      h.extra = {{"X-Leanpoint-Slot", std::to_string(anchor->checkpoint.slot)},
-                 {"X-Leanpoint-Block-Root", root},
-                 {"X-Leanpoint-State-Root", to_hex(anchor->state_root)}};
-      const SharedBytes& bytes = block ? anchor->block : anchor->state;
-      respond_body(req, res, BodySource{bytes, nullptr, bytes->size()}, h, HttpServer::context().range);
-    };
-  };
-  server.Get(std::string(kStateRoute), artifact(false));
-  server.Get(std::string(kBlockRoute), artifact(true));
+  void artifact(bool block, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
+    const auto s = store_.load();
+    const auto anchor = s->anchor;
+    if (!anchor || (block && !anchor->block)) {
+      res.set_header("Retry-After", kRetryAfter);
+      return text(res, 503,
+                  (anchor ? "no verified block for checkpoint " + std::to_string(anchor->checkpoint.slot) +
+                                " yet: no agreeing upstream has served one that verifies"
+                          : no_anchor_reason(*s)) +
+                      "\n");
+    }
+    const std::string root = to_hex(anchor->checkpoint.root);
+    BodyHeaders h;
+    h.content_type = "application/octet-stream";
+    h.etag = "\"" + (block ? root : to_hex(anchor->state_root)) + "\"";
+    h.cache_control = kAnchorCacheControl;
+    h.extra = {{"X-Leanpoint-Slot", std::to_string(anchor->checkpoint.slot)},
+               {"X-Leanpoint-Block-Root", root},
+               {"X-Leanpoint-State-Root", to_hex(anchor->state_root)}};
+    const SharedBytes& bytes = block ? anchor->block : anchor->state;
+    respond_body(req, res, BodySource{bytes, nullptr, bytes->size()}, h, ctx);
+  }
 
-  auto lean_json = [&store](std::optional<nlohmann::ordered_json> (*make)(const Snapshot&)) {
-    return [&store, make](const httplib::Request&, httplib::Response& res) {
-      const auto s = store.load();
-      if (const auto doc = make(*s)) return json(res, *doc);
-      res.set_header("Retry-After", "4");
-      text(res, 503, no_anchor_reason(*s) + "\n");
-    };
-  };
-  server.Get("/lean/v0/checkpoints/finalized", lean_json(finalized_checkpoint_json));
-  server.Get("/lean/v0/checkpoints/justified", lean_json(justified_checkpoint_json));
-  server.Get("/lean/v0/fork_choice", lean_json(fork_choice_json));
-  server.Get("/lean/v0/health", [](const httplib::Request&, httplib::Response& res) {
-    json(res, {{"status", "healthy"}, {"service", "lean-rpc-api"}});
-  });
+  // A lean API document made from the snapshot, or 503 while there is none.
+  void lean_json(std::optional<nlohmann::ordered_json> (*make)(const Snapshot&), httplib::Response& res) const {
+    const auto s = store_.load();
+    if (const auto doc = make(*s)) return json_body(res, doc->dump());
+    res.set_header("Retry-After", kRetryAfter);
+    text(res, 503, no_anchor_reason(*s) + "\n");
+  }
 
   // /status carries live process counters: rendered at most every 100 ms.
-  // /api/upstreams changes only with the snapshot.
-  auto status_cache = std::make_shared<RenderCache>(std::chrono::milliseconds(100));
-  auto upstreams_cache = std::make_shared<RenderCache>(std::chrono::hours(24));
-  server.Get("/status", [&store, process_view, status_context, options, status_cache](const httplib::Request&,
-                                                                                   httplib::Response& res) {
-    const auto s = store.load();
-    json_body(res, *status_cache->get(s, [&] {
-      const auto ctx = status_context();
+  void status(httplib::Response& res) const {
+    const auto s = store_.load();
+    json_body(res, *status_cache_.get(s, [&] {
       const ProcessView p = process_view();
-      return status_json(*s, p, assess(*s, ctx.now_ms, options.health, p.fds), ctx).dump();
+      const StatusContext ctx{unix_ms(), options_.poll_ms, options_.min_agree};
+      return status_json(*s, p, assess(*s, ctx.now_ms, options_.health, p.fds), ctx).dump();
     }));
-  });
-  server.Get("/api/upstreams", [&store, status_context, upstreams_cache](const httplib::Request&, httplib::Response& res) {
-    const auto s = store.load();
-    json_body(res, *upstreams_cache->get(s, [&] { return upstreams_json(*s, status_context()).dump(); }));
-  });
-  server.Get("/healthz", [&store, options](const httplib::Request&, httplib::Response& res) {
-    const Health h = assess(*store.load(), unix_ms(), options.health, fd_usage());
+  }
+
+  // /api/upstreams changes only with the snapshot.
+  void upstreams(httplib::Response& res) const {
+    const auto s = store_.load();
+    json_body(res, *upstreams_cache_.get(s, [&] {
+      return upstreams_json(*s, StatusContext{unix_ms(), options_.poll_ms, options_.min_agree}).dump();
+    }));
+  }
+
+  void healthz(httplib::Response& res) const {
+    const Health h = assess(*store_.load(), unix_ms(), options_.health, fd_usage());
     res.set_header("Cache-Control", "no-cache");
     if (h.ok()) return text(res, 200, "ok\n");
     std::string body;
-    for (const auto& reason : h.failing) body += reason + "\n";
+    for (const HealthReason reason : h.failing) body.append(to_string(reason)).append("\n");
     text(res, 503, body);
-  });
-  server.Get("/metrics", [&store, &stats, process_view, options](const httplib::Request&, httplib::Response& res) {
-    const auto s = store.load();
+  }
+
+  void metrics(httplib::Response& res) const {
+    const auto s = store_.load();
     const ProcessView p = process_view();
-    res.set_content(render_metrics(*s, p, assess(*s, unix_ms(), options.health, p.fds), stats.requests(),
-                                   options.zig_metrics),
+    res.set_content(render_metrics(*s, p, assess(*s, unix_ms(), options_.health, p.fds), stats_.requests(),
+                                   options_.zig_metrics),
                     "text/plain; version=0.0.4; charset=utf-8");
-  });
+  }
 
   // Everything else: --static-dir files through the artifact path, or the built-in page.
-  server.Get(".*", [options](const httplib::Request& req, httplib::Response& res) {
-    if (options.static_dir.empty()) {
-      if (req.path == "/") {
-        res.set_header("Cache-Control", "no-cache");
-        return res.set_content(kDashboardHtml, "text/html; charset=utf-8");
-      }
-      return text(res, 404, "Not found\n");
-    }
-    const auto resolved = resolve_static(options.static_dir, req.path);
-    if (const int* status = std::get_if<int>(&resolved))
-      return text(res, *status, *status == 400 ? "invalid path\n" : "Not found\n");
-    const std::string& path = std::get<std::string>(resolved);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-      if (fd >= 0) ::close(fd);
-      return text(res, 404, "Not found\n");
-    }
-    auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
-      ::close(*f);
-      delete f;
-    });
-    BodyHeaders h;
-    h.content_type = mime_type(path);
-    char tag[64];
-    std::snprintf(tag, sizeof tag, "\"%llx-%llx\"", static_cast<unsigned long long>(st.st_size),
-                  static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1000000000ull +
-                      static_cast<unsigned long long>(st.st_mtim.tv_nsec));
-    h.etag = tag;
-    h.cache_control = "no-cache";
-    respond_body(req, res, BodySource{nullptr, std::move(file), static_cast<uint64_t>(st.st_size)}, h,
-                 HttpServer::context().range);
-  });
+  void fallback(const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
+    if (!options_.static_dir.empty()) return serve_static(options_.static_dir, req, res, ctx);
+    if (req.path != "/") return text(res, 404, "Not found\n");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(kDashboardHtml, "text/html; charset=utf-8");
+  }
 
-  server.set_logger([&stats, static_files](const httplib::Request& req, const httplib::Response& res) {
-    stats.count_request(route_label(req.path, static_files), res.status);
+  bool static_files() const { return !options_.static_dir.empty(); }
+
+ private:
+  ProcessView process_view() const {
+    ProcessView p;
+    p.fds = fd_usage();
+    p.connections_open = stats_.connections_open.load();
+    p.connections_waiting = stats_.connections_waiting.load();
+    for (const WorkerPool* pool : {&server_.artifact_pool(), &server_.api_pool()})
+      p.pools.push_back({pool->name(), pool->workers(), pool->active(), pool->queued(), pool->capacity()});
+    p.counters = stats_.counters();
+    p.started_ms = started_ms_;
+    return p;
+  }
+
+  const SnapshotStore& store_;
+  const HttpServer& server_;
+  const ServerStats& stats_;
+  const RoutesOptions options_;
+  const int64_t started_ms_;
+  mutable RenderCache status_cache_{std::chrono::milliseconds(100)};
+  mutable RenderCache upstreams_cache_{std::chrono::hours(24)};
+};
+
+}  // namespace
+
+RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
+                            RoutesOptions options) {
+  const auto site = std::make_shared<const Site>(store, server, stats, std::move(options));
+  const bool files = site->static_files();
+  // Handlers that need only the response.
+  auto simple = [site](void (Site::*member)(httplib::Response&) const) -> Handler {
+    return [site, member](const httplib::Request&, httplib::Response& res, const RequestContext&) {
+      (site.get()->*member)(res);
+    };
+  };
+  auto lean = [site](std::optional<nlohmann::ordered_json> (*make)(const Snapshot&)) -> Handler {
+    return [site, make](const httplib::Request&, httplib::Response& res, const RequestContext&) {
+      site->lean_json(make, res);
+    };
+  };
+  auto artifact = [site](bool block) -> Handler {
+    return [site, block](const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) {
+      site->artifact(block, req, res, ctx);
+    };
+  };
+  const Handler fallback = [site](const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) {
+    site->fallback(req, res, ctx);
+  };
+  const auto exact = Route::Match::exact;
+  const auto prefix = Route::Match::prefix;
+  const auto files_pool = files ? PoolClass::artifact : PoolClass::api;
+  const std::string other = files ? "static" : "other";
+  auto lean_health = [](const httplib::Request&, httplib::Response& res, const RequestContext&) {
+    json_body(res, nlohmann::ordered_json{{"status", "healthy"}, {"service", "lean-rpc-api"}}.dump());
+  };
+  // Labels are the route's path, or a fixed word: leanpoint_requests_total
+  // never grows with the paths clients send.
+  return RouteTable({
+      {std::string(kStatePath), exact, kGet | kHead, PoolClass::artifact, std::string(kStatePath), artifact(false)},
+      {std::string(kBlockPath), exact, kGet | kHead, PoolClass::artifact, std::string(kBlockPath), artifact(true)},
+      {std::string(kFinalizedCheckpointPath), exact, kGet | kHead, PoolClass::api,
+       std::string(kFinalizedCheckpointPath), lean(finalized_checkpoint_json)},
+      {std::string(kJustifiedCheckpointPath), exact, kGet | kHead, PoolClass::api,
+       std::string(kJustifiedCheckpointPath), lean(justified_checkpoint_json)},
+      {std::string(kHealthPath), exact, kGet | kHead, PoolClass::api, std::string(kHealthPath), lean_health},
+      {std::string(kForkChoicePath), exact, kGet | kHead, PoolClass::api, std::string(kForkChoicePath),
+       lean(fork_choice_json)},
+      {"/status", exact, kGet | kHead, PoolClass::api, "/status", simple(&Site::status)},
+      {"/api/upstreams", exact, kGet | kHead, PoolClass::api, "/api/upstreams", simple(&Site::upstreams)},
+      {"/healthz", exact, kGet | kHead, PoolClass::api, "/healthz", simple(&Site::healthz)},
+      {"/metrics", exact, kGet | kHead, PoolClass::api, "/metrics", simple(&Site::metrics)},
+      {"/", exact, kGet | kHead, files_pool, "/", fallback},
+      // Other lean API paths are never files worth the artifact pool.
+      {std::string(kLeanApiPrefix), prefix, kGet | kHead, PoolClass::api, other, fallback},
+      {"", prefix, kGet | kHead, files_pool, other, fallback},
   });
 }
 

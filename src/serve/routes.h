@@ -1,18 +1,20 @@
-// Every route leanpoint serves. Handlers read the newest snapshot (once per
-// request, so one response never mixes two rounds) and the server's counters;
-// nothing here ever calls an upstream.
+// Every route leanpoint serves, as one table (route_table.h). Handlers read
+// the newest snapshot (once per request, so one response never mixes two
+// rounds) and the server's counters; nothing here ever calls an upstream.
 //
 //   /lean/v0/states/finalized, /lean/v0/blocks/finalized   the verified anchor (artifact pool)
 //   /lean/v0/checkpoints/finalized, .../justified, /lean/v0/health, /lean/v0/fork_choice
 //   /status, /api/upstreams, /healthz, /metrics
-//   /  and other paths: --static-dir files, else the built-in dashboard (dashboard.h)
+//   /  and other paths: --static-dir files (artifact pool), else the built-in dashboard (dashboard.h)
 #pragma once
 
+#include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "health.h"
 #include "http_server.h"
+#include "route_table.h"
+#include "server_stats.h"
 #include "snapshot.h"
 
 namespace leanpoint {
@@ -25,9 +27,8 @@ struct RoutesOptions {
   std::string static_dir;  // canonical; empty: none
 };
 
-void install_routes(HttpServer& server, const SnapshotStore& store, ServerStats& stats, RoutesOptions options);
-
-// True for paths the artifact pool serves: the anchor, and static files.
-bool is_artifact_path(std::string_view path, bool static_files);
+// The table for `server`: its pools and `stats` appear in /status and /metrics.
+RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
+                            RoutesOptions options);
 
 }  // namespace leanpoint

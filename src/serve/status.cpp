@@ -20,6 +20,10 @@ ordered_json or_null(const std::optional<T>& v) {
   return v ? ordered_json(*v) : ordered_json(nullptr);
 }
 
+ordered_json kind_or_null(const std::optional<FailureKind>& kind) {
+  return kind ? ordered_json(to_string(*kind)) : ordered_json(nullptr);
+}
+
 ordered_json nonzero_or_null(int64_t v) { return v ? ordered_json(v) : ordered_json(nullptr); }
 
 std::optional<lean::Checkpoint> last_agreed(const Snapshot& s) {
@@ -61,6 +65,15 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
     pools.push_back({{"name", pool.name}, {"workers", pool.workers}, {"active", pool.active}, {"queued", pool.queued},
                      {"capacity", pool.capacity}});
   const int64_t round_end = s.round ? s.round_started_ms + s.round_duration_ms : 0;
+  ordered_json failing = ordered_json::array();
+  for (const HealthReason r : health.failing) failing.push_back(to_string(r));
+  ordered_json process = {{"fds_open", p.fds.open},
+                          {"fds_limit", p.fds.limit},
+                          {"connections_open", p.connections_open},
+                          {"connections_waiting", p.connections_waiting},
+                          {"pools", pools}};
+  for (const CounterInfo& c : kCounters) process[std::string(c.status_field)] = p.counters[static_cast<size_t>(c.counter)];
+  process["started_ms"] = p.started_ms;
   return {
       // The Zig leanpoint's fields, same names and meaning.
       {"justified_slot", s.justified ? s.justified->slot : 0},
@@ -68,8 +81,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
       {"last_updated_ms", round_end},
       {"last_success_ms", s.agreed_at_ms},
       // The Zig leanpoint's `stale` (no success within --stale-ms) is health's rule.
-      {"stale", std::any_of(health.failing.begin(), health.failing.end(),
-                            [](const std::string& f) { return f == "stale" || f == "no_agreement"; })},
+      {"stale", health.fails(HealthReason::stale) || health.fails(HealthReason::no_agreement)},
       {"error_count", s.rounds_without_agreement_total},
       {"last_error", s.last_error.empty() ? ordered_json(nullptr) : ordered_json(s.last_error)},
       // leanpoint's.
@@ -83,7 +95,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
         {"answered", s.agreement.answered},
         {"min_agree", ctx.min_agree}}},
       {"anchor", anchor},
-      {"health", {{"ok", health.ok()}, {"failing", health.failing}}},
+      {"health", {{"ok", health.ok()}, {"failing", failing}}},
       {"round",
        {{"number", s.round},
         {"started_ms", s.round_started_ms},
@@ -91,18 +103,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
         {"poll_ms", ctx.poll_ms},
         {"overruns_total", s.rounds_overrun_total},
         {"without_agreement_total", s.rounds_without_agreement_total}}},
-      {"process",
-       {{"fds_open", p.fds.open},
-        {"fds_limit", p.fds.limit},
-        {"connections_open", p.connections_open},
-        {"connections_waiting", p.connections_waiting},
-        {"connections_total", p.connections_total},
-        {"pools", pools},
-        {"shed_total", p.shed_total},
-        {"stalled_total", p.stalled_total},
-        {"head_timeouts_total", p.head_timeouts_total},
-        {"bytes_served_total", p.bytes_served_total},
-        {"started_ms", p.started_ms}}},
+      {"process", process},
       {"history", history},
   };
 }
@@ -113,7 +114,7 @@ ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx) {
   for (const auto& u : s.upstreams) {
     responding += u.healthy;
     ordered_json kinds = ordered_json::object();
-    for (const auto& [kind, count] : u.errors_total) kinds[kind] = count;
+    for (const auto& [kind, count] : u.errors_total) kinds[std::string(to_string(kind))] = count;
     rows.push_back({
         // The Zig leanpoint's fields.
         {"name", u.name},
@@ -122,7 +123,7 @@ ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx) {
         {"healthy", u.healthy},
         {"last_success_ms", nonzero_or_null(u.last_success_ms)},
         {"error_count", error_count(u)},
-        {"last_error", u.error.empty() ? ordered_json(nullptr) : ordered_json(u.error)},
+        {"last_error", kind_or_null(u.error)},
         {"last_justified_slot", u.justified ? ordered_json(u.justified->slot) : ordered_json(nullptr)},
         {"last_finalized_slot", u.finalized ? ordered_json(u.finalized->slot) : ordered_json(nullptr)},
         {"head_slot", or_null(u.head_slot)},
@@ -132,14 +133,15 @@ ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx) {
         {"head_root", u.head ? ordered_json(to_hex(*u.head)) : ordered_json(nullptr)},
         {"agrees", u.agrees},
         {"polled", u.polled},
-        {"observed_via", u.observed_via.empty() ? ordered_json(nullptr) : ordered_json(u.observed_via)},
+        {"observed_via",
+         u.observed_via == ObservedVia::none ? ordered_json(nullptr) : ordered_json(to_string(u.observed_via))},
         {"last_attempt_ms", nonzero_or_null(u.last_attempt_ms)},
         {"latency_ms", u.last_attempt_ms ? ordered_json(u.latency_ms) : ordered_json(nullptr)},
         {"error_detail", u.error_detail.empty() ? ordered_json(nullptr) : ordered_json(u.error_detail)},
         {"http_status", u.http_status ? ordered_json(u.http_status) : ordered_json(nullptr)},
         {"consecutive_failures", u.consecutive_failures},
         {"backoff_until_ms", nonzero_or_null(u.backoff_until_ms)},
-        {"anchor_error", u.anchor_error.empty() ? ordered_json(nullptr) : ordered_json(u.anchor_error)},
+        {"anchor_error", kind_or_null(u.anchor_error)},
         {"anchor_error_detail",
          u.anchor_error_detail.empty() ? ordered_json(nullptr) : ordered_json(u.anchor_error_detail)},
         {"polls_total", u.polls_total},

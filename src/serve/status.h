@@ -16,6 +16,7 @@
 
 #include "fd_usage.h"
 #include "health.h"
+#include "server_stats.h"
 #include "snapshot.h"
 
 namespace leanpoint {
@@ -31,8 +32,7 @@ struct ProcessView {
   int64_t connections_open = 0;
   int64_t connections_waiting = 0;
   std::vector<PoolView> pools;
-  uint64_t connections_total = 0, shed_total = 0, stalled_total = 0, head_timeouts_total = 0,
-           heads_too_large_total = 0, bytes_served_total = 0;
+  CounterValues counters{};  // ServerStats' counters, in the order of kCounters
   int64_t started_ms = 0;
 };
 

@@ -10,9 +10,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agreement.h"
+#include "failure.h"
 #include "lean.h"
 
 namespace leanpoint {
@@ -31,6 +33,22 @@ struct VerifiedAnchor {
   int64_t verified_at_ms = 0;  // unix ms
 };
 
+// How the poller learned an upstream's finalized checkpoint.
+enum class ObservedVia : uint8_t {
+  none,         // not yet
+  fork_choice,  // GET /lean/v0/fork_choice
+  state,        // its finalized state, for nodes without fork_choice (404)
+};
+
+inline std::string_view to_string(ObservedVia via) {
+  switch (via) {
+    case ObservedVia::none: return "none";
+    case ObservedVia::fork_choice: return "fork_choice";
+    case ObservedVia::state: return "state";
+  }
+  return "none";
+}
+
 // One upstream as the poller last saw it.
 struct UpstreamStatus {
   std::string name;
@@ -38,11 +56,11 @@ struct UpstreamStatus {
   std::string path;  // as configured (not polled)
   bool polled = false;   // attempted this round (false: backing off)
   bool healthy = false;  // the last attempt succeeded
-  std::string observed_via;  // "fork_choice", or "state" for nodes without fork_choice (404)
+  ObservedVia observed_via = ObservedVia::none;
   int64_t last_attempt_ms = 0;
   int64_t last_success_ms = 0;
   int64_t latency_ms = 0;  // of the last attempt
-  std::string error;       // kind of the last failure, empty when healthy
+  std::optional<FailureKind> error;  // of the last attempt; empty when healthy
   std::string error_detail;
   int http_status = 0;
   std::optional<lean::Checkpoint> finalized;  // from the last success
@@ -52,10 +70,10 @@ struct UpstreamStatus {
   bool agrees = false;  // its finalized is the agreed checkpoint (this round)
   uint32_t consecutive_failures = 0;
   int64_t backoff_until_ms = 0;  // unix ms; 0 when not backing off
-  std::string anchor_error;      // why the last anchor bytes it served were refused
+  std::optional<FailureKind> anchor_error;  // why the last anchor bytes it served were refused
   std::string anchor_error_detail;
   uint64_t polls_total = 0;
-  std::map<std::string, uint64_t> errors_total;  // by kind, polls and anchor fetches
+  std::map<FailureKind, uint64_t> errors_total;  // by kind, polls and anchor fetches
 };
 
 struct AgreedCheckpoint {

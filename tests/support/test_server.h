@@ -42,10 +42,8 @@ inline leanpoint::ServerOptions test_server_options() {
 class TestServer {
  public:
   explicit TestServer(leanpoint::ServerOptions o = test_server_options(), leanpoint::RoutesOptions r = {}) {
-    const bool static_files = !r.static_dir.empty();
-    o.is_artifact = [static_files](std::string_view p) { return leanpoint::is_artifact_path(p, static_files); };
     server_ = std::make_unique<leanpoint::HttpServer>(o, stats_);
-    leanpoint::install_routes(*server_, store_, stats_, r);
+    server_->set_routes(leanpoint::leanpoint_routes(store_, *server_, stats_, r));
     server_->start();
   }
   ~TestServer() { server_->stop(); }

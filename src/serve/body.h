@@ -4,21 +4,20 @@
 // range.h), HEAD, and the ConnStream underneath with its stall rule.
 #pragma once
 
-#include <httplib.h>
-
 #include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include "fd.h"
+#include "route_table.h"
 #include "snapshot.h"
 
 namespace leanpoint {
 
 struct BodySource {
   SharedBytes bytes;            // either the bytes...
-  std::shared_ptr<int> file;    // ...or an open file (closed with the last reference)
+  std::shared_ptr<const UniqueFd> file;  // ...or an open file (closed with the last reference)
   uint64_t size = 0;
 };
 
@@ -30,17 +29,8 @@ struct BodyHeaders {
 };
 
 // Answers `req` with `body`: 304 if If-None-Match matches, else 200, 206 or
-// 416 per `range` (the client's Range header, taken out before routing).
+// 416 per the client's Range header (in `context`, taken out before routing).
 void respond_body(const httplib::Request& req, httplib::Response& res, BodySource body, const BodyHeaders& headers,
-                  const std::optional<std::string>& range);
-
-// Resolves a request path under `root` (a canonical directory): percent-
-// decoded `..` segments and symlinks leading outside are refused. "/" and
-// directories map to index.html. Returns the canonical file path, or the
-// status to answer (400 for `..`, 404 otherwise).
-std::variant<std::string, int> resolve_static(const std::string& root, const std::string& path);
-
-// Content type by extension.
-std::string mime_type(const std::string& path);
+                  const RequestContext& context);
 
 }  // namespace leanpoint

@@ -1,0 +1,33 @@
+#include "fd.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+namespace leanpoint {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+EventFd::EventFd(Mode mode)
+    : fd_(::eventfd(0, EFD_CLOEXEC | (mode == Mode::nonblocking ? EFD_NONBLOCK : 0))) {
+  if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+void EventFd::notify() const {
+  const uint64_t one = 1;
+  // Fails only when the counter would overflow: it is readable then anyway.
+  [[maybe_unused]] const ssize_t n = ::write(fd_.get(), &one, sizeof one);
+}
+
+void EventFd::drain() const {
+  uint64_t count;
+  [[maybe_unused]] const ssize_t n = ::read(fd_.get(), &count, sizeof count);
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,62 @@
+#include "text.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace leanpoint {
+namespace {
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), lower);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string describe_size(size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1u << 10) && bytes % (1u << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+HeaderLines::HeaderLines(std::string_view head) : head_(head), at_(head.find("\r\n")) {
+  if (at_ != std::string_view::npos) at_ += 2;
+}
+
+bool HeaderLines::next(HeaderLine& out) {
+  if (at_ == std::string_view::npos || at_ >= head_.size()) return false;
+  const size_t eol = head_.find("\r\n", at_);
+  const std::string_view line = head_.substr(at_, eol == std::string_view::npos ? std::string_view::npos : eol - at_);
+  if (line.empty()) return false;  // the blank line that ends the head
+  out = HeaderLine{};
+  out.line = line;
+  out.offset = at_;
+  const size_t colon = line.find(':');
+  out.has_colon = colon != std::string_view::npos;
+  if (out.has_colon) {
+    out.name = line.substr(0, colon);
+    out.value = trim(line.substr(colon + 1));
+  }
+  at_ = eol == std::string_view::npos ? eol : eol + 2;
+  return true;
+}
+
+}  // namespace leanpoint

@@ -1,0 +1,65 @@
+#include "body.h"
+
+#include <httplib.h>
+
+#include <unistd.h>
+
+#include "range.h"
+#include "text.h"
+
+namespace leanpoint {
+namespace {
+
+constexpr size_t kSlice = 256 * 1024;  // per write; the stall rule applies to each
+
+bool etag_matches(const std::string& if_none_match, const std::string& etag) {
+  size_t at = 0;
+  while (at < if_none_match.size()) {
+    size_t end = if_none_match.find(',', at);
+    if (end == std::string::npos) end = if_none_match.size();
+    std::string_view tag = trim(std::string_view(if_none_match).substr(at, end - at));
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+void respond_body(const httplib::Request& req, httplib::Response& res, BodySource body, const BodyHeaders& h,
+                  const RequestContext& context) {
+  res.set_header("ETag", h.etag);
+  if (!h.cache_control.empty()) res.set_header("Cache-Control", h.cache_control);
+  res.set_header("Accept-Ranges", "bytes");
+  for (const auto& [k, v] : h.extra) res.set_header(k.c_str(), v);
+  if (req.has_header("If-None-Match") && etag_matches(req.get_header_value("If-None-Match"), h.etag)) {
+    res.status = 304;
+    return;
+  }
+  const RangeDecision d = decide_range(context.range, body.size);
+  if (d.kind == RangeDecision::Kind::unsatisfiable) {
+    res.status = 416;
+    res.set_header("Content-Range", "bytes */" + std::to_string(body.size));
+    return;
+  }
+  if (d.kind == RangeDecision::Kind::partial) {
+    res.status = 206;
+    res.set_header("Content-Range", "bytes " + std::to_string(d.first) + "-" + std::to_string(d.first + d.length - 1) +
+                                        "/" + std::to_string(body.size));
+  } else {
+    res.status = 200;
+  }
+  const uint64_t first = d.first;
+  res.set_content_provider(
+      d.length, h.content_type.c_str(),
+      [body = std::move(body), first](size_t offset, size_t length, httplib::DataSink& sink) {
+        const size_t n = std::min(length, kSlice);
+        if (body.bytes) return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset, n);
+        std::vector<char> buf(n);
+        const ssize_t got = ::pread(body.file->get(), buf.data(), n, static_cast<off_t>(first + offset));
+        return got > 0 && sink.write(buf.data(), static_cast<size_t>(got));
+      });
+}
+
+}  // namespace leanpoint

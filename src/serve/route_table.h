@@ -1,0 +1,70 @@
+// The route table: every path the server answers, in one list. Each entry
+// holds everything about its route (how the path matches, the methods, the
+// pool that serves it, its label in leanpoint_requests_total, the handler),
+// and everything about routing is derived from it: the gate thread picks the
+// pool from the table, the worker runs the handler of the same entry, and
+// the request is counted under its label. All of it on the percent-decoded
+// path, so `/lean%2fv0%2fstates%2ffinalized` is the state route everywhere.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace leanpoint {
+
+// The two worker pools (ARCHITECTURE.md §6): long transfers never queue
+// behind each other's small answers, and the reverse.
+enum class PoolClass : uint8_t { artifact, api };
+
+enum Method : uint8_t { kGet = 1, kHead = 2 };
+
+// What the worker learned about a request before cpp-httplib parsed it.
+struct RequestContext {
+  std::optional<std::string> range;  // the client's Range header (several joined by ','), hidden from cpp-httplib
+};
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
+
+struct Route {
+  enum class Match : uint8_t { exact, prefix };
+
+  std::string path;  // the decoded path; with Match::prefix, "" matches every path
+  Match match = Match::exact;
+  uint8_t methods = kGet | kHead;
+  PoolClass pool = PoolClass::api;
+  std::string label;  // bounded: never the path of a request that matched a prefix
+  Handler handler;
+};
+
+class RouteTable {
+ public:
+  // The first entry that matches wins; the last must match every path.
+  explicit RouteTable(std::vector<Route> routes);
+
+  const Route& find(std::string_view decoded_path) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// The path of a request target ("/a%2fb?x=1" -> "/a/b"): the query dropped,
+// %XX sequences decoded, as cpp-httplib decodes req.path (its rare %uXXXX
+// form is left as is: the route chosen here is the one that answers).
+std::string decoded_path(std::string_view target);
+
+// The target of a request head's request line ("GET /x HTTP/1.1" -> "/x").
+std::string_view request_target(std::string_view head);
+
+// The Method of a method name; 0 for any other.
+uint8_t method_bit(std::string_view method);
+
+}  // namespace leanpoint
