@@ -183,12 +183,14 @@ void validate(const Config& config) {
     throw ConfigError("--min-agree " + std::to_string(config.min_agree) + " can never be met by " +
                       std::to_string(config.upstreams.size()) + " upstream(s); give 1-" +
                       std::to_string(config.upstreams.size()));
-  if (config.max_state_bytes < 1024 * 1024)
-    throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) +
-                      " is below 1 MiB; real finalized states pass 2 MB within days");
+  if (config.max_state_bytes < kMinStateBytes)
+    throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) + " is below " +
+                      describe_size(kMinStateBytes) + "; real finalized states pass 2 MB within days");
   for (const auto& [flag, workers] : {std::pair{"--artifact-workers", config.artifact_workers},
                                       std::pair{"--api-workers", config.api_workers}})
-    if (workers < 1 || workers > 1024) throw ConfigError(std::string(flag) + ": " + std::to_string(workers) + " is outside 1-1024");
+    if (workers < 1 || workers > kMaxWorkers)
+      throw ConfigError(std::string(flag) + ": " + std::to_string(workers) + " is outside 1-" +
+                        std::to_string(kMaxWorkers));
   if (config.fd_threshold < 1 || config.fd_threshold > 100)
     throw ConfigError("--fd-threshold: " + std::to_string(config.fd_threshold) + " is not a percentage (1-100)");
   in_addr a4{};

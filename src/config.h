@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "log.h"
+#include "lean_api.h"
 #include "upstream.h"
 
 namespace leanpoint {
@@ -28,7 +29,7 @@ struct Config {
   int64_t timeout_ms = 5000;
   int64_t stale_ms = 30000;
   int64_t max_backoff_ms = 300000;
-  uint64_t max_state_bytes = 64 << 20;
+  uint64_t max_state_bytes = kDefaultMaxStateBytes;
   uint64_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
   int64_t head_timeout_ms = 10000;
@@ -41,6 +42,10 @@ struct Config {
   std::string static_dir;
   LogLevel log_level = LogLevel::info;
 };
+
+// Bounds validate() holds flags to.
+constexpr uint64_t kMinStateBytes = 1 << 20;  // --max-state-bytes
+constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-workers
 
 class ConfigError : public std::runtime_error {
  public:

@@ -20,7 +20,9 @@
 namespace leanpoint {
 namespace {
 
-// Reads ask for at most this much at once; a body is read into place.
+// One recv() asks for kReadSize while reading lines and heads, and for at
+// most kMaxRead while reading a body of known size; consumed chunked input
+// is dropped from the buffer once it passes kMaxRead.
 constexpr size_t kReadSize = 64 * 1024;
 constexpr size_t kMaxRead = 1 << 20;
 

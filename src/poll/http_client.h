@@ -26,7 +26,7 @@ struct HttpRequest {
   uint16_t port = 0;
   std::string target;  // sent as is: lean nodes match it exactly, never add a query
   std::string accept = "application/json";
-  size_t max_body = 4 * 1024 * 1024;
+  size_t max_body = 0;  // a longer body fails too_large
 };
 
 struct HttpResponse {

@@ -1,4 +1,4 @@
-// The lean node HTTP API as leanpoint uses it (DESIGN §2): the finalized and
+// The lean node HTTP API as leanpoint uses it (ARCHITECTURE.md §5): the finalized and
 // justified checkpoints from GET /lean/v0/fork_choice, and the finalized
 // anchor from /lean/v0/states/finalized and /lean/v0/blocks/finalized.
 //
@@ -20,7 +20,11 @@
 
 namespace leanpoint {
 
-constexpr size_t kMaxJsonBytes = 4 * 1024 * 1024;
+// The largest fork_choice body accepted.
+constexpr size_t kMaxJsonBytes = 4 << 20;
+// The default cap on a state or block (--max-state-bytes). The list limits
+// allow states of 8.4 MB and more; devnet states pass 2 MB in three days.
+constexpr size_t kDefaultMaxStateBytes = 64 << 20;
 
 struct ForkChoice {
   lean::Checkpoint finalized;

@@ -26,6 +26,7 @@
 #include "anchor.h"
 #include "deadline.h"
 #include "failure.h"
+#include "lean_api.h"
 #include "snapshot.h"
 #include "upstream.h"
 
@@ -36,7 +37,7 @@ struct PollerOptions {
   std::chrono::milliseconds poll_interval{10000};
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds max_backoff{300000};
-  size_t max_state_bytes = 64 << 20;
+  size_t max_state_bytes = kDefaultMaxStateBytes;
   size_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
 };

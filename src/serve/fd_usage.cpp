@@ -41,7 +41,7 @@ FdUsage fd_usage() {
 size_t raise_fd_limit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-  const rlim_t want = std::min<rlim_t>(rl.rlim_max, 1 << 20);
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, kMaxFdLimit);
   if (rl.rlim_cur < want) {
     rl.rlim_cur = want;
     setrlimit(RLIMIT_NOFILE, &rl);

@@ -15,7 +15,10 @@ struct FdUsage {
 // /healthz request would cost more than the request).
 FdUsage fd_usage();
 
-// Raises the soft RLIMIT_NOFILE to the hard limit (at most 1,048,576);
+// Linux's default fs.nr_open: no process can hold more descriptors.
+constexpr size_t kMaxFdLimit = 1 << 20;
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (at most kMaxFdLimit);
 // returns the soft limit in force afterwards.
 size_t raise_fd_limit();
 

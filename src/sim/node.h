@@ -1,4 +1,4 @@
-// A simulated lean node: the lean API routes real clients serve (DESIGN §2)
+// A simulated lean node: the lean API routes real clients serve (ARCHITECTURE.md §5)
 // over a ScriptedServer, answering from a Chain, with one fault if asked.
 //
 // Not part of the service.

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,19 +24,18 @@ std::string reason(int status) {
 }
 
 // Binds 127.0.0.1:`port` (0: any); sets `port` to the port bound.
-int listen_on_loopback(int backlog, uint16_t& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+UniqueFd listen_on_loopback(int backlog, uint16_t& port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
   socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, backlog) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::listen(fd.get(), backlog) != 0 || ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     const int err = errno;
-    if (fd >= 0) ::close(fd);
     throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(err));
   }
   port = ntohs(addr.sin_port);
@@ -59,27 +57,25 @@ Script respond(int status, const std::string& content_type, const std::string& b
 }
 
 ScriptedServer::ScriptedServer(Handler handler, uint16_t port) : handler_(std::move(handler)), port_(port) {
-  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-  listen_fd_ = listen_on_loopback(64, port_);
+  listen_ = listen_on_loopback(64, port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
 ScriptedServer::ScriptedServer(uint16_t port) : port_(port) {
-  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
   // With a backlog of 0 the accept queue holds one connection; nothing is
   // ever accepted, so once the fillers sit in it, further SYNs are dropped.
-  listen_fd_ = listen_on_loopback(0, port_);
+  listen_ = listen_on_loopback(0, port_);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port_);
   for (int i = 0; i < 2; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    fillers_.push_back(fd);
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers_.push_back(std::move(fd));
   }
   // The first filler completes its handshake into the queue.
-  pollfd p{fillers_[0], POLLOUT, 0};
+  pollfd p{fillers_[0].get(), POLLOUT, 0};
   ::poll(&p, 1, 2000);
 }
 
@@ -88,13 +84,9 @@ std::unique_ptr<ScriptedServer> ScriptedServer::full_backlog(uint16_t port) {
 }
 
 ScriptedServer::~ScriptedServer() {
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
+  stop_.notify();
   if (acceptor_.joinable()) acceptor_.join();
   for (auto& c : connections_) c.thread.join();
-  for (int fd : fillers_) ::close(fd);
-  ::close(listen_fd_);
-  ::close(stop_fd_);
 }
 
 std::string ScriptedServer::last_head() const {
@@ -119,7 +111,7 @@ void ScriptedServer::reap_finished() {
 void ScriptedServer::wait_client_gone(int fd) {
   char sink[4096];
   for (;;) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
     if (fds[1].revents) return;
     if (fds[0].revents && ::recv(fd, sink, sizeof sink, 0) <= 0) return;
@@ -127,24 +119,24 @@ void ScriptedServer::wait_client_gone(int fd) {
 }
 
 bool ScriptedServer::wait_stop(int ms) {
-  pollfd p{stop_fd_, POLLIN, 0};
+  pollfd p{stop_.fd(), POLLIN, 0};
   return ::poll(&p, 1, ms) > 0;
 }
 
 void ScriptedServer::accept_loop() {
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{listen_.get(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
     if (fds[1].revents) return;
     if (!fds[0].revents) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+    UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd.valid()) continue;
     reap_finished();
     auto done = std::make_shared<std::atomic<bool>>(false);
     ++active_;
     std::lock_guard lock(mutex_);
-    connections_.push_back({std::thread([this, fd, done] {
-                              serve(fd);
+    connections_.push_back({std::thread([this, fd = std::make_shared<UniqueFd>(std::move(fd)), done] {
+                              serve(std::move(*fd));
                               --active_;
                               done->store(true);
                             }),
@@ -152,21 +144,19 @@ void ScriptedServer::accept_loop() {
   }
 }
 
-void ScriptedServer::serve(int fd) {
+void ScriptedServer::serve(UniqueFd socket) {
+  const int fd = socket.get();
   std::string request;
   char buf[4096];
   while (request.find("\r\n\r\n") == std::string::npos) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
     ::poll(fds, 2, -1);
     if (fds[1].revents) break;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     request.append(buf, static_cast<size_t>(n));
   }
-  if (request.find("\r\n\r\n") == std::string::npos) {
-    ::close(fd);
-    return;
-  }
+  if (request.find("\r\n\r\n") == std::string::npos) return;
   Handler handler;
   {
     std::lock_guard lock(mutex_);
@@ -181,7 +171,7 @@ void ScriptedServer::serve(int fd) {
 void ScriptedServer::run_script(int fd, const Script& script) {
   auto send_all = [&](const char* data, size_t size) {
     while (size > 0) {
-      pollfd fds[2] = {{fd, POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
+      pollfd fds[2] = {{fd, POLLOUT, 0}, {stop_.fd(), POLLIN, 0}};
       ::poll(fds, 2, -1);
       if (fds[1].revents) return false;
       const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
@@ -194,33 +184,31 @@ void ScriptedServer::run_script(int fd, const Script& script) {
   for (const Step& step : script) {
     switch (step.kind) {
       case Step::Kind::send:
-        if (!send_all(step.data.data(), step.data.size())) goto done;
+        if (!send_all(step.data.data(), step.data.size())) return;
         break;
       case Step::Kind::drip:
         for (char c : step.data) {
-          if (!send_all(&c, 1) || wait_stop(step.interval_ms)) goto done;
+          if (!send_all(&c, 1) || wait_stop(step.interval_ms)) return;
         }
         break;
       case Step::Kind::stream:
         while (send_all(step.data.data(), step.data.size())) {
         }
-        goto done;
+        return;
       case Step::Kind::hang:
         wait_client_gone(fd);
-        goto done;
+        return;
       case Step::Kind::half_close:
         ::shutdown(fd, SHUT_WR);
         wait_client_gone(fd);
-        goto done;
+        return;
       case Step::Kind::reset: {
         const linger l{1, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        goto done;
+        return;
       }
     }
   }
-done:
-  ::close(fd);
 }
 
 }  // namespace leanpoint::sim

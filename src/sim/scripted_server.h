@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "fd.h"
+
 namespace leanpoint::sim {
 
 struct Step {
@@ -66,7 +68,7 @@ class ScriptedServer {
  private:
   explicit ScriptedServer(uint16_t port);  // for full_backlog
   void accept_loop();
-  void serve(int fd);
+  void serve(UniqueFd fd);
   void run_script(int fd, const Script& script);
   bool wait_stop(int ms);  // true if stopping
   void wait_client_gone(int fd);  // until the peer closes or the server stops
@@ -74,10 +76,10 @@ class ScriptedServer {
 
   Handler handler_;
   mutable std::mutex mutex_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;
+  EventFd stop_;
+  UniqueFd listen_;
   uint16_t port_ = 0;
-  std::vector<int> fillers_;
+  std::vector<UniqueFd> fillers_;
   std::atomic<size_t> requests_{0};
   std::atomic<size_t> active_{0};
   std::string last_head_;
