@@ -156,6 +156,7 @@ TEST_CASE("verify_state on a summary reaches the same verdicts as verify_anchor 
   Anchor a;
   const auto bytes = lean::encode(a.state);
   const auto summary = leanpoint::summarize_state(bytes);
+  REQUIRE(summary);
   struct Case {
     lean::Checkpoint checkpoint;
     std::optional<uint64_t> genesis;
@@ -168,11 +169,18 @@ TEST_CASE("verify_state on a summary reaches the same verdicts as verify_anchor 
       {a.checkpoint, a.state.config.genesis_time + 1, FailureKind::genesis_time},
   };
   for (const auto& c : cases) {
-    const auto from_summary = leanpoint::verify_state(summary, c.checkpoint, c.genesis);
+    const auto from_summary = leanpoint::verify_state(*summary, c.checkpoint, c.genesis);
     const auto from_bytes = verify_anchor(bytes, std::nullopt, c.checkpoint, c.genesis);
     CHECK(from_summary.fault == c.fault);
     CHECK(from_bytes.fault == c.fault);
     CHECK(from_summary.detail == from_bytes.detail);
     CHECK(from_summary.state.state_root == from_bytes.state.state_root);
   }
+}
+
+TEST_CASE("summarize_state: bytes that do not decode fail layout, with the decoder's reason") {
+  const auto summary = leanpoint::summarize_state(std::vector<uint8_t>(100, 0));
+  REQUIRE_FALSE(summary);
+  CHECK(summary.error().kind == FailureKind::layout);
+  CHECK(summary.error().detail.rfind("state: ", 0) == 0);
 }

@@ -4,8 +4,13 @@
 
 namespace leanpoint {
 
-StateSummary summarize_state(ssz::Bytes bytes) {
-  const lean::State state = lean::decode_state(bytes);
+Expected<StateSummary, Failure> summarize_state(ssz::Bytes bytes) {
+  lean::State state;
+  try {
+    state = lean::decode_state(bytes);
+  } catch (const ssz::SszError& e) {
+    return Unexpected(Failure{FailureKind::layout, std::string("state: ") + e.what()});
+  }
   StateSummary s;
   s.slot = state.slot;
   s.genesis_time = state.config.genesis_time;
@@ -31,13 +36,13 @@ AnchorVerdict refuse(AnchorVerdict v, FailureKind fault, const std::string& what
 AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, const lean::Checkpoint& checkpoint,
                             std::optional<uint64_t> genesis_time) {
   AnchorVerdict v;
-  try {
-    v.state = summarize_state(state);
-  } catch (const ssz::SszError& e) {
-    v.fault = FailureKind::layout;
-    v.detail = std::string("state: ") + e.what();
+  auto summary = summarize_state(state);
+  if (!summary) {
+    v.fault = summary.error().kind;
+    v.detail = summary.error().detail;
     return v;
   }
+  v.state = *summary;
   v = verify_state(v.state, checkpoint, genesis_time);
   if (!v.ok() || !block) return v;
   return verify_block(v.state, *block, checkpoint);

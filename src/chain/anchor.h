@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "expected.h"
 #include "failure.h"
 #include "lean.h"
 
@@ -30,8 +31,9 @@ struct StateSummary {
   size_t validator_count = 0;
 };
 
-// Decodes and hashes a state; throws ssz::SszError if it does not fit the layout.
-StateSummary summarize_state(ssz::Bytes state);
+// Decodes and hashes a state; fails `layout`, naming what does not fit. The
+// decoders' ssz::SszError stops here.
+Expected<StateSummary, Failure> summarize_state(ssz::Bytes state);
 
 struct AnchorVerdict {
   std::optional<FailureKind> fault;  // one of the anchor kinds; empty: the anchor is proven

@@ -151,20 +151,17 @@ void Poller::observe(Tracked& t, int cancel_fd) {
 std::optional<Failure> Poller::observe_state(Tracked& t, const Upstream& up, int cancel_fd) {
   auto state = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
   if (!state) return std::move(state.error());
-  try {
-    const StateSummary summary = summarize_state(*state);
-    UpstreamStatus& s = t.status;
-    s.observed_via = ObservedVia::state;
-    s.finalized = lean::Checkpoint{summary.block_root, summary.slot};
-    s.justified = summary.latest_justified;
-    s.head.reset();
-    s.head_slot.reset();
-    t.observed_state = std::make_shared<const std::vector<uint8_t>>(std::move(*state));
-    t.observed_summary = summary;
-    return std::nullopt;
-  } catch (const ssz::SszError& e) {
-    return Failure{FailureKind::layout, std::string("state: ") + e.what()};
-  }
+  const auto summary = summarize_state(*state);
+  if (!summary) return summary.error();
+  UpstreamStatus& s = t.status;
+  s.observed_via = ObservedVia::state;
+  s.finalized = lean::Checkpoint{summary->block_root, summary->slot};
+  s.justified = summary->latest_justified;
+  s.head.reset();
+  s.head_slot.reset();
+  t.observed_state = std::make_shared<const std::vector<uint8_t>>(std::move(*state));
+  t.observed_summary = *summary;
+  return std::nullopt;
 }
 
 void Poller::record_failure(Tracked& t, const Failure& failure) {
