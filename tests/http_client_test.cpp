@@ -3,10 +3,10 @@
 #include "http_client.h"
 
 #include <arpa/inet.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "fds.h"
 #include "ports.h"
 #include "sanitizers.h"
@@ -252,19 +252,15 @@ TEST_CASE("names resolve under the deadline" * doctest::skip(testing::kThreadSan
 }
 
 TEST_CASE("a stop request ends a request at once") {
-  const int cancel = ::eventfd(0, EFD_CLOEXEC);
-  {
-    // The upstream signals the stop when the request arrives, then hangs.
-    ScriptedServer up([cancel](const std::string&, const std::string&) {
-      const uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = ::write(cancel, &one, sizeof one);
-      return Script{{Step::Kind::hang}};
-    });
-    const auto t = get(up.port(), "/x", 1024, "127.0.0.1", cancel);
-    expect_error(t, FailureKind::cancelled);
-    CHECK(t.took < kDeadline);
-  }  // the server (and its writer) gone before the descriptor is
-  ::close(cancel);
+  const leanpoint::EventFd cancel;
+  // The upstream signals the stop when the request arrives, then hangs.
+  ScriptedServer up([&cancel](const std::string&, const std::string&) {
+    cancel.notify();
+    return Script{{Step::Kind::hang}};
+  });
+  const auto t = get(up.port(), "/x", 1024, "127.0.0.1", cancel.fd());
+  expect_error(t, FailureKind::cancelled);
+  CHECK(t.took < kDeadline);
 }
 
 TEST_CASE("no descriptor outlives a request, whatever the upstream does") {

@@ -1,12 +1,12 @@
 // poller.h: rounds against an in-process simulated devnet.
 #include "poller.h"
 
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include "devnet.h"
+#include "fd.h"
 #include "testing.h"
 
 using leanpoint::Poller;
@@ -352,14 +352,12 @@ TEST_CASE("a round longer than the poll interval is counted") {
 }
 
 TEST_CASE("run(): a stop ends the request in flight and returns") {
-  const int stop = ::eventfd(0, EFD_CLOEXEC);
+  const leanpoint::EventFd stop;  // declared first: outlives the server that writes it
   std::atomic<bool> asked{false};
-  {
   // The upstream signals the stop as soon as it is asked, then never answers.
   leanpoint::sim::ScriptedServer hole([&](const std::string&, const std::string&) {
     asked = true;
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(stop, &one, sizeof one);
+    stop.notify();
     return leanpoint::sim::Script{{leanpoint::sim::Step::Kind::hang}};
   });
   SnapshotStore store;
@@ -369,10 +367,8 @@ TEST_CASE("run(): a stop ends the request in flight and returns") {
   o.timeout = 5s;
   Poller poller(o, store);
   const auto start = leanpoint::Clock::now();
-  poller.run(stop);
+  poller.run(stop.fd());
   CHECK(asked);
   CHECK(leanpoint::Clock::now() - start < 2s);
   CHECK(store.load()->round == 0);  // the aborted round published nothing
-  }  // the server (and its writer) gone before the descriptor is
-  ::close(stop);
 }

@@ -2,14 +2,10 @@
 
 #include <charconv>
 
+#include "text.h"
+
 namespace leanpoint {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::optional<uint64_t> number(std::string_view s) {
   uint64_t v = 0;
