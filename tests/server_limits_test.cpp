@@ -1,8 +1,6 @@
 // The server's protocol and limits with real sockets on 127.0.0.1: methods,
 // pipelining and keep-alive, the head deadline and cap, pool and connection
 // limits, the listen backlog, stopping; descriptors back to their baseline.
-#include <httplib.h>
-
 #include <thread>
 
 #include "fds.h"
@@ -12,17 +10,8 @@
 #include "testing.h"
 
 using namespace std::chrono_literals;
+using testing::get;
 using testing::TestServer;
-
-namespace {
-
-httplib::Result get(uint16_t port, const std::string& path, httplib::Headers headers = {}) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  return c.Get(path, headers);
-}
-
-}  // namespace
 
 TEST_CASE("GET and HEAD only: 405 with Allow; request bodies refused") {
   TestServer t;

@@ -1,8 +1,6 @@
 // The server's routes with real sockets on 127.0.0.1: the anchor and its
 // headers, Range, 304, HEAD, the JSON documents, /metrics, static files, the
 // route table on decoded paths; descriptors back to their baseline.
-#include <httplib.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -18,15 +16,10 @@
 #include "testing.h"
 
 using namespace std::chrono_literals;
+using testing::get;
 using testing::TestServer;
 
 namespace {
-
-httplib::Result get(uint16_t port, const std::string& path, httplib::Headers headers = {}) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  return c.Get(path, headers);
-}
 
 std::string body_of(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 

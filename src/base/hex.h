@@ -12,6 +12,9 @@ namespace leanpoint {
 
 std::string to_hex(std::span<const uint8_t> bytes);
 
+// The value of one hex digit, either case; -1 for any other character.
+int hex_digit(char c);
+
 // Accepts an optional 0x prefix and either case; nullopt on anything else.
 std::optional<std::vector<uint8_t>> from_hex(std::string_view text);
 

@@ -2,15 +2,10 @@
 
 #include <stdexcept>
 
+#include "hex.h"
+
 namespace leanpoint {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool matches(const Route& r, std::string_view path) {
   return r.match == Route::Match::exact ? path == r.path : path.substr(0, r.path.size()) == r.path;
@@ -34,9 +29,9 @@ std::string decoded_path(std::string_view target) {
   std::string out;
   out.reserve(target.size());
   for (size_t i = 0; i < target.size(); ++i) {
-    if (target[i] == '%' && i + 2 < target.size() && hex_value(target[i + 1]) >= 0 &&
-        hex_value(target[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(target[i + 1]) * 16 + hex_value(target[i + 2]));
+    if (target[i] == '%' && i + 2 < target.size() && hex_digit(target[i + 1]) >= 0 &&
+        hex_digit(target[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit(target[i + 1]) * 16 + hex_digit(target[i + 2]));
       i += 2;
     } else {
       out += target[i];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -89,6 +90,13 @@ class TestServer {
   leanpoint::ServerStats stats_;
   std::unique_ptr<leanpoint::HttpServer> server_;
 };
+
+// A GET with cpp-httplib's client, for what needs no raw socket.
+inline httplib::Result get(uint16_t port, const std::string& path, httplib::Headers headers = {}) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  return c.Get(path, headers);
+}
 
 // A blocking client socket; `rcvbuf` > 0 shrinks its receive buffer (so a
 // client that does not read makes the server block quickly).
