@@ -11,11 +11,10 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   Invocation result;
   Config& config = result.config;
 
-  CLI::App app{
-      "leanpoint " LEANPOINT_VERSION
-      " - checkpoint-sync provider for lean Ethereum devnets.\n"
-      "Polls the upstream lean nodes, serves the finalized anchor a majority agrees on.",
-      "leanpoint"};
+  CLI::App app{"leanpoint " LEANPOINT_VERSION
+               " - checkpoint-sync provider for lean Ethereum devnets.\n"
+               "Polls the upstream lean nodes, serves the finalized anchor a majority agrees on.",
+               "leanpoint"};
   app.option_defaults()->always_capture_default();
   app.get_formatter()->column_width(40);
   app.set_version_flag("--version", "leanpoint " LEANPOINT_VERSION);
@@ -26,10 +25,10 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
                                   "Upstreams file: {\"upstreams\":[{\"name\":..,\"url\":\"http://host:port\"}]}")
                        ->envname("LEANPOINT_UPSTREAMS_CONFIG");
   std::vector<std::string> upstream_flags;
-  auto* flag_opt = app.add_option("--upstream", upstream_flags,
-                                  "Upstream as NAME=URL (repeatable; instead of --upstreams-config)")
-                       ->type_name("NAME=URL")
-                       ->default_str("");
+  auto* flag_opt =
+      app.add_option("--upstream", upstream_flags, "Upstream as NAME=URL (repeatable; instead of --upstreams-config)")
+          ->type_name("NAME=URL")
+          ->default_str("");
   app.add_option("--poll-ms", config.poll_ms, "Interval between polling rounds, ms")->envname("LEANPOINT_POLL_MS");
   app.add_option("--timeout-ms", config.timeout_ms, "Deadline for one upstream request, ms (< --poll-ms)")
       ->envname("LEANPOINT_TIMEOUT_MS");
@@ -39,7 +38,8 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
       ->envname("LEANPOINT_MAX_BACKOFF_MS");
   app.add_option("--max-state-bytes", config.max_state_bytes, "Largest state or block accepted from an upstream, bytes")
       ->envname("LEANPOINT_MAX_STATE_BYTES");
-  app.add_option("--min-agree", config.min_agree, "Upstreams that must report the same finalized checkpoint (besides a majority)")
+  app.add_option("--min-agree", config.min_agree,
+                 "Upstreams that must report the same finalized checkpoint (besides a majority)")
       ->envname("LEANPOINT_MIN_AGREE");
   app.add_option("--genesis-time", config.genesis_time, "Refuse anchors whose state has another genesis time (unix s)")
       ->envname("LEANPOINT_GENESIS_TIME");
@@ -66,8 +66,8 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   app.add_option("--log-level", level_name, "Log verbosity")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->envname("LEANPOINT_LOG_LEVEL");
-  auto* inspect = app.add_subcommand(
-      "inspect", "Describe an anchor file (SSZ State or SignedBlock) as one JSON object, then exit");
+  auto* inspect =
+      app.add_subcommand("inspect", "Describe an anchor file (SSZ State or SignedBlock) as one JSON object, then exit");
   std::string inspect_type = "auto";
   inspect->add_option("--type", inspect_type, "What the file holds")->check(CLI::IsMember({"state", "block", "auto"}));
   inspect->add_option("FILE", result.inspect_path, "The file to read, - for stdin")->required();

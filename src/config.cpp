@@ -19,8 +19,7 @@ namespace {
 std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 bool is_host_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error
@@ -41,8 +40,7 @@ Upstream parse_upstream_url(std::string name, const std::string& url, const std:
                       "uses https, which leanpoint does not support; poll the node's plain "
                       "http port, or put a TLS-terminating proxy (e.g. stunnel or nginx) on "
                       "this host in front of it and give its http://host:port");
-  if (!starts_with_nocase(url, "http://"))
-    throw ConfigError(bad + "is not of the form http://host:port");
+  if (!starts_with_nocase(url, "http://")) throw ConfigError(bad + "is not of the form http://host:port");
 
   std::string_view rest = std::string_view(url).substr(7);
   const size_t end = rest.find_first_of("/?#");
@@ -64,8 +62,7 @@ Upstream parse_upstream_url(std::string name, const std::string& url, const std:
     if (inet_pton(AF_INET6, up.host.c_str(), &addr6) != 1)
       throw ConfigError(bad + "has an invalid IPv6 address " + single_quoted(up.host));
     std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':')
-      throw ConfigError(bad + "is not of the form http://host:port");
+    if (!after.empty() && after.front() != ':') throw ConfigError(bad + "is not of the form http://host:port");
     if (!after.empty()) port_text = after.substr(1);
   } else {
     const size_t colon = authority.rfind(':');
@@ -76,8 +73,10 @@ Upstream parse_upstream_url(std::string name, const std::string& url, const std:
   }
   if (up.host.empty()) throw ConfigError(bad + "has no host");
   if (port_text.empty())
-    throw ConfigError(bad + "has no port; lean nodes serve their API on a port of their own, "
-                            "e.g. http://" + (up.host.find(':') == std::string::npos ? up.host : "[" + up.host + "]") + ":5052");
+    throw ConfigError(bad +
+                      "has no port; lean nodes serve their API on a port of their own, "
+                      "e.g. http://" +
+                      (up.host.find(':') == std::string::npos ? up.host : "[" + up.host + "]") + ":5052");
   unsigned long port = 0;
   const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535)
@@ -113,15 +112,13 @@ std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::str
     std::string where = source + ": upstreams[" + std::to_string(i) + "]";
     if (!entry.is_object()) throw ConfigError(where + " must be an object");
     const auto name = entry.find("name");
-    if (name != entry.end() && !name->is_string())
-      throw ConfigError(where + ": \"name\" must be a string");
+    if (name != entry.end() && !name->is_string()) throw ConfigError(where + ": \"name\" must be a string");
     if (name != entry.end()) where += " (" + name->get<std::string>() + ")";
     const auto url = entry.find("url");
     if (url == entry.end()) throw ConfigError(where + ": \"url\" is missing");
     if (!url->is_string()) throw ConfigError(where + ": \"url\" must be a string");
     const auto path = entry.find("path");
-    if (path != entry.end() && !path->is_string())
-      throw ConfigError(where + ": \"path\" must be a string");
+    if (path != entry.end() && !path->is_string()) throw ConfigError(where + ": \"path\" must be a string");
 
     Upstream up = parse_upstream_url("", url->get<std::string>(), where);
     if (path != entry.end()) up.path = path->get<std::string>();
@@ -155,11 +152,9 @@ void validate(const Config& config) {
   for (size_t i = 0; i < config.upstreams.size(); ++i) {
     const auto [it, fresh] = seen.emplace(config.upstreams[i].name, i);
     if (!fresh) {
-      const std::string source =
-          config.upstreams_config.empty() ? std::string("--upstream") : config.upstreams_config;
-      throw ConfigError(source + ": duplicate upstream name " + single_quoted(config.upstreams[i].name) +
-                        " (entries " + std::to_string(it->second) + " and " + std::to_string(i) +
-                        ")");
+      const std::string source = config.upstreams_config.empty() ? std::string("--upstream") : config.upstreams_config;
+      throw ConfigError(source + ": duplicate upstream name " + single_quoted(config.upstreams[i].name) + " (entries " +
+                        std::to_string(it->second) + " and " + std::to_string(i) + ")");
     }
   }
   if (config.port < 1 || config.port > 65535)
@@ -173,9 +168,8 @@ void validate(const Config& config) {
   for (const auto& [flag, value] : durations)
     if (value <= 0) throw ConfigError(std::string(flag) + ": must be positive, got " + std::to_string(value));
   if (config.timeout_ms >= config.poll_ms)
-    throw ConfigError("--timeout-ms (" + std::to_string(config.timeout_ms) +
-                      ") must be smaller than --poll-ms (" + std::to_string(config.poll_ms) +
-                      "): a request may not outlive its round");
+    throw ConfigError("--timeout-ms (" + std::to_string(config.timeout_ms) + ") must be smaller than --poll-ms (" +
+                      std::to_string(config.poll_ms) + "): a request may not outlive its round");
   if (config.max_backoff_ms < config.poll_ms)
     throw ConfigError("--max-backoff-ms (" + std::to_string(config.max_backoff_ms) + ") must be at least --poll-ms (" +
                       std::to_string(config.poll_ms) + ")");
@@ -186,8 +180,8 @@ void validate(const Config& config) {
   if (config.max_state_bytes < kMinStateBytes)
     throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) + " is below " +
                       describe_size(kMinStateBytes) + "; real finalized states pass 2 MB within days");
-  for (const auto& [flag, workers] : {std::pair{"--artifact-workers", config.artifact_workers},
-                                      std::pair{"--api-workers", config.api_workers}})
+  for (const auto& [flag, workers] :
+       {std::pair{"--artifact-workers", config.artifact_workers}, std::pair{"--api-workers", config.api_workers}})
     if (workers < 1 || workers > kMaxWorkers)
       throw ConfigError(std::string(flag) + ": " + std::to_string(workers) + " is outside 1-" +
                         std::to_string(kMaxWorkers));
@@ -195,8 +189,7 @@ void validate(const Config& config) {
     throw ConfigError("--fd-threshold: " + std::to_string(config.fd_threshold) + " is not a percentage (1-100)");
   in_addr a4{};
   in6_addr a6{};
-  if (inet_pton(AF_INET, config.bind_addr.c_str(), &a4) != 1 &&
-      inet_pton(AF_INET6, config.bind_addr.c_str(), &a6) != 1)
+  if (inet_pton(AF_INET, config.bind_addr.c_str(), &a4) != 1 && inet_pton(AF_INET6, config.bind_addr.c_str(), &a6) != 1)
     throw ConfigError("--bind: " + single_quoted(config.bind_addr) + " is not an IPv4 or IPv6 address");
   if (!config.static_dir.empty()) {
     struct stat st {};

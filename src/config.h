@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "log.h"
 #include "lean_api.h"
+#include "log.h"
 #include "upstream.h"
 
 namespace leanpoint {

@@ -55,8 +55,8 @@ void block_stop_signals() {
 
 int run_service(const Config& config) {
   log(LogLevel::info, "leanpoint ", LEANPOINT_VERSION, " starting: ", config.upstreams.size(),
-      " upstream(s), poll every ", config.poll_ms, " ms, request deadline ", config.timeout_ms,
-      " ms, stale after ", config.stale_ms, " ms");
+      " upstream(s), poll every ", config.poll_ms, " ms, request deadline ", config.timeout_ms, " ms, stale after ",
+      config.stale_ms, " ms");
   if (config.stale_ms <= config.poll_ms)
     log(LogLevel::warn, "--stale-ms (", config.stale_ms, ") is not above --poll-ms (", config.poll_ms,
         "): /healthz will report stale between rounds");

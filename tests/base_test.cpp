@@ -9,8 +9,8 @@
 #include "expected.h"
 #include "fd.h"
 #include "fds.h"
-#include "text.h"
 #include "testing.h"
+#include "text.h"
 
 using leanpoint::HeaderLine;
 using leanpoint::HeaderLines;

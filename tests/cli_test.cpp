@@ -1,7 +1,7 @@
 // The leanpoint binary's command line and process behaviour, driven as an
 // operator would: real argv, real environment, real signals.
-#include <signal.h>
 #include <arpa/inet.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,7 +148,8 @@ TEST_CASE("bad input: an entry without url") {
 }
 
 TEST_CASE("bad input: a URL that is not http://host:port") {
-  expect_usage_error(args({"--upstream", "a=127.0.0.1:8081"}), "url '127.0.0.1:8081' is not of the form http://host:port");
+  expect_usage_error(args({"--upstream", "a=127.0.0.1:8081"}),
+                     "url '127.0.0.1:8081' is not of the form http://host:port");
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1"}), "has no port");
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:8081/lean/v0"}), "has a path");
 }
@@ -156,7 +157,8 @@ TEST_CASE("bad input: a URL that is not http://host:port") {
 TEST_CASE("bad input: https URL says it is unsupported and suggests a proxy") {
   testing::TempDir dir;
   const std::string path = dir.write("u.json", R"({"upstreams":[{"name":"gean_0","url":"https://10.0.0.5:5052"}]})");
-  expect_usage_error(args({"--upstreams-config", path}), "upstreams[0] (gean_0): url 'https://10.0.0.5:5052' uses https, which leanpoint does not support");
+  expect_usage_error(args({"--upstreams-config", path}),
+                     "upstreams[0] (gean_0): url 'https://10.0.0.5:5052' uses https, which leanpoint does not support");
   expect_usage_error(args({"--upstreams-config", path}), "TLS-terminating proxy");
 }
 
@@ -171,7 +173,8 @@ TEST_CASE("bad input: duplicate names") {
 
 TEST_CASE("bad input: port outside 1-65535") {
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--port", "0"}), "--port: 0 is outside 1-65535");
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--port", "70000"}), "--port: 70000 is outside 1-65535");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--port", "70000"}),
+                     "--port: 70000 is outside 1-65535");
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--port: 99999 is outside 1-65535",
                      {"LEANPOINT_BIND_PORT=99999"});
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:70000"}), "port '70000'; it must be 1-65535");
@@ -179,9 +182,12 @@ TEST_CASE("bad input: port outside 1-65535") {
 }
 
 TEST_CASE("bad input: non-positive timeouts") {
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--timeout-ms", "0"}), "--timeout-ms: must be positive, got 0");
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--poll-ms", "-10"}), "--poll-ms: must be positive, got -10");
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--stale-ms", "0"}), "--stale-ms: must be positive, got 0");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--timeout-ms", "0"}),
+                     "--timeout-ms: must be positive, got 0");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--poll-ms", "-10"}),
+                     "--poll-ms: must be positive, got -10");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--stale-ms", "0"}),
+                     "--stale-ms: must be positive, got 0");
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--timeout-ms: must be positive, got -1",
                      {"LEANPOINT_TIMEOUT_MS=-1"});
 }
@@ -189,14 +195,16 @@ TEST_CASE("bad input: non-positive timeouts") {
 TEST_CASE("bad input: --timeout-ms not smaller than --poll-ms") {
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--poll-ms", "5000"}),
                      "--timeout-ms (5000) must be smaller than --poll-ms (5000)");
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}), "--timeout-ms (5000) must be smaller than --poll-ms (3000)",
-                     {"LEANPOINT_POLL_MS=3000"});
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1"}),
+                     "--timeout-ms (5000) must be smaller than --poll-ms (3000)", {"LEANPOINT_POLL_MS=3000"});
 }
 
 TEST_CASE("bad input: --min-agree that can never be met") {
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--upstream", "b=http://127.0.0.1:2", "--min-agree", "3"}),
-                     "--min-agree 3 can never be met by 2 upstream(s); give 1-2");
-  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--min-agree", "0"}), "--min-agree 0 can never be met");
+  expect_usage_error(
+      args({"--upstream", "a=http://127.0.0.1:1", "--upstream", "b=http://127.0.0.1:2", "--min-agree", "3"}),
+      "--min-agree 3 can never be met by 2 upstream(s); give 1-2");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--min-agree", "0"}),
+                     "--min-agree 0 can never be met");
 }
 
 TEST_CASE("bad input: --max-state-bytes below 1 MiB") {
@@ -246,7 +254,8 @@ TEST_CASE("a port already in use: a clear error, exit 1") {
 
 TEST_CASE("a second leanpoint on the same port fails instead of sharing it") {
   const std::string port = std::to_string(testing::free_port());
-  const std::vector<std::string> argv = args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", port});
+  const std::vector<std::string> argv =
+      args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", port});
   testing::Subprocess first(argv);
   REQUIRE(first.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
   const auto second = run(argv);
@@ -334,8 +343,8 @@ TEST_CASE("environment variables configure it; flags override them") {
   const std::string path = dir.write("u.json", kValidFile);
   const std::string port = std::to_string(testing::free_port());
   testing::Subprocess p(args({"--poll-ms", "2000", "--log-level", "debug"}),
-                        {"LEANPOINT_UPSTREAMS_CONFIG=" + path, "LEANPOINT_POLL_MS=900",
-                         "LEANPOINT_TIMEOUT_MS=1500", "LEANPOINT_BIND_PORT=" + port, "LEANPOINT_BIND_ADDR=127.0.0.1"});
+                        {"LEANPOINT_UPSTREAMS_CONFIG=" + path, "LEANPOINT_POLL_MS=900", "LEANPOINT_TIMEOUT_MS=1500",
+                         "LEANPOINT_BIND_PORT=" + port, "LEANPOINT_BIND_ADDR=127.0.0.1"});
   REQUIRE(p.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
   CHECK(p.err().find("poll every 2000 ms, request deadline 1500 ms") != std::string::npos);
   CHECK(p.err().find("serving on 127.0.0.1:" + port) != std::string::npos);

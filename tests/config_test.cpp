@@ -83,8 +83,9 @@ TEST_CASE("--upstream NAME=URL") {
   CHECK(up.port == 5052);
   CHECK(testing::error_of<ConfigError>([] { parse_upstream_flag("http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
         std::string::npos);
-  CHECK(testing::error_of<ConfigError>([] { parse_upstream_flag("=http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
-        std::string::npos);
+  CHECK(testing::error_of<ConfigError>([] {
+          parse_upstream_flag("=http://10.0.0.2:5052");
+        }).find("expected NAME=URL") != std::string::npos);
 }
 
 TEST_CASE("upstreams file: the Zig leanpoint format, path ignored") {
@@ -127,9 +128,9 @@ TEST_CASE("upstreams file: errors name the file, the entry and the position") {
 
 TEST_CASE("upstreams file: missing, unreadable or a directory") {
   testing::TempDir dir;
-  CHECK(testing::error_of<ConfigError>([&] { leanpoint::load_upstreams_file(dir.path() + "/none.json"); })
-            .find("--upstreams-config: cannot read '" + dir.path() + "/none.json': No such file") !=
-        std::string::npos);
+  CHECK(testing::error_of<ConfigError>([&] {
+          leanpoint::load_upstreams_file(dir.path() + "/none.json");
+        }).find("--upstreams-config: cannot read '" + dir.path() + "/none.json': No such file") != std::string::npos);
   CHECK(testing::error_of<ConfigError>([&] { leanpoint::load_upstreams_file(dir.path()); }).find("Is a directory") !=
         std::string::npos);
 }
@@ -166,22 +167,26 @@ TEST_CASE("validate: cross-flag rules") {
   SUBCASE("timeout not below poll interval") {
     c.poll_ms = 5000;
     c.timeout_ms = 5000;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") !=
-          std::string::npos);
+    CHECK(testing::error_of<ConfigError>([&] {
+            leanpoint::validate(c);
+          }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") != std::string::npos);
   }
   SUBCASE("bind address") {
     c.bind_addr = "localhost";
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("--bind: 'localhost' is not an IPv4 or IPv6") !=
-          std::string::npos);
+    CHECK(testing::error_of<ConfigError>([&] {
+            leanpoint::validate(c);
+          }).find("--bind: 'localhost' is not an IPv4 or IPv6") != std::string::npos);
     c.bind_addr = "::";
     CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "");
   }
   SUBCASE("static dir") {
     c.static_dir = "/nonexistent-leanpoint-dir";
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("--static-dir: '/nonexistent-leanpoint-dir'") !=
-          std::string::npos);
+    CHECK(testing::error_of<ConfigError>([&] {
+            leanpoint::validate(c);
+          }).find("--static-dir: '/nonexistent-leanpoint-dir'") != std::string::npos);
     testing::TempDir dir;
     c.static_dir = dir.write("file", "not a directory");
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("is not a directory") != std::string::npos);
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("is not a directory") !=
+          std::string::npos);
   }
 }

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "ports.h"
-#include "tempdir.h"
 #include "subprocess.h"
+#include "tempdir.h"
 #include "testing.h"
 
 using namespace std::chrono_literals;
@@ -20,9 +20,16 @@ const char* const kChromium = "/usr/bin/chromium";
 
 // The flags a headless Chromium needs on this machine (no network, root).
 std::vector<std::string> chromium(const std::string& profile, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {kChromium, "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                   "--no-first-run", "--user-data-dir=" + profile, "--virtual-time-budget=5000"};
+  std::vector<std::string> argv = {kChromium,
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--no-first-run",
+                                   "--user-data-dir=" + profile,
+                                   "--virtual-time-budget=5000"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -68,11 +75,14 @@ TEST_CASE("the dashboard in headless Chromium: the agreed slot, every upstream, 
   CHECK(dom.out.find(">timeout<") != std::string::npos);
 
   // Screenshots for people: desktop and phone width.
-  const std::string shot = testing::build_dir() + "/dashboard.png", phone = testing::build_dir() + "/dashboard-phone.png";
+  const std::string shot = testing::build_dir() + "/dashboard.png",
+                    phone = testing::build_dir() + "/dashboard-phone.png";
   std::filesystem::remove(shot);
   std::filesystem::remove(phone);
-  CHECK(testing::run(chromium(dir.path() + "/p2", {"--window-size=1200,1000", "--screenshot=" + shot, url}), {}, 60s).status == 0);
-  CHECK(testing::run(chromium(dir.path() + "/p3", {"--window-size=390,1600", "--screenshot=" + phone, url}), {}, 60s).status == 0);
+  CHECK(testing::run(chromium(dir.path() + "/p2", {"--window-size=1200,1000", "--screenshot=" + shot, url}), {}, 60s)
+            .status == 0);
+  CHECK(testing::run(chromium(dir.path() + "/p3", {"--window-size=390,1600", "--screenshot=" + phone, url}), {}, 60s)
+            .status == 0);
   CHECK(std::filesystem::file_size(shot) > 20000);
   CHECK(std::filesystem::file_size(phone) > 20000);
   MESSAGE("screenshots: ", shot, ", ", phone);
@@ -103,7 +113,7 @@ TEST_CASE("scripts/demo: the devnet and leanpoint come up; Ctrl-C leaves no proc
   REQUIRE(std::regex_search(out, work, std::regex(R"(Logs: (\S+)/ )")));
   const std::string marker = work[1];
   CHECK(testing::processes_matching(marker).size() == 3);  // lean-devnet-sim, leanpoint, the log tail
-  demo.signal_group(SIGINT);  // what Ctrl-C in the terminal sends
+  demo.signal_group(SIGINT);                               // what Ctrl-C in the terminal sends
   CHECK(demo.wait(Clock::now() + 10s) == 0);
   CHECK(demo.out().find("demo: stopping") != std::string::npos);
   CHECK(testing::processes_matching(marker).empty());

@@ -63,7 +63,8 @@ TEST_CASE("no_verified_anchor: the newest agreed checkpoint is not the anchor se
 
 TEST_CASE("fd_pressure at the threshold percent of the limit") {
   CHECK(assess(healthy(), kNow, HealthRules{}, {818, 1024}).ok());
-  CHECK(assess(healthy(), kNow, HealthRules{}, {820, 1024}).failing == std::vector<HealthReason>{HealthReason::fd_pressure});
+  CHECK(assess(healthy(), kNow, HealthRules{}, {820, 1024}).failing ==
+        std::vector<HealthReason>{HealthReason::fd_pressure});
   HealthRules strict;
   strict.fd_threshold_percent = 50;
   CHECK(assess(healthy(), kNow, strict, {512, 1024}).failing == std::vector<HealthReason>{HealthReason::fd_pressure});

@@ -57,7 +57,6 @@ void expect_error(const Timed& t, FailureKind kind) {
   CHECK(t.took <= kDeadline + kSlack);
 }
 
-
 }  // namespace
 
 TEST_CASE("Content-Length body") {
@@ -82,8 +81,9 @@ TEST_CASE("the request: exact target, Host, Accept, Connection: close") {
 }
 
 TEST_CASE("chunked body with extensions and trailers") {
-  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"}) +
-                                                 "4;ext=1\r\n{\"a\"\r\n5\r\n:123}\r\n0\r\nX-Trailer: 1\r\n\r\n"}}));
+  ScriptedServer up(
+      always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"}) +
+                                     "4;ext=1\r\n{\"a\"\r\n5\r\n:123}\r\n0\r\nX-Trailer: 1\r\n\r\n"}}));
   const auto t = get(up.port());
   REQUIRE(t.result.has_value());
   CHECK(body_of(t.result) == R"({"a":123})");
@@ -98,7 +98,7 @@ TEST_CASE("close-delimited body") {
 
 TEST_CASE("body arriving in pieces") {
   ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 6"})},
-                          {Step::Kind::drip, "abcdef", 10}}));
+                            {Step::Kind::drip, "abcdef", 10}}));
   const auto t = get(up.port());
   REQUIRE(t.result.has_value());
   CHECK(body_of(t.result) == "abcdef");
@@ -129,8 +129,8 @@ TEST_CASE("fault: full listen backlog -> connect_timeout") {
 }
 
 TEST_CASE("fault: half-close after the headers -> truncated") {
-  ScriptedServer up(
-      always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 1000"})}, {Step::Kind::half_close}}));
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 1000"})},
+                            {Step::Kind::half_close}}));
   expect_error(get(up.port()), FailureKind::truncated);
 }
 
@@ -140,13 +140,15 @@ TEST_CASE("fault: reset before answering") {
 }
 
 TEST_CASE("fault: reset mid-body") {
-  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 100000"}) +
-                                                 std::string(1000, 'x')},
-                          {Step::Kind::reset}}));
+  ScriptedServer up(
+      always({{Step::Kind::send,
+               leanpoint::sim::head(200, "application/json", {"Content-Length: 100000"}) + std::string(1000, 'x')},
+              {Step::Kind::reset}}));
   const auto t = get(up.port());
   REQUIRE(!t.result.has_value());
   // The RST may overtake the data in the receive queue: either way the body is lost.
-  const bool reset_or_truncated = t.result.error().kind == FailureKind::reset || t.result.error().kind == FailureKind::truncated;
+  const bool reset_or_truncated =
+      t.result.error().kind == FailureKind::reset || t.result.error().kind == FailureKind::truncated;
   CHECK(reset_or_truncated);
   CHECK(t.took <= kDeadline + kSlack);
 }
@@ -160,8 +162,9 @@ TEST_CASE("fault: drip one byte every 200 ms -> timeout at the deadline") {
 }
 
 TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
-  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/octet-stream", {"Content-Length: 4294967296"})},
-                          {Step::Kind::stream, std::string(65536, 'z')}}));
+  ScriptedServer up(
+      always({{Step::Kind::send, leanpoint::sim::head(200, "application/octet-stream", {"Content-Length: 4294967296"})},
+              {Step::Kind::stream, std::string(65536, 'z')}}));
   const auto t = get(up.port(), "/lean/v0/states/finalized", 64 << 20);
   expect_error(t, FailureKind::too_large);
   CHECK(t.took < kDeadline / 2);
@@ -169,20 +172,21 @@ TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
 
 TEST_CASE("fault: endless chunked stream -> too_large at the cap") {
   std::string chunk = "10000\r\n" + std::string(65536, 'c') + "\r\n";
-  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"})},
-                          {Step::Kind::stream, chunk}}));
+  ScriptedServer up(
+      always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Transfer-Encoding: chunked"})},
+              {Step::Kind::stream, chunk}}));
   expect_error(get(up.port(), "/x", 1 << 20), FailureKind::too_large);
 }
 
 TEST_CASE("fault: endless close-delimited stream -> too_large at the cap") {
   ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json")},
-                          {Step::Kind::stream, std::string(65536, 's')}}));
+                            {Step::Kind::stream, std::string(65536, 's')}}));
   expect_error(get(up.port(), "/x", 1 << 20), FailureKind::too_large);
 }
 
 TEST_CASE("fault: short body -> truncated") {
-  ScriptedServer up(always({{Step::Kind::send,
-                           leanpoint::sim::head(200, "application/json", {"Content-Length: 100"}) + std::string(50, 'a')}}));
+  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 100"}) +
+                                                   std::string(50, 'a')}}));
   const auto t = get(up.port());
   expect_error(t, FailureKind::truncated);
   CHECK(detail_of(t.result) == "body ended after 50 of 100 bytes");
@@ -208,10 +212,11 @@ TEST_CASE("fault: bad chunks -> malformed") {
 }
 
 TEST_CASE("fault: not HTTP -> malformed") {
-  for (const std::string reply : {"SSH-2.0-OpenSSH_9.2\r\n\r\n", "HTTP/1.1 2xx OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-                                  "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n",
-                                  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-                                  "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"}) {
+  for (const std::string reply :
+       {"SSH-2.0-OpenSSH_9.2\r\n\r\n", "HTTP/1.1 2xx OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"}) {
     CAPTURE(reply);
     ScriptedServer up(always({{Step::Kind::send, reply}}));
     expect_error(get(up.port()), FailureKind::malformed);
@@ -271,8 +276,8 @@ TEST_CASE("no descriptor outlives a request, whatever the upstream does") {
   {
     ScriptedServer hang(always({{Step::Kind::hang}}));
     ScriptedServer reset(always({{Step::Kind::reset}}));
-    ScriptedServer huge(
-        always({{Step::Kind::send, leanpoint::sim::head(200, "x/y", {"Content-Length: 4294967296"})}, {Step::Kind::hang}}));
+    ScriptedServer huge(always(
+        {{Step::Kind::send, leanpoint::sim::head(200, "x/y", {"Content-Length: 4294967296"})}, {Step::Kind::hang}}));
     ScriptedServer drip(always({{Step::Kind::drip, "HTTP/1.1 200 OK\r\n", 50}}));
     ScriptedServer ok(always(leanpoint::sim::respond(200, "application/json", "{}")));
     const auto syn = ScriptedServer::full_backlog();

@@ -82,12 +82,15 @@ TEST_CASE("State: each malformed field is named") {
   SUBCASE("offsets out of order") {
     auto b = good;
     set_u32(b, 224, ssz::read_u32(b, 220) - 1);
-    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }).find("before the previous one") != std::string::npos);
+    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }).find("before the previous one") !=
+          std::string::npos);
   }
   SUBCASE("historical hashes not whole roots") {
     auto b = good;
     set_u32(b, 212, ssz::read_u32(b, 212) - 1);
-    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_state(b); }).rfind("State.historical_block_hashes: ", 0) == 0);
+    CHECK(testing::error_of<ssz::SszError>([&] {
+            lean::decode_state(b);
+          }).rfind("State.historical_block_hashes: ", 0) == 0);
   }
   SUBCASE("validators not whole") {
     auto b = good;
@@ -164,15 +167,17 @@ TEST_CASE("SignedBlock and Block: malformed parts are named") {
     block.body.attestations.push_back({ssz::make_bitlist({true}), {}});
     auto b = lean::encode(block);
     b.back() = 0;
-    CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_block(b); }) ==
-          "Block.BlockBody.attestations[0].AggregatedAttestation.aggregation_bits: last byte is zero (no delimiter bit)");
+    CHECK(
+        testing::error_of<ssz::SszError>([&] { lean::decode_block(b); }) ==
+        "Block.BlockBody.attestations[0].AggregatedAttestation.aggregation_bits: last byte is zero (no delimiter bit)");
   }
 }
 
 TEST_CASE("Block with attestations: round trip and root of the header it makes") {
   lean::Block block{9, 2, {1}, {2}, {}};
   for (int i = 0; i < 3; ++i)
-    block.body.attestations.push_back({ssz::make_bitlist({true, i % 2 == 0, true}), {uint64_t(i), {{5}, 1}, {{6}, 2}, {{7}, 3}}});
+    block.body.attestations.push_back(
+        {ssz::make_bitlist({true, i % 2 == 0, true}), {uint64_t(i), {{5}, 1}, {{6}, 2}, {{7}, 3}}});
   const auto bytes = lean::encode(block);
   CHECK(lean::decode_block(bytes) == block);
   const lean::BlockHeader h = lean::header_of(block);
@@ -184,6 +189,7 @@ TEST_CASE("fixed-size containers reject any other size") {
   const std::vector<uint8_t> b(41, 0);
   CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_checkpoint(b); }) == "Checkpoint: 41 bytes, expected 40");
   CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_validator(b); }) == "Validator: 41 bytes, expected 112");
-  CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_block_header(b); }) == "BlockHeader: 41 bytes, expected 112");
+  CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_block_header(b); }) ==
+        "BlockHeader: 41 bytes, expected 112");
   CHECK(testing::error_of<ssz::SszError>([&] { lean::decode_config(b); }) == "Config: 41 bytes, expected 8");
 }

@@ -9,10 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include "chain.h"
 #include "config.h"
 #include "fds.h"
 #include "poller.h"
-#include "chain.h"
 #include "subprocess.h"
 #include "testing.h"
 
@@ -34,10 +34,22 @@ struct Expect {
 };
 const Expect kNodes[] = {
     {"wrong-state", std::nullopt},  // answers fork_choice honestly; its state is refused (first asked)
-    {"healthy", std::nullopt},     {"healthy", std::nullopt},        {"healthy", std::nullopt},         {"healthy", std::nullopt},
-    {"chunked", std::nullopt},     {"lag", std::nullopt},            {"fork", std::nullopt},            {"fork", std::nullopt},
-    {"black-hole", leanpoint::FailureKind::timeout}, {"syn", leanpoint::FailureKind::connect_timeout}, {"half-close", leanpoint::FailureKind::truncated}, {"reset", leanpoint::FailureKind::reset},
-    {"drip", leanpoint::FailureKind::timeout}, {"oversize", leanpoint::FailureKind::too_large}, {"html", leanpoint::FailureKind::malformed}, {"garbage", leanpoint::FailureKind::malformed},
+    {"healthy", std::nullopt},
+    {"healthy", std::nullopt},
+    {"healthy", std::nullopt},
+    {"healthy", std::nullopt},
+    {"chunked", std::nullopt},
+    {"lag", std::nullopt},
+    {"fork", std::nullopt},
+    {"fork", std::nullopt},
+    {"black-hole", leanpoint::FailureKind::timeout},
+    {"syn", leanpoint::FailureKind::connect_timeout},
+    {"half-close", leanpoint::FailureKind::truncated},
+    {"reset", leanpoint::FailureKind::reset},
+    {"drip", leanpoint::FailureKind::timeout},
+    {"oversize", leanpoint::FailureKind::too_large},
+    {"html", leanpoint::FailureKind::malformed},
+    {"garbage", leanpoint::FailureKind::malformed},
     {"short-body", leanpoint::FailureKind::truncated},
 };
 constexpr size_t kCount = std::size(kNodes);
@@ -47,7 +59,7 @@ constexpr auto kTimeout = 150ms;
 
 TEST_CASE("200 rounds against every fault: flat fds and threads, deadlines kept, the majority followed") {
   std::vector<std::string> argv = {testing::sim_bin(), "--nodes", std::to_string(kCount), "--base-port", "0",
-                                   "--slot-ms", "100", "--start-slot", "40"};
+                                   "--slot-ms",        "100",     "--start-slot",         "40"};
   for (size_t i = 0; i < kCount; ++i) argv.push_back("--fault=" + std::to_string(i) + "=" + kNodes[i].fault);
   testing::Subprocess sim(argv);
   REQUIRE(sim.wait_for_stdout("ready:", testing::Clock::now() + 10s));

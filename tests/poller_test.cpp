@@ -314,7 +314,8 @@ TEST_CASE("backoff resets on success") {
   auto chain = std::make_shared<leanpoint::sim::Chain>(1);
   leanpoint::sim::ScriptedServer flaky([&](const std::string& target, const std::string&) -> leanpoint::sim::Script {
     if (broken) return {{leanpoint::sim::Step::Kind::reset}};
-    if (target == "/lean/v0/fork_choice") return leanpoint::sim::respond(200, "application/json", chain->fork_choice_json(20, 20, 16));
+    if (target == "/lean/v0/fork_choice")
+      return leanpoint::sim::respond(200, "application/json", chain->fork_choice_json(20, 20, 16));
     return leanpoint::sim::respond(404, "text/plain", "");
   });
   SnapshotStore store;

@@ -21,7 +21,7 @@ TEST_CASE("Range decisions on a 1000-byte body") {
       {"bytes=500-99999", Kind::partial, 500, 500},  // end clamped
       {"bytes=999-999", Kind::partial, 999, 1},
       {"bytes=-100", Kind::partial, 900, 100},
-      {"bytes=-5000", Kind::partial, 0, 1000},  // suffix longer than the body: the body
+      {"bytes=-5000", Kind::partial, 0, 1000},     // suffix longer than the body: the body
       {"bytes=1000-", Kind::unsatisfiable, 0, 0},  // 0.11.4 answered this with Content-Length ~2^64
       {"bytes=5000-6000", Kind::unsatisfiable, 0, 0},
       {"bytes=-0", Kind::unsatisfiable, 0, 0},

@@ -173,8 +173,9 @@ TEST_CASE("300 slowloris heads and 50 stalled readers: /healthz probes every 200
     MESSAGE("probes: ", r.ok, "/", r.sent, " ok, worst ", r.worst.count(), " ms; connections open ",
             t.stats().connections_open.load(), ", artifact workers busy ", t.server().artifact_pool().active(),
             ", queued ", t.server().artifact_pool().queued(), ", shed ", t.stats().get(leanpoint::Counter::shed),
-            ", head timeouts ", t.stats().get(leanpoint::Counter::head_timeouts), ", too large ", t.stats().get(leanpoint::Counter::heads_too_large),
-            ", accepted ", t.stats().get(leanpoint::Counter::connections));
+            ", head timeouts ", t.stats().get(leanpoint::Counter::head_timeouts), ", too large ",
+            t.stats().get(leanpoint::Counter::heads_too_large), ", accepted ",
+            t.stats().get(leanpoint::Counter::connections));
     CHECK(r.sent >= 25);
     CHECK(r.ok == r.sent);
     CHECK(r.worst < 100ms);
@@ -191,7 +192,8 @@ TEST_CASE("curl downloads the anchor, and a range of it") {
   const auto a = t.publish_anchor(3 << 20);
   testing::TempDir dir;
   const std::string url = "http://127.0.0.1:" + std::to_string(t.port()) + "/lean/v0/states/finalized";
-  auto r = testing::run({"/usr/bin/curl", "-sS", "-f", "-H", "Accept: application/octet-stream", "-o", dir.path() + "/s.ssz", url});
+  auto r = testing::run(
+      {"/usr/bin/curl", "-sS", "-f", "-H", "Accept: application/octet-stream", "-o", dir.path() + "/s.ssz", url});
   CHECK(r.status == 0);
   std::ifstream in(dir.path() + "/s.ssz", std::ios::binary);
   const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -214,9 +216,30 @@ TEST_CASE("slowhttptest -H and -X for 10 s each: /healthz keeps answering") {
   testing::TempDir dir;
   const std::string base = "http://127.0.0.1:" + std::to_string(t.port());
   const std::vector<std::vector<std::string>> attacks = {
-      {"/usr/bin/slowhttptest", "-H", "-c", "200", "-r", "100", "-i", "2", "-l", "10", "-p", "2", "-u", base + "/status"},
-      {"/usr/bin/slowhttptest", "-X", "-c", "200", "-r", "100", "-l", "10", "-p", "2", "-k", "2", "-n", "3", "-w", "16",
-       "-y", "32", "-z", "1", "-u", base + "/lean/v0/states/finalized"},
+      {"/usr/bin/slowhttptest", "-H", "-c", "200", "-r", "100", "-i", "2", "-l", "10", "-p", "2", "-u",
+       base + "/status"},
+      {"/usr/bin/slowhttptest",
+       "-X",
+       "-c",
+       "200",
+       "-r",
+       "100",
+       "-l",
+       "10",
+       "-p",
+       "2",
+       "-k",
+       "2",
+       "-n",
+       "3",
+       "-w",
+       "16",
+       "-y",
+       "32",
+       "-z",
+       "1",
+       "-u",
+       base + "/lean/v0/states/finalized"},
   };
   for (auto argv : attacks) {
     CAPTURE(argv[1]);

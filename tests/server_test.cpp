@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "fds.h"
-#include "sanitizers.h"
 #include "lean_api.h"
+#include "sanitizers.h"
 #include "subprocess.h"
 #include "tempdir.h"
 #include "test_server.h"
@@ -130,8 +130,8 @@ TEST_CASE("sixteen overlapping 0- ranges: the whole body once, no memory growth"
   const size_t before = testing::rss_bytes();
   for (int i = 0; i < 4; ++i) {
     const int fd = testing::connect_to(t.port());
-    testing::send_all(fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\nRange: " + ranges +
-                              "\r\nConnection: close\r\n\r\n");
+    testing::send_all(
+        fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\nRange: " + ranges + "\r\nConnection: close\r\n\r\n");
     size_t total = 0;
     const std::string head = testing::drain(fd, 10000, total);
     ::close(fd);
@@ -188,8 +188,8 @@ TEST_CASE("/status and /api/upstreams keep the Zig leanpoint's fields, with its 
   t.store().publish(s);
 
   const auto status = nlohmann::json::parse(get(t.port(), "/status")->body);
-  for (const char* f : {"justified_slot", "finalized_slot", "last_updated_ms", "last_success_ms", "stale", "error_count",
-                        "last_error"})
+  for (const char* f :
+       {"justified_slot", "finalized_slot", "last_updated_ms", "last_success_ms", "stale", "error_count", "last_error"})
     CHECK_MESSAGE(status.contains(f), f);
   CHECK(status["finalized_slot"] == 96);
   CHECK(status["justified_slot"] == 100);

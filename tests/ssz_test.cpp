@@ -36,7 +36,8 @@ Root chunk(uint8_t fill) {
 TEST_CASE("zero hashes: depth 0 is the zero chunk, then hash of two") {
   CHECK(ssz::zero_hash(0) == Root{});
   CHECK(to_hex(ssz::zero_hash(1)) == "0xf5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a92759fb4b");
-  for (unsigned d = 1; d < 40; ++d) CHECK(ssz::zero_hash(d) == concat_hash(ssz::zero_hash(d - 1), ssz::zero_hash(d - 1)));
+  for (unsigned d = 1; d < 40; ++d)
+    CHECK(ssz::zero_hash(d) == concat_hash(ssz::zero_hash(d - 1), ssz::zero_hash(d - 1)));
 }
 
 TEST_CASE("merkleize: small trees by hand") {
@@ -48,12 +49,11 @@ TEST_CASE("merkleize: small trees by hand") {
   CHECK(ssz::merkleize(std::vector<Root>{a}, 4) == concat_hash(concat_hash(a, Root{}), ssz::zero_hash(1)));
   CHECK(ssz::merkleize(std::vector<Root>{}, 8) == ssz::zero_hash(3));
   CHECK(ssz::merkleize(std::vector<Root>{}, 0) == Root{});
-  CHECK(ssz::merkleize(std::vector<Root>{a, b, c}, 1ull << 18) ==
-        [&] {
-          Root r = concat_hash(concat_hash(a, b), concat_hash(c, Root{}));
-          for (unsigned d = 2; d < 18; ++d) r = concat_hash(r, ssz::zero_hash(d));
-          return r;
-        }());
+  CHECK(ssz::merkleize(std::vector<Root>{a, b, c}, 1ull << 18) == [&] {
+    Root r = concat_hash(concat_hash(a, b), concat_hash(c, Root{}));
+    for (unsigned d = 2; d < 18; ++d) r = concat_hash(r, ssz::zero_hash(d));
+    return r;
+  }());
   CHECK_THROWS_AS(ssz::merkleize(std::vector<Root>{a, b, c}, 2), std::logic_error);
 }
 
@@ -72,8 +72,7 @@ TEST_CASE("pack and byte vectors") {
   CHECK(chunks[1][20] == 0);
   CHECK(ssz::root_of_bytes(bytes) == concat_hash(chunks[0], chunks[1]));
   CHECK(ssz::pack({}).empty());
-  CHECK(to_hex(ssz::root_of_u64(0x0102)) ==
-        "0x0201000000000000000000000000000000000000000000000000000000000000");
+  CHECK(to_hex(ssz::root_of_u64(0x0102)) == "0x0201000000000000000000000000000000000000000000000000000000000000");
 }
 
 TEST_CASE("bitlists: delimiter, length, limit, round trip") {
@@ -98,10 +97,13 @@ TEST_CASE("bitlists: delimiter, length, limit, round trip") {
   CHECK(bits.get(2));
   CHECK(bits == ssz::make_bitlist({true, false, true}));
 
-  CHECK(testing::error_of<ssz::SszError>([] { ssz::decode_bitlist({}, 8, "S.bits"); }) == "S.bits: empty bitlist (no delimiter bit)");
+  CHECK(testing::error_of<ssz::SszError>([] { ssz::decode_bitlist({}, 8, "S.bits"); }) ==
+        "S.bits: empty bitlist (no delimiter bit)");
   const std::vector<uint8_t> no_delim = {0x05, 0x00};
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::decode_bitlist(no_delim, 64, "S.bits"); }) == "S.bits: last byte is zero (no delimiter bit)");
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::decode_bitlist(eight, 7, "S.bits"); }) == "S.bits: 8 bits exceeds the limit of 7");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::decode_bitlist(no_delim, 64, "S.bits"); }) ==
+        "S.bits: last byte is zero (no delimiter bit)");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::decode_bitlist(eight, 7, "S.bits"); }) ==
+        "S.bits: 8 bits exceeds the limit of 7");
 }
 
 TEST_CASE("bitlist root: 256 bits fill one chunk; the delimiter byte adds none") {
@@ -125,16 +127,21 @@ TEST_CASE("split_variable: offsets are checked") {
   CHECK(parts[0].size() == 2);
   CHECK(parts[1][1] == 4);
 
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({8, 0, 0}), 8, offsets_at, names, "C"); }) ==
-        "C: 3 bytes is shorter than its 8-byte fixed part");
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({9, 0, 0, 0, 9, 0, 0, 0, 0}), 8, offsets_at, names, "C"); }) ==
-        "C.a: first offset is 9, the fixed part is 8 bytes");
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({8, 0, 0, 0, 99, 0, 0, 0}), 8, offsets_at, names, "C"); }) ==
-        "C.b: offset 99 is past the end (8 bytes)");
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({8, 0, 0, 0, 7, 0, 0, 0, 1}), 8, offsets_at, names, "C"); }) ==
-        "C.b: offset 7 is before the previous one (8)");
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable(buf({0, 0, 0, 0, 0}), 4, {}, {}, "F"); }) ==
-        "F: 5 bytes, expected exactly 4");
+  CHECK(testing::error_of<ssz::SszError>([&] {
+          ssz::split_variable(buf({8, 0, 0}), 8, offsets_at, names, "C");
+        }) == "C: 3 bytes is shorter than its 8-byte fixed part");
+  CHECK(testing::error_of<ssz::SszError>([&] {
+          ssz::split_variable(buf({9, 0, 0, 0, 9, 0, 0, 0, 0}), 8, offsets_at, names, "C");
+        }) == "C.a: first offset is 9, the fixed part is 8 bytes");
+  CHECK(testing::error_of<ssz::SszError>([&] {
+          ssz::split_variable(buf({8, 0, 0, 0, 99, 0, 0, 0}), 8, offsets_at, names, "C");
+        }) == "C.b: offset 99 is past the end (8 bytes)");
+  CHECK(testing::error_of<ssz::SszError>([&] {
+          ssz::split_variable(buf({8, 0, 0, 0, 7, 0, 0, 0, 1}), 8, offsets_at, names, "C");
+        }) == "C.b: offset 7 is before the previous one (8)");
+  CHECK(testing::error_of<ssz::SszError>([&] {
+          ssz::split_variable(buf({0, 0, 0, 0, 0}), 4, {}, {}, "F");
+        }) == "F: 5 bytes, expected exactly 4");
 }
 
 TEST_CASE("split_variable_list: offset table checks") {
@@ -144,19 +151,25 @@ TEST_CASE("split_variable_list: offset table checks") {
   REQUIRE(parts.size() == 2);
   CHECK(parts[0].size() == 1);
   CHECK(parts[1].size() == 2);
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(two, 1, "L"); }) == "L: 2 elements exceeds the limit of 1");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(two, 1, "L"); }) ==
+        "L: 2 elements exceeds the limit of 1");
   const std::vector<uint8_t> odd = {6, 0, 0, 0, 0, 0};
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(odd, 4, "L"); }).find("not a valid offset table") != std::string::npos);
+  CHECK(testing::error_of<ssz::SszError>([&] {
+          ssz::split_variable_list(odd, 4, "L");
+        }).find("not a valid offset table") != std::string::npos);
   const std::vector<uint8_t> back = {8, 0, 0, 0, 5, 0, 0, 0};
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(back, 4, "L"); }) == "L[1]: offset 5 is out of order or past the end");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(back, 4, "L"); }) ==
+        "L[1]: offset 5 is out of order or past the end");
   const std::vector<uint8_t> short_buf = {8, 0};
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(short_buf, 4, "L"); }) == "L: 2 bytes cannot hold an offset");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_variable_list(short_buf, 4, "L"); }) ==
+        "L: 2 bytes cannot hold an offset");
 }
 
 TEST_CASE("split_fixed_list: size and limit") {
   const std::vector<uint8_t> b(64, 0);
   CHECK(ssz::split_fixed_list(b, 32, 2, "R").size() == 2);
-  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_fixed_list(b, 32, 1, "R"); }) == "R: 2 elements exceeds the limit of 1");
+  CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_fixed_list(b, 32, 1, "R"); }) ==
+        "R: 2 elements exceeds the limit of 1");
   CHECK(testing::error_of<ssz::SszError>([&] { ssz::split_fixed_list(std::span(b).first(40), 32, 9, "R"); }) ==
         "R: 40 bytes is not a multiple of the 32-byte element");
 }

@@ -14,8 +14,7 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
-EventFd::EventFd(Mode mode)
-    : fd_(::eventfd(0, EFD_CLOEXEC | (mode == Mode::nonblocking ? EFD_NONBLOCK : 0))) {
+EventFd::EventFd(Mode mode) : fd_(::eventfd(0, EFD_CLOEXEC | (mode == Mode::nonblocking ? EFD_NONBLOCK : 0))) {
   if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 

@@ -17,8 +17,8 @@ namespace leanpoint {
 
 struct Agreement {
   std::optional<lean::Checkpoint> checkpoint;  // empty: no agreement
-  size_t votes = 0;     // upstreams behind the most reported checkpoint
-  size_t answered = 0;  // upstreams that answered this round
+  size_t votes = 0;                            // upstreams behind the most reported checkpoint
+  size_t answered = 0;                         // upstreams that answered this round
 };
 
 Agreement agree(std::span<const lean::Checkpoint> answers, size_t min_agree = 1);

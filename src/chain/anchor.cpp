@@ -54,7 +54,8 @@ AnchorVerdict verify_state(const StateSummary& s, const lean::Checkpoint& checkp
   AnchorVerdict v;
   v.state = s;
   if (genesis_time && s.genesis_time != *genesis_time)
-    return refuse(v, FailureKind::genesis_time, "state genesis_time", to_string(s.genesis_time), to_string(*genesis_time));
+    return refuse(v, FailureKind::genesis_time, "state genesis_time", to_string(s.genesis_time),
+                  to_string(*genesis_time));
   if (s.slot != checkpoint.slot)
     return refuse(v, FailureKind::slot_mismatch, "state slot", to_string(s.slot), to_string(checkpoint.slot));
   if (s.block_root != checkpoint.root)

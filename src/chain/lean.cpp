@@ -18,8 +18,7 @@ constexpr uint64_t kAggregationBitsLimit = kValidatorRegistryLimit;
 constexpr size_t kAggregatedAttestationFixedSize = ssz::kOffsetSize + kAttestationDataSize;
 
 void expect_size(Bytes b, size_t size, const char* type) {
-  if (b.size() != size)
-    throw SszError(type, std::to_string(b.size()) + " bytes, expected " + std::to_string(size));
+  if (b.size() != size) throw SszError(type, std::to_string(b.size()) + " bytes, expected " + std::to_string(size));
 }
 
 void put_root(std::vector<uint8_t>& out, const Root& r) { put_bytes(out, r); }
@@ -98,7 +97,8 @@ AttestationData decode_attestation_data(Bytes b) {
 AggregatedAttestation decode_aggregated_attestation(Bytes b) {
   static constexpr size_t offsets_at[] = {0};
   static constexpr const char* names[] = {"aggregation_bits"};
-  const auto parts = ssz::split_variable(b, kAggregatedAttestationFixedSize, offsets_at, names, "AggregatedAttestation");
+  const auto parts =
+      ssz::split_variable(b, kAggregatedAttestationFixedSize, offsets_at, names, "AggregatedAttestation");
   return {ssz::decode_bitlist(parts[0], kAggregationBitsLimit, "AggregatedAttestation.aggregation_bits"),
           attestation_data_at(b, ssz::kOffsetSize)};
 }
@@ -280,8 +280,8 @@ Root hash_tree_root(const Checkpoint& v) { return root_of_fields({v.root, ssz::r
 Root hash_tree_root(const Config& v) { return root_of_fields({ssz::root_of_u64(v.genesis_time)}); }
 
 Root hash_tree_root(const BlockHeader& v) {
-  return root_of_fields({ssz::root_of_u64(v.slot), ssz::root_of_u64(v.proposer_index), v.parent_root, v.state_root,
-                         v.body_root});
+  return root_of_fields(
+      {ssz::root_of_u64(v.slot), ssz::root_of_u64(v.proposer_index), v.parent_root, v.state_root, v.body_root});
 }
 
 Root hash_tree_root(const Validator& v) {

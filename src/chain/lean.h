@@ -24,7 +24,7 @@ using ssz::Root;
 
 constexpr std::string_view kLayoutName = "devnet4 (leanSpec lstar)";
 
-constexpr uint64_t kHistoricalRootsLimit = 1ull << 18;   // HISTORICAL_ROOTS_LIMIT
+constexpr uint64_t kHistoricalRootsLimit = 1ull << 18;    // HISTORICAL_ROOTS_LIMIT
 constexpr uint64_t kValidatorRegistryLimit = 1ull << 12;  // VALIDATOR_REGISTRY_LIMIT
 constexpr uint64_t kJustificationValidatorsLimit = kHistoricalRootsLimit * kValidatorRegistryLimit;
 constexpr size_t kPubkeySize = 52;
@@ -74,7 +74,7 @@ struct State {
   uint64_t slot = 0;
   BlockHeader latest_block_header;
   Checkpoint latest_justified;
-  Checkpoint latest_finalized;  // this state's own older view, not the node's finalized checkpoint
+  Checkpoint latest_finalized;                // this state's own older view, not the node's finalized checkpoint
   std::vector<Root> historical_block_hashes;  // List[Bytes32, 2^18]
   Bitlist justified_slots;                    // Bitlist[2^18]
   std::vector<Validator> validators;          // List[Validator, 4096]

@@ -63,8 +63,8 @@ uint64_t read_u64(Bytes b, size_t at) {
 
 uint32_t read_u32(Bytes b, size_t at) {
   need(b, at, 4, "u32");
-  return static_cast<uint32_t>(b[at]) | static_cast<uint32_t>(b[at + 1]) << 8 |
-         static_cast<uint32_t>(b[at + 2]) << 16 | static_cast<uint32_t>(b[at + 3]) << 24;
+  return static_cast<uint32_t>(b[at]) | static_cast<uint32_t>(b[at + 1]) << 8 | static_cast<uint32_t>(b[at + 2]) << 16 |
+         static_cast<uint32_t>(b[at + 3]) << 24;
 }
 
 Root read_root(Bytes b, size_t at) {
@@ -103,8 +103,8 @@ std::vector<Bytes> split_variable_list(Bytes b, uint64_t limit, const std::strin
   if (b.size() < kOffsetSize) throw SszError(field, str(b.size()) + " bytes cannot hold an offset");
   const size_t first = read_u32(b, 0);
   if (first == 0 || first % kOffsetSize != 0 || first > b.size())
-    throw SszError(field, "first offset " + str(first) + " is not a valid offset table size (" + str(b.size()) +
-                              " bytes)");
+    throw SszError(field,
+                   "first offset " + str(first) + " is not a valid offset table size (" + str(b.size()) + " bytes)");
   const size_t count = first / kOffsetSize;
   if (count > limit) throw SszError(field, str(count) + " elements exceeds the limit of " + str(limit));
   std::vector<size_t> offsets{first};

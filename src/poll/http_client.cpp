@@ -41,9 +41,12 @@ std::string errno_text(const char* step, int err) { return std::string(step) + "
 void wait_or_fail(int fd, short events, Clock::time_point deadline, int cancel_fd, FailureKind on_timeout,
                   const char* step) {
   switch (wait_fd(fd, events, deadline, cancel_fd)) {
-    case WaitResult::ready: return;
-    case WaitResult::cancelled: fail(FailureKind::cancelled, std::string(step) + ": stop requested");
-    case WaitResult::timeout: fail(on_timeout, std::string(step) + ": deadline passed");
+    case WaitResult::ready:
+      return;
+    case WaitResult::cancelled:
+      fail(FailureKind::cancelled, std::string(step) + ": stop requested");
+    case WaitResult::timeout:
+      fail(on_timeout, std::string(step) + ": deadline passed");
   }
 }
 
@@ -66,9 +69,9 @@ UniqueFd connect_any(const std::vector<sockaddr_storage>& addrs, Clock::time_poi
     }
     if (err == 0) return s;
     last = Failure{err == ECONNREFUSED ? FailureKind::refused
-            : err == ETIMEDOUT  ? FailureKind::connect_timeout
-                                : FailureKind::unreachable,
-            errno_text("connect", err)};
+                   : err == ETIMEDOUT  ? FailureKind::connect_timeout
+                                       : FailureKind::unreachable,
+                   errno_text("connect", err)};
   }
   throw Abort(std::move(last));
 }
@@ -139,11 +142,13 @@ class Exchange {
       const size_t n = std::min(in_.size(), kVersion.size());
       if (std::string_view(reinterpret_cast<const char*>(in_.data()), n) != kVersion.substr(0, n))
         fail(FailureKind::malformed, "not an HTTP response");
-      if (in_.size() > kMaxResponseHead) fail(FailureKind::too_large, "response head over " + describe_size(kMaxResponseHead));
+      if (in_.size() > kMaxResponseHead)
+        fail(FailureKind::too_large, "response head over " + describe_size(kMaxResponseHead));
       if (!fill(kMaxResponseHead + 1 - std::min(in_.size(), kMaxResponseHead)))
         fail(FailureKind::truncated, in_.empty() ? "closed without a response" : "closed inside the response head");
     }
-    if (end + kEnd.size() > kMaxResponseHead) fail(FailureKind::too_large, "response head over " + describe_size(kMaxResponseHead));
+    if (end + kEnd.size() > kMaxResponseHead)
+      fail(FailureKind::too_large, "response head over " + describe_size(kMaxResponseHead));
     parse_head(std::string_view(reinterpret_cast<const char*>(in_.data()), end));
     return end + kEnd.size();
   }
@@ -155,7 +160,8 @@ class Exchange {
         (status_line.size() > 12 && status_line[12] != ' '))
       fail(FailureKind::malformed, "bad status line");
     const auto [p, ec] = std::from_chars(status_line.data() + 9, status_line.data() + 12, status_);
-    if (ec != std::errc() || p != status_line.data() + 12 || status_ < 100) fail(FailureKind::malformed, "bad status code");
+    if (ec != std::errc() || p != status_line.data() + 12 || status_ < 100)
+      fail(FailureKind::malformed, "bad status code");
 
     HeaderLines lines(head);
     for (HeaderLine h; lines.next(h);) {
@@ -164,7 +170,8 @@ class Exchange {
       if (iequals(h.name, "content-length")) {
         uint64_t n = 0;
         const auto [q, e] = std::from_chars(h.value.data(), h.value.data() + h.value.size(), n);
-        if (e != std::errc() || q != h.value.data() + h.value.size()) fail(FailureKind::malformed, "bad Content-Length");
+        if (e != std::errc() || q != h.value.data() + h.value.size())
+          fail(FailureKind::malformed, "bad Content-Length");
         if (content_length_ && *content_length_ != n) fail(FailureKind::malformed, "conflicting Content-Length");
         content_length_ = n;
       } else if (iequals(h.name, "transfer-encoding")) {
@@ -179,12 +186,12 @@ class Exchange {
 
   std::vector<uint8_t> read_length(uint64_t length, size_t max_body) {
     if (length > max_body)
-      fail(FailureKind::too_large, "Content-Length " + std::to_string(length) + " over the cap of " +
-                                      std::to_string(max_body));
+      fail(FailureKind::too_large,
+           "Content-Length " + std::to_string(length) + " over the cap of " + std::to_string(max_body));
     while (in_.size() < length)
       if (!fill(std::min<size_t>(length - in_.size(), kMaxRead)))
-        fail(FailureKind::truncated, "body ended after " + std::to_string(in_.size()) + " of " +
-                                        std::to_string(length) + " bytes");
+        fail(FailureKind::truncated,
+             "body ended after " + std::to_string(in_.size()) + " of " + std::to_string(length) + " bytes");
     in_.resize(length);
     return std::move(in_);
   }
@@ -207,12 +214,14 @@ class Exchange {
       if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size())
         fail(FailureKind::malformed, "bad chunk size");
       if (size == 0) break;
-      if (size > max_body - body.size()) fail(FailureKind::too_large, "body over the cap of " + std::to_string(max_body));
+      if (size > max_body - body.size())
+        fail(FailureKind::too_large, "body over the cap of " + std::to_string(max_body));
       while (in_.size() - pos_ < size + 2)
         if (!fill(std::min<size_t>(size + 2 - (in_.size() - pos_), kMaxRead)))
           fail(FailureKind::truncated, "body ended inside a chunk");
       body.insert(body.end(), in_.begin() + static_cast<long>(pos_), in_.begin() + static_cast<long>(pos_ + size));
-      if (in_[pos_ + size] != '\r' || in_[pos_ + size + 1] != '\n') fail(FailureKind::malformed, "chunk not followed by CRLF");
+      if (in_[pos_ + size] != '\r' || in_[pos_ + size + 1] != '\n')
+        fail(FailureKind::malformed, "chunk not followed by CRLF");
       pos_ += size + 2;
       compact();
     }

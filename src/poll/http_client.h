@@ -22,7 +22,7 @@ namespace leanpoint {
 constexpr size_t kMaxResponseHead = 16 * 1024;
 
 struct HttpRequest {
-  std::string host;    // name, IPv4 or IPv6 literal (no brackets)
+  std::string host;  // name, IPv4 or IPv6 literal (no brackets)
   uint16_t port = 0;
   std::string target;  // sent as is: lean nodes match it exactly, never add a query
   std::string accept = "application/json";
@@ -31,7 +31,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  std::string content_type;  // lowercased, parameters stripped
+  std::string content_type;   // lowercased, parameters stripped
   std::vector<uint8_t> body;  // empty for non-2xx statuses: not read
 };
 

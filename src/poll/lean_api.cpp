@@ -52,7 +52,8 @@ lean::Checkpoint checkpoint_of(const nlohmann::json& doc, const char* key) {
 }
 
 Unexpected<Failure> status_failure(std::string_view path, int status) {
-  return Unexpected(Failure{FailureKind::http_status, std::string(path) + " answered " + std::to_string(status), status});
+  return Unexpected(
+      Failure{FailureKind::http_status, std::string(path) + " answered " + std::to_string(status), status});
 }
 
 HttpRequest request_for(const Upstream& up, std::string_view path, const char* accept, size_t max_body) {

@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "upstream.h"
 #include "deadline.h"
 #include "expected.h"
 #include "failure.h"
 #include "lean.h"
 #include "lean_paths.h"
+#include "upstream.h"
 
 namespace leanpoint {
 

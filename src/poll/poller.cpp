@@ -85,7 +85,8 @@ void Poller::run_round(int cancel_fd) {
   const auto agreed_justified = agree(justified).checkpoint;
   if (agreement.checkpoint) {
     agreed_at_ms_ = unix_ms();
-    for (auto& t : tracked_) t.status.agrees = t.status.polled && t.status.healthy && t.status.finalized == agreement.checkpoint;
+    for (auto& t : tracked_)
+      t.status.agrees = t.status.polled && t.status.healthy && t.status.finalized == agreement.checkpoint;
     if (history_.empty() || history_.back().checkpoint != *agreement.checkpoint) {
       log(LogLevel::info, "agreed on finalized checkpoint ", describe(*agreement.checkpoint), " (", agreement.votes,
           " of ", agreement.answered, " upstreams)");
@@ -177,7 +178,8 @@ void Poller::record_failure(Tracked& t, const Failure& failure) {
   const uint64_t cap = std::max<uint64_t>(1, static_cast<uint64_t>(options_.max_backoff / options_.poll_interval));
   const uint64_t intervals = std::min<uint64_t>(cap, uint64_t{1} << std::min<uint32_t>(s.consecutive_failures - 1, 40));
   t.skip_rounds = static_cast<uint32_t>(intervals - 1);
-  s.backoff_until_ms = t.skip_rounds ? s.last_attempt_ms + static_cast<int64_t>(intervals) * options_.poll_interval.count() : 0;
+  s.backoff_until_ms =
+      t.skip_rounds ? s.last_attempt_ms + static_cast<int64_t>(intervals) * options_.poll_interval.count() : 0;
   const LogLevel level = s.consecutive_failures == 1 ? LogLevel::warn : LogLevel::debug;
   log(level, "upstream ", s.name, " failed: ", to_string(failure.kind), " (", failure.detail, "); next attempt in ",
       intervals, " round(s)");
@@ -187,8 +189,8 @@ void Poller::record_anchor_failure(Tracked& t, FailureKind kind, const std::stri
   t.status.anchor_error = kind;
   t.status.anchor_error_detail = detail;
   ++t.status.errors_total[kind];
-  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", to_string(kind), " (", detail,
-      ")");
+  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", to_string(kind), " (",
+      detail, ")");
 }
 
 void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {

@@ -57,9 +57,9 @@ class Poller {
  private:
   struct Tracked {
     UpstreamStatus status;
-    uint32_t skip_rounds = 0;  // rounds left to skip while backing off
-    uint64_t last_attempt = 0;  // sequence number of its last attempt
-    SharedBytes observed_state;  // this round's state, for upstreams observed through it
+    uint32_t skip_rounds = 0;       // rounds left to skip while backing off
+    uint64_t last_attempt = 0;      // sequence number of its last attempt
+    SharedBytes observed_state;     // this round's state, for upstreams observed through it
     StateSummary observed_summary;  // ... and what summarize_state found in it
   };
 

@@ -1,7 +1,6 @@
 #include "body.h"
 
 #include <httplib.h>
-
 #include <unistd.h>
 
 #include "range.h"
@@ -51,15 +50,16 @@ void respond_body(const httplib::Request& req, httplib::Response& res, BodySourc
     res.status = 200;
   }
   const uint64_t first = d.first;
-  res.set_content_provider(
-      d.length, h.content_type.c_str(),
-      [body = std::move(body), first](size_t offset, size_t length, httplib::DataSink& sink) {
-        const size_t n = std::min(length, kSlice);
-        if (body.bytes) return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset, n);
-        std::vector<char> buf(n);
-        const ssize_t got = ::pread(body.file->get(), buf.data(), n, static_cast<off_t>(first + offset));
-        return got > 0 && sink.write(buf.data(), static_cast<size_t>(got));
-      });
+  res.set_content_provider(d.length, h.content_type.c_str(),
+                           [body = std::move(body), first](size_t offset, size_t length, httplib::DataSink& sink) {
+                             const size_t n = std::min(length, kSlice);
+                             if (body.bytes)
+                               return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset, n);
+                             std::vector<char> buf(n);
+                             const ssize_t got =
+                                 ::pread(body.file->get(), buf.data(), n, static_cast<off_t>(first + offset));
+                             return got > 0 && sink.write(buf.data(), static_cast<size_t>(got));
+                           });
 }
 
 }  // namespace leanpoint

@@ -16,7 +16,7 @@
 namespace leanpoint {
 
 struct BodySource {
-  SharedBytes bytes;            // either the bytes...
+  SharedBytes bytes;                     // either the bytes...
   std::shared_ptr<const UniqueFd> file;  // ...or an open file (closed with the last reference)
   uint64_t size = 0;
 };

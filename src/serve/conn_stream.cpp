@@ -1,8 +1,8 @@
 #include "conn_stream.h"
 
 #include <arpa/inet.h>
-#include <poll.h>
 #include <linux/sockios.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 

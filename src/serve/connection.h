@@ -36,10 +36,10 @@ struct Connection {
 
   const std::string peer;  // "ip:port", for logs
   ServerStats& stats;
-  std::string input;       // received, not yet consumed: the head being read, pipelined requests
+  std::string input;             // received, not yet consumed: the head being read, pipelined requests
   Clock::time_point deadline{};  // for the next complete head
-  unsigned requests = 0;   // answered on this connection
-  bool reset_on_close = false;  // set when a transfer stalled
+  unsigned requests = 0;         // answered on this connection
+  bool reset_on_close = false;   // set when a transfer stalled
 
  private:
   UniqueFd socket_;

@@ -11,10 +11,19 @@ const char kDashboardHtml[] = R"HTML(<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>leanpoint</title>
 <style>
-  :root { --bg:#0f1419; --card:#182028; --fg:#e6e6e6; --dim:#8a96a3; --ok:#3fb950; --warn:#d29922; --bad:#f85149; --line:#26313c; }
+  :root {
+    --bg:#0f1419; --card:#182028; --fg:#e6e6e6; --dim:#8a96a3; --ok:#3fb950; --warn:#d29922; --bad:#f85149;
+    --line:#26313c;
+  }
   * { box-sizing: border-box; }
-  body { margin:0; font:14px/1.45 system-ui, -apple-system, Segoe UI, sans-serif; background:var(--bg); color:var(--fg); }
-  header { display:flex; flex-wrap:wrap; gap:.6rem; align-items:center; padding:.8rem 1rem; border-bottom:1px solid var(--line); }
+  body {
+    margin:0; font:14px/1.45 system-ui, -apple-system, Segoe UI, sans-serif; background:var(--bg);
+    color:var(--fg);
+  }
+  header {
+    display:flex; flex-wrap:wrap; gap:.6rem; align-items:center; padding:.8rem 1rem;
+    border-bottom:1px solid var(--line);
+  }
   h1 { font-size:1.15rem; margin:0 .4rem 0 0; }
   h2 { font-size:.8rem; text-transform:uppercase; letter-spacing:.06em; color:var(--dim); margin:0 0 .4rem; }
   main { padding:1rem; max-width:1200px; margin:auto; }
@@ -25,11 +34,16 @@ const char kDashboardHtml[] = R"HTML(<!doctype html>
   .cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(220px, 1fr)); gap:.8rem; margin-bottom:1rem; }
   .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:.8rem; }
   .big { font-size:1.9rem; font-weight:700; }
-  table { width:100%; border-collapse:collapse; background:var(--card); border:1px solid var(--line); border-radius:8px; overflow:hidden; }
+  table {
+    width:100%; border-collapse:collapse; background:var(--card); border:1px solid var(--line);
+    border-radius:8px; overflow:hidden;
+  }
   th, td { text-align:left; padding:.45rem .6rem; border-bottom:1px solid var(--line); vertical-align:top; }
   th { color:var(--dim); font-weight:600; font-size:.8rem; }
   tr[data-state="faulty"] td:first-child { border-left:4px solid var(--bad); }
-  tr[data-state="disagrees"] td:first-child, tr[data-state="refused"] td:first-child { border-left:4px solid var(--warn); }
+  tr[data-state="disagrees"] td:first-child, tr[data-state="refused"] td:first-child {
+    border-left:4px solid var(--warn);
+  }
   tr[data-state="ok"] td:first-child { border-left:4px solid var(--ok); }
   ol { margin:0; padding-left:1.2rem; }
   dl { display:grid; grid-template-columns:auto 1fr; gap:.15rem .7rem; margin:0; }
@@ -88,7 +102,8 @@ const char kDashboardHtml[] = R"HTML(<!doctype html>
     <ol id="history" reversed></ol>
   </section>
 </main>
-<footer><a href="/status">/status</a> · <a href="/api/upstreams">/api/upstreams</a> · <a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a></footer>
+<footer><a href="/status">/status</a> · <a href="/api/upstreams">/api/upstreams</a> ·
+  <a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a></footer>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -156,15 +171,17 @@ function renderStatus(s) {
   const c = s.history.length ? s.history[s.history.length - 1] : null;
   $("agreed-slot").textContent = c ? String(c.slot) : "none yet";
   $("agreed-root").textContent = c ? short(c.root) : "";
-  $("agreed-age").textContent = c ? "first agreed " + ago(c.first_agreed_ms) + ", confirmed " + ago(s.last_success_ms) : "";
-  $("agreed-votes").textContent = "last round: " + s.agreement.votes + " of " + s.agreement.answered + " answering upstreams" +
-      (s.has_consensus ? "" : " — no majority");
+  $("agreed-age").textContent =
+      c ? "first agreed " + ago(c.first_agreed_ms) + ", confirmed " + ago(s.last_success_ms) : "";
+  $("agreed-votes").textContent = "last round: " + s.agreement.votes + " of " + s.agreement.answered +
+      " answering upstreams" + (s.has_consensus ? "" : " — no majority");
   const a = $("anchor");
   if (s.anchor) {
     a.textContent = s.anchor.current ? "verified" : "verified, older";
     a.className = "big " + (s.anchor.current ? "ok" : "warn");
     $("anchor-detail").textContent = "slot " + s.anchor.slot + ", state " + size(s.anchor.state_bytes) +
-        " from " + s.anchor.state_source + (s.anchor.block_bytes == null ? ", no block yet" : ", block from " + s.anchor.block_source);
+        " from " + s.anchor.state_source +
+        (s.anchor.block_bytes == null ? ", no block yet" : ", block from " + s.anchor.block_source);
   } else {
     a.textContent = "none";
     a.className = "big bad";
@@ -173,7 +190,8 @@ function renderStatus(s) {
   $("justified-slot").textContent = s.justified_root ? String(s.justified_slot) : "–";
   $("justified-root").textContent = short(s.justified_root);
   const p = s.process;
-  const pools = p.pools.map((x) => x.name + " " + x.active + "/" + x.workers + " busy, " + x.queued + " queued").join("; ");
+  const pools =
+      p.pools.map((x) => x.name + " " + x.active + "/" + x.workers + " busy, " + x.queued + " queued").join("; ");
   const facts = [
     ["fds", p.fds_open + " / " + p.fds_limit],
     ["connections", p.connections_open + " open, " + p.connections_waiting + " waiting"],
@@ -189,13 +207,15 @@ function renderStatus(s) {
   ol.replaceChildren();
   for (const x of s.history.slice(-10).reverse()) {
     const li = el("li");
-    li.append(el("span", x.slot + " "), el("span", short(x.root), "mono dim"), el("span", " " + ago(x.first_agreed_ms), "dim"));
+    li.append(el("span", x.slot + " "), el("span", short(x.root), "mono dim"),
+              el("span", " " + ago(x.first_agreed_ms), "dim"));
     ol.append(li);
   }
 }
 async function refresh() {
   try {
-    const [s, u] = await Promise.all([fetch("/status").then((r) => r.json()), fetch("/api/upstreams").then((r) => r.json())]);
+    const [s, u] = await Promise.all(
+        [fetch("/status").then((r) => r.json()), fetch("/api/upstreams").then((r) => r.json())]);
     renderStatus(s);
     renderUpstreams(u);
   } catch (e) {

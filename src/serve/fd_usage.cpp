@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 #include <filesystem>
+#include <mutex>
 
 namespace leanpoint {
 

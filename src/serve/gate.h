@@ -69,7 +69,7 @@ class Gate {
   void loop();
   void take_inbox();
   void on_readable(const std::shared_ptr<Connection>& conn);
-  void release(int fd);  // stop watching fd and drop the gate's reference
+  void release(int fd);              // stop watching fd and drop the gate's reference
   Clock::time_point expire_heads();  // closes overdue ones; returns the next deadline
 
   GateOptions options_;

@@ -6,10 +6,14 @@ namespace leanpoint {
 
 std::string_view to_string(HealthReason reason) {
   switch (reason) {
-    case HealthReason::no_agreement: return "no_agreement";
-    case HealthReason::stale: return "stale";
-    case HealthReason::no_verified_anchor: return "no_verified_anchor";
-    case HealthReason::fd_pressure: return "fd_pressure";
+    case HealthReason::no_agreement:
+      return "no_agreement";
+    case HealthReason::stale:
+      return "stale";
+    case HealthReason::no_verified_anchor:
+      return "no_verified_anchor";
+    case HealthReason::fd_pressure:
+      return "fd_pressure";
   }
   return "unknown";
 }

@@ -71,7 +71,8 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
       .sample(seconds(s.agreed_at_ms));
   w.family("leanpoint_last_updated_timestamp_seconds", "gauge", "Last round that finished (unix time).")
       .sample(seconds(updated_ms));
-  w.family("leanpoint_last_latency_seconds", "gauge", "Duration of the last round.").sample(seconds(s.round_duration_ms));
+  w.family("leanpoint_last_latency_seconds", "gauge", "Duration of the last round.")
+      .sample(seconds(s.round_duration_ms));
   if (zig_names) {
     w.family("leanpoint_last_success_timestamp_ms", "gauge", "Last successful poll time (ms since epoch).")
         .sample(s.agreed_at_ms);
@@ -88,10 +89,12 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
       .sample(s.agreement.checkpoint ? 1 : 0);
   w.family("leanpoint_agreement_votes", "gauge", "Upstreams behind the most reported finalized checkpoint, last round.")
       .sample(s.agreement.votes);
-  w.family("leanpoint_agreement_answered", "gauge", "Upstreams that answered, last round.").sample(s.agreement.answered);
+  w.family("leanpoint_agreement_answered", "gauge", "Upstreams that answered, last round.")
+      .sample(s.agreement.answered);
   w.family("leanpoint_anchor_slot", "gauge", "Slot of the verified anchor served (0: none).")
       .sample(s.anchor ? s.anchor->checkpoint.slot : 0);
-  w.family("leanpoint_anchor_current", "gauge", "1 when the anchor served is verified for the newest agreed checkpoint.")
+  w.family("leanpoint_anchor_current", "gauge",
+           "1 when the anchor served is verified for the newest agreed checkpoint.")
       .sample(s.anchor && agreed && s.anchor->checkpoint == *agreed ? 1 : 0);
   w.family("leanpoint_anchor_state_bytes", "gauge", "Size of the state served.")
       .sample(s.anchor ? s.anchor->state->size() : 0);
@@ -100,7 +103,8 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   w.family("leanpoint_rounds_total", "counter", "Polling rounds finished.").sample(s.round);
   w.family("leanpoint_rounds_overrun_total", "counter", "Rounds that took longer than the poll interval.")
       .sample(s.rounds_overrun_total);
-  w.family("leanpoint_round_duration_seconds", "gauge", "Duration of the last round.").sample(seconds(s.round_duration_ms));
+  w.family("leanpoint_round_duration_seconds", "gauge", "Duration of the last round.")
+      .sample(seconds(s.round_duration_ms));
 
   w.family("leanpoint_upstream_up", "gauge", "1 when the upstream's last attempt succeeded.");
   for (const auto& u : s.upstreams) w.sample(u.healthy ? 1 : 0, {{"upstream", u.name}});
@@ -116,7 +120,8 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   for (const auto& u : s.upstreams) w.sample(u.polls_total, {{"upstream", u.name}});
   w.family("leanpoint_upstream_errors_total", "counter", "Failures by kind, polling or fetching anchors.");
   for (const auto& u : s.upstreams)
-    for (const auto& [kind, n] : u.errors_total) w.sample(n, {{"upstream", u.name}, {"kind", std::string(to_string(kind))}});
+    for (const auto& [kind, n] : u.errors_total)
+      w.sample(n, {{"upstream", u.name}, {"kind", std::string(to_string(kind))}});
 
   w.family("leanpoint_open_fds", "gauge", "Open file descriptors.").sample(p.fds.open);
   w.family("leanpoint_max_fds", "gauge", "RLIMIT_NOFILE (soft).").sample(p.fds.limit);

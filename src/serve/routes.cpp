@@ -129,9 +129,9 @@ class Site {
   void metrics(httplib::Response& res) const {
     const auto s = store_.load();
     const ProcessView p = process_view();
-    res.set_content(render_metrics(*s, p, assess(*s, unix_ms(), options_.health, p.fds), stats_.requests(),
-                                   options_.zig_metrics),
-                    "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(
+        render_metrics(*s, p, assess(*s, unix_ms(), options_.health, p.fds), stats_.requests(), options_.zig_metrics),
+        "text/plain; version=0.0.4; charset=utf-8");
   }
 
   // Everything else: --static-dir files through the artifact path, or the built-in page.

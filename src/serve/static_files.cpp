@@ -30,7 +30,8 @@ std::string file_etag(const struct stat& st) {
 }  // namespace
 
 Expected<std::string, PathError> resolve_static(const std::string& root, const std::string& path) {
-  if (path.empty() || path.front() != '/' || path.find('\0') != std::string::npos) return Unexpected(PathError::invalid);
+  if (path.empty() || path.front() != '/' || path.find('\0') != std::string::npos)
+    return Unexpected(PathError::invalid);
   // cpp-httplib has percent-decoded the path: %2e%2e arrives here as "..".
   for (size_t at = 0; at != std::string::npos;) {
     const size_t next = path.find('/', at + 1);
@@ -45,17 +46,26 @@ Expected<std::string, PathError> resolve_static(const std::string& root, const s
   if (ec) return Unexpected(PathError::not_found);
   const std::string r = real.string();
   // A symlink may point anywhere: only what resolves inside the root is served.
-  if (r.size() <= root.size() || r.compare(0, root.size(), root) != 0 || r[root.size()] != '/') return Unexpected(PathError::not_found);
+  if (r.size() <= root.size() || r.compare(0, root.size(), root) != 0 || r[root.size()] != '/')
+    return Unexpected(PathError::not_found);
   if (!std::filesystem::is_regular_file(real, ec)) return Unexpected(PathError::not_found);
   return r;
 }
 
 std::string mime_type(const std::string& path) {
   static const std::pair<const char*, const char*> types[] = {
-      {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"}, {".js", "application/javascript"},
-      {".mjs", "application/javascript"},     {".css", "text/css"},                 {".json", "application/json"},
-      {".png", "image/png"},                  {".svg", "image/svg+xml"},            {".ico", "image/x-icon"},
-      {".txt", "text/plain; charset=utf-8"},  {".wasm", "application/wasm"},        {".ssz", "application/octet-stream"},
+      {".html", "text/html; charset=utf-8"},
+      {".htm", "text/html; charset=utf-8"},
+      {".js", "application/javascript"},
+      {".mjs", "application/javascript"},
+      {".css", "text/css"},
+      {".json", "application/json"},
+      {".png", "image/png"},
+      {".svg", "image/svg+xml"},
+      {".ico", "image/x-icon"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".wasm", "application/wasm"},
+      {".ssz", "application/octet-stream"},
   };
   const std::string ext = std::filesystem::path(path).extension().string();
   for (const auto& [e, t] : types)
@@ -66,8 +76,9 @@ std::string mime_type(const std::string& path) {
 void serve_static(const std::string& root, const httplib::Request& req, httplib::Response& res,
                   const RequestContext& context) {
   const auto path = resolve_static(root, req.path);
-  if (!path) return plain(res, path.error() == PathError::invalid ? 400 : 404,
-                          path.error() == PathError::invalid ? "invalid path\n" : "Not found\n");
+  if (!path)
+    return plain(res, path.error() == PathError::invalid ? 400 : 404,
+                 path.error() == PathError::invalid ? "invalid path\n" : "Not found\n");
   auto file = std::make_shared<const UniqueFd>(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
   if (!file->valid() || ::fstat(file->get(), &st) != 0) return plain(res, 404, "Not found\n");

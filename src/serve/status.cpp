@@ -59,10 +59,14 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
   }
   ordered_json history = ordered_json::array();
   for (const auto& h : s.history)
-    history.push_back({{"slot", h.checkpoint.slot}, {"root", to_hex(h.checkpoint.root)}, {"first_agreed_ms", h.first_agreed_ms}});
+    history.push_back(
+        {{"slot", h.checkpoint.slot}, {"root", to_hex(h.checkpoint.root)}, {"first_agreed_ms", h.first_agreed_ms}});
   ordered_json pools = ordered_json::array();
   for (const auto& pool : p.pools)
-    pools.push_back({{"name", pool.name}, {"workers", pool.workers}, {"active", pool.active}, {"queued", pool.queued},
+    pools.push_back({{"name", pool.name},
+                     {"workers", pool.workers},
+                     {"active", pool.active},
+                     {"queued", pool.queued},
                      {"capacity", pool.capacity}});
   const int64_t round_end = s.round ? s.round_started_ms + s.round_duration_ms : 0;
   ordered_json failing = ordered_json::array();
@@ -72,7 +76,8 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
                           {"connections_open", p.connections_open},
                           {"connections_waiting", p.connections_waiting},
                           {"pools", pools}};
-  for (const CounterInfo& c : kCounters) process[std::string(c.status_field)] = p.counters[static_cast<size_t>(c.counter)];
+  for (const CounterInfo& c : kCounters)
+    process[std::string(c.status_field)] = p.counters[static_cast<size_t>(c.counter)];
   process["started_ms"] = p.started_ms;
   return {
       // The Zig leanpoint's fields, same names and meaning.
@@ -186,8 +191,9 @@ std::optional<ordered_json> fork_choice_json(const Snapshot& s) {
 
 std::string no_anchor_reason(const Snapshot& s) {
   if (s.round == 0) return "no polling round has finished yet";
-  if (s.history.empty()) return "the upstreams have not agreed on a finalized checkpoint yet" +
-                                (s.last_error.empty() ? std::string() : " (" + s.last_error + ")");
+  if (s.history.empty())
+    return "the upstreams have not agreed on a finalized checkpoint yet" +
+           (s.last_error.empty() ? std::string() : " (" + s.last_error + ")");
   const auto& c = s.history.back().checkpoint;
   return "no agreeing upstream has served a state that verifies against checkpoint " + std::to_string(c.slot) + "/" +
          to_hex(c.root);

@@ -2,6 +2,7 @@
 // trying leanpoint without a devnet and for its integration tests. Slots tick
 // every --slot-ms; finality advances every 4 slots; each node may carry one
 // fault. Not part of the service.
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -9,8 +10,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "node.h"
 #include "version.h"
@@ -61,10 +60,12 @@ int main(int argc, char** argv) {
   app.add_option("--base-port", base_port, "Port of node 0; node i listens on base+i (0: any free ports)");
   app.add_option("--slot-ms", slot_ms, "Slot duration, ms")->check(CLI::Range(int64_t{1}, int64_t{3600000}));
   app.add_option("--start-slot", start_slot, "Head slot at start (unless --genesis-time is given)");
-  app.add_option("--genesis-time", genesis_time, "Genesis, unix seconds (default: --start-slot slots ago)")->default_str("");
+  app.add_option("--genesis-time", genesis_time, "Genesis, unix seconds (default: --start-slot slots ago)")
+      ->default_str("");
   app.add_option("--validators", validators, "Validators in the state")->check(CLI::Range(1, 4096));
   app.add_option("--fault", faults, "Fault of one node, INDEX=KIND (repeatable). Kinds: " + fault_names())
-      ->type_name("I=KIND")->default_str("");
+      ->type_name("I=KIND")
+      ->default_str("");
   app.add_option("--lag", lag, "Slots behind, for lag nodes");
   app.add_option("--flap-ms", flap_ms, "Down/up period, for flap nodes")->check(CLI::PositiveNumber);
   app.add_option("--drip-ms", drip_ms, "Pause between bytes, for drip nodes")->check(CLI::PositiveNumber);
@@ -85,8 +86,8 @@ int main(int argc, char** argv) {
         index = nodes;
       }
       if (!fault || index >= nodes)
-        throw CLI::ValidationError("--fault", "'" + f + "': expected INDEX=KIND with INDEX below --nodes and KIND one of " +
-                                                  fault_names());
+        throw CLI::ValidationError(
+            "--fault", "'" + f + "': expected INDEX=KIND with INDEX below --nodes and KIND one of " + fault_names());
       options[index].fault = *fault;
     }
     if (base_port != 0 && base_port + nodes - 1 > 65535)
@@ -99,7 +100,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const int64_t genesis_ms = genesis_time >= 0 ? genesis_time * 1000 : now_ms() - static_cast<int64_t>(start_slot) * slot_ms;
+  const int64_t genesis_ms =
+      genesis_time >= 0 ? genesis_time * 1000 : now_ms() - static_cast<int64_t>(start_slot) * slot_ms;
   const uint64_t genesis_s = static_cast<uint64_t>(genesis_ms / 1000);
   // Slots count from the genesis second, as the state's genesis_time says.
   auto head = [genesis_s, slot_ms] {

@@ -8,12 +8,23 @@ namespace leanpoint::sim {
 namespace {
 
 const std::pair<const char*, Fault> kFaults[] = {
-    {"healthy", Fault::none},       {"black-hole", Fault::black_hole}, {"syn", Fault::syn},
-    {"drip", Fault::drip},          {"half-close", Fault::half_close}, {"reset", Fault::reset},
-    {"short-body", Fault::short_body}, {"chunked", Fault::chunked},
-    {"oversize", Fault::oversize},  {"garbage", Fault::garbage},       {"html", Fault::html},
-    {"fork", Fault::fork},          {"lag", Fault::lag},               {"flap", Fault::flap},
-    {"no-block", Fault::no_block},  {"old-client", Fault::old_client}, {"wrong-state", Fault::wrong_state},
+    {"healthy", Fault::none},
+    {"black-hole", Fault::black_hole},
+    {"syn", Fault::syn},
+    {"drip", Fault::drip},
+    {"half-close", Fault::half_close},
+    {"reset", Fault::reset},
+    {"short-body", Fault::short_body},
+    {"chunked", Fault::chunked},
+    {"oversize", Fault::oversize},
+    {"garbage", Fault::garbage},
+    {"html", Fault::html},
+    {"fork", Fault::fork},
+    {"lag", Fault::lag},
+    {"flap", Fault::flap},
+    {"no-block", Fault::no_block},
+    {"old-client", Fault::old_client},
+    {"wrong-state", Fault::wrong_state},
 };
 
 Script json(int status, const nlohmann::json& body) { return respond(status, "application/json", body.dump()); }
@@ -77,8 +88,10 @@ bool Node::down() const {
 
 Script Node::handle(const std::string& target, const std::string& head) {
   switch (options_.fault) {
-    case Fault::black_hole: return {{Step::Kind::hang}};
-    case Fault::reset: return {{Step::Kind::reset}};
+    case Fault::black_hole:
+      return {{Step::Kind::hang}};
+    case Fault::reset:
+      return {{Step::Kind::reset}};
     case Fault::half_close:
       return {{Step::Kind::send, sim::head(200, "application/json", {"Content-Length: 100000"})},
               {Step::Kind::half_close}};
@@ -90,22 +103,27 @@ Script Node::handle(const std::string& target, const std::string& head) {
       static const std::string tls("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
       return {{Step::Kind::send, tls + std::string(64, '\0')}};
     }
-    case Fault::html: return respond(200, "text/html", "<html><body>It works!</body></html>");
+    case Fault::html:
+      return respond(200, "text/html", "<html><body>It works!</body></html>");
     case Fault::flap:
       if (down()) return {{Step::Kind::reset}};
       break;
-    default: break;
+    default:
+      break;
   }
   Script script = answer(target, head);
   switch (options_.fault) {
-    case Fault::drip: return {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
-    case Fault::chunked: return rechunk(script);
+    case Fault::drip:
+      return {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
+    case Fault::chunked:
+      return rechunk(script);
     case Fault::short_body: {
       const std::string& whole = script[0].data;
       const size_t body = whole.find("\r\n\r\n") + 4;
       return {{Step::Kind::send, whole.substr(0, body + (whole.size() - body) / 2)}};
     }
-    default: return script;
+    default:
+      return script;
   }
 }
 

@@ -17,22 +17,22 @@ namespace leanpoint::sim {
 
 enum class Fault {
   none,
-  black_hole,  // accepts, reads the request, never answers
-  syn,         // full listen backlog: connect() hangs
-  drip,        // correct answers, one byte every 200 ms
-  half_close,  // headers promising a body, then shutdown(SHUT_WR)
-  short_body,  // half the promised body, then close
-  chunked,     // correct answers, with chunked transfer encoding (healthy)
-  reset,       // resets every connection
-  oversize,    // claims 4 GiB and streams
-  garbage,     // answers bytes that are not HTTP
-  html,        // answers an HTML page to everything
-  fork,        // a minority chain: other roots
-  lag,         // `lag` slots behind
-  flap,        // down (resets) and up every `flap_period`
-  no_block,    // serves no /blocks/finalized, like qlean-mini
-  old_client,  // 404 on /lean/v0/fork_choice: observed through its state
-  wrong_state, // reports the right checkpoint but serves another chain's state
+  black_hole,   // accepts, reads the request, never answers
+  syn,          // full listen backlog: connect() hangs
+  drip,         // correct answers, one byte every 200 ms
+  half_close,   // headers promising a body, then shutdown(SHUT_WR)
+  short_body,   // half the promised body, then close
+  chunked,      // correct answers, with chunked transfer encoding (healthy)
+  reset,        // resets every connection
+  oversize,     // claims 4 GiB and streams
+  garbage,      // answers bytes that are not HTTP
+  html,         // answers an HTML page to everything
+  fork,         // a minority chain: other roots
+  lag,          // `lag` slots behind
+  flap,         // down (resets) and up every `flap_period`
+  no_block,     // serves no /blocks/finalized, like qlean-mini
+  old_client,   // 404 on /lean/v0/fork_choice: observed through its state
+  wrong_state,  // reports the right checkpoint but serves another chain's state
 };
 
 // "black-hole" -> Fault::black_hole, ...; nullopt for an unknown name.

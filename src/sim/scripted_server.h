@@ -70,7 +70,7 @@ class ScriptedServer {
   void accept_loop();
   void serve(UniqueFd fd);
   void run_script(int fd, const Script& script);
-  bool wait_stop(int ms);  // true if stopping
+  bool wait_stop(int ms);         // true if stopping
   void wait_client_gone(int fd);  // until the peer closes or the server stops
   void reap_finished();
 

@@ -42,9 +42,12 @@ enum class ObservedVia : uint8_t {
 
 inline std::string_view to_string(ObservedVia via) {
   switch (via) {
-    case ObservedVia::none: return "none";
-    case ObservedVia::fork_choice: return "fork_choice";
-    case ObservedVia::state: return "state";
+    case ObservedVia::none:
+      return "none";
+    case ObservedVia::fork_choice:
+      return "fork_choice";
+    case ObservedVia::state:
+      return "state";
   }
   return "none";
 }
@@ -53,13 +56,13 @@ inline std::string_view to_string(ObservedVia via) {
 struct UpstreamStatus {
   std::string name;
   std::string url;
-  std::string path;  // as configured (not polled)
+  std::string path;      // as configured (not polled)
   bool polled = false;   // attempted this round (false: backing off)
   bool healthy = false;  // the last attempt succeeded
   ObservedVia observed_via = ObservedVia::none;
   int64_t last_attempt_ms = 0;
   int64_t last_success_ms = 0;
-  int64_t latency_ms = 0;  // of the last attempt
+  int64_t latency_ms = 0;            // of the last attempt
   std::optional<FailureKind> error;  // of the last attempt; empty when healthy
   std::string error_detail;
   int http_status = 0;
@@ -69,7 +72,7 @@ struct UpstreamStatus {
   std::optional<uint64_t> head_slot;
   bool agrees = false;  // its finalized is the agreed checkpoint (this round)
   uint32_t consecutive_failures = 0;
-  int64_t backoff_until_ms = 0;  // unix ms; 0 when not backing off
+  int64_t backoff_until_ms = 0;             // unix ms; 0 when not backing off
   std::optional<FailureKind> anchor_error;  // why the last anchor bytes it served were refused
   std::string anchor_error_detail;
   uint64_t polls_total = 0;
@@ -89,12 +92,12 @@ struct Snapshot {
   uint64_t rounds_without_agreement_total = 0;
   std::string last_error;  // why the last round agreed on nothing; empty when it agreed
 
-  Agreement agreement;                        // this round's
-  std::optional<lean::Checkpoint> justified;  // agreed the same way, on justified checkpoints
-  int64_t agreed_at_ms = 0;                   // last round that agreed on a checkpoint; 0: never
+  Agreement agreement;                           // this round's
+  std::optional<lean::Checkpoint> justified;     // agreed the same way, on justified checkpoints
+  int64_t agreed_at_ms = 0;                      // last round that agreed on a checkpoint; 0: never
   std::shared_ptr<const VerifiedAnchor> anchor;  // the newest verified anchor, possibly older than the agreement
-  std::vector<UpstreamStatus> upstreams;      // in config order
-  std::vector<AgreedCheckpoint> history;      // recent agreed checkpoints, newest last
+  std::vector<UpstreamStatus> upstreams;         // in config order
+  std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
 };
 
 class SnapshotStore {

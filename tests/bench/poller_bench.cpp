@@ -59,9 +59,9 @@ int main(int argc, char** argv) {
   }
   // Round 1 is special (nobody backs off yet, the first anchor is fetched).
   const std::vector<double> steady(durations.begin() + 1, durations.end());
-  std::printf("summary rounds=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f first_ms=%.1f fds_min=%zu fds_max=%zu overruns=%llu\n",
-              rounds, percentile(steady, 0.5), percentile(steady, 0.99), *std::max_element(steady.begin(), steady.end()),
-              durations[0], fds_min, fds_max,
-              static_cast<unsigned long long>(store.load()->rounds_overrun_total));
+  std::printf(
+      "summary rounds=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f first_ms=%.1f fds_min=%zu fds_max=%zu overruns=%llu\n",
+      rounds, percentile(steady, 0.5), percentile(steady, 0.99), *std::max_element(steady.begin(), steady.end()),
+      durations[0], fds_min, fds_max, static_cast<unsigned long long>(store.load()->rounds_overrun_total));
   return 0;
 }

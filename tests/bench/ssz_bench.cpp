@@ -25,7 +25,7 @@ namespace ssz = leanpoint::ssz;
 
 namespace {
 
-constexpr uint64_t kHistory = lean::kHistoricalRootsLimit;      // 262,144
+constexpr uint64_t kHistory = lean::kHistoricalRootsLimit;       // 262,144
 constexpr uint64_t kValidators = lean::kValidatorRegistryLimit;  // 4,096
 constexpr uint64_t kPendingJustifications = 4;
 
@@ -96,8 +96,10 @@ std::string hex(const ssz::Root& r) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3) {
-    std::fprintf(stderr, "usage: %s FILE [RUNS]\n  writes a full-size State to FILE, then times "
-                         "decode_state + hash_tree_root RUNS times (default 20)\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s FILE [RUNS]\n  writes a full-size State to FILE, then times "
+                 "decode_state + hash_tree_root RUNS times (default 20)\n",
+                 argv[0]);
     return 2;
   }
   const int runs = argc == 3 ? std::atoi(argv[2]) : 20;

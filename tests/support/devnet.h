@@ -20,7 +20,8 @@ class Devnet {
   size_t add(leanpoint::sim::Fault fault = leanpoint::sim::Fault::none) {
     leanpoint::sim::NodeOptions o;
     o.fault = fault;
-    nodes_.push_back(std::make_unique<leanpoint::sim::Node>(canonical_, fork_, [this] { return head_.load(); }, o));
+    nodes_.push_back(std::make_unique<leanpoint::sim::Node>(
+        canonical_, fork_, [this] { return head_.load(); }, o));
     return nodes_.size() - 1;
   }
 

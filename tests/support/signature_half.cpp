@@ -60,8 +60,8 @@ Root block_signatures_root(Bytes b) {
 
 Root attestation_root(Bytes b) {
   if (b.size() != 8 + lean::kAttestationDataSize) throw ssz::SszError("Attestation", "size");
-  return fields_root({ssz::root_of_u64(ssz::read_u64(b, 0)),
-                      lean::hash_tree_root(lean::decode_attestation_data(b.subspan(8)))});
+  return fields_root(
+      {ssz::root_of_u64(ssz::read_u64(b, 0)), lean::hash_tree_root(lean::decode_attestation_data(b.subspan(8)))});
 }
 
 Root signed_attestation_root(Bytes b) {

@@ -21,8 +21,8 @@ constexpr size_t kSignatureSize = 2536;
 Root signature_root(Bytes b);
 Root aggregated_signature_proof_root(Bytes b);
 Root block_signatures_root(Bytes b);
-Root attestation_root(Bytes b);                   // {validator_id, data}
-Root signed_attestation_root(Bytes b);            // {validator_id, data, signature}
-Root signed_aggregated_attestation_root(Bytes b); // {data, proof}
+Root attestation_root(Bytes b);                    // {validator_id, data}
+Root signed_attestation_root(Bytes b);             // {validator_id, data, signature}
+Root signed_aggregated_attestation_root(Bytes b);  // {data, proof}
 
 }  // namespace testing::devnet4

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 
 extern char** environ;
@@ -32,8 +32,7 @@ int decode_status(int raw) {
 Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                        const std::string& stdin_path, bool own_group) {
   int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe2 failed");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
 
   std::vector<std::string> child_env;
   for (char** e = environ; *e; ++e)
@@ -160,8 +159,8 @@ int Subprocess::wait(Clock::time_point deadline) {
   return status_;
 }
 
-Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-           std::chrono::milliseconds timeout, const std::string& stdin_path) {
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::chrono::milliseconds timeout,
+           const std::string& stdin_path) {
   Subprocess p(argv, env, stdin_path);
   const int status = p.wait(Clock::now() + timeout);
   return {status, p.out(), p.err()};
