@@ -38,6 +38,9 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
       ->envname("LEANPOINT_MAX_BACKOFF_MS");
   app.add_option("--max-state-bytes", config.max_state_bytes, "Largest state or block accepted from an upstream, bytes")
       ->envname("LEANPOINT_MAX_STATE_BYTES");
+  app.add_option("--max-json-bytes", config.max_json_bytes,
+                 "Largest fork_choice accepted from an upstream, bytes (parsed as a stream; larger: read from the state)")
+      ->envname("LEANPOINT_MAX_JSON_BYTES");
   app.add_option("--min-agree", config.min_agree,
                  "Upstreams that must report the same finalized checkpoint (besides a majority)")
       ->envname("LEANPOINT_MIN_AGREE");

@@ -177,6 +177,9 @@ void validate(const Config& config) {
     throw ConfigError("--min-agree " + std::to_string(config.min_agree) + " can never be met by " +
                       std::to_string(config.upstreams.size()) + " upstream(s); give 1-" +
                       std::to_string(config.upstreams.size()));
+  if (config.max_json_bytes < kMinJsonBytes)
+    throw ConfigError("--max-json-bytes " + std::to_string(config.max_json_bytes) + " is below " +
+                      describe_size(kMinJsonBytes) + "; fork_choice lists every block since finality");
   if (config.max_state_bytes < kMinStateBytes)
     throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) + " is below " +
                       describe_size(kMinStateBytes) + "; real finalized states pass 2 MB within days");

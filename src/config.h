@@ -30,6 +30,7 @@ struct Config {
   int64_t stale_ms = 30000;
   int64_t max_backoff_ms = 300000;
   uint64_t max_state_bytes = kDefaultMaxStateBytes;
+  uint64_t max_json_bytes = kDefaultMaxJsonBytes;
   uint64_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
   int64_t head_timeout_ms = 10000;
@@ -45,6 +46,7 @@ struct Config {
 
 // Bounds validate() holds flags to.
 constexpr uint64_t kMinStateBytes = 1 << 20;  // --max-state-bytes
+constexpr uint64_t kMinJsonBytes = 64 << 10;  // --max-json-bytes: a fork_choice of some 300 blocks
 constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-workers
 
 class ConfigError : public std::runtime_error {

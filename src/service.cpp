@@ -31,6 +31,7 @@ PollerOptions poller_options(const Config& c) {
   o.timeout = std::chrono::milliseconds(c.timeout_ms);
   o.max_backoff = std::chrono::milliseconds(c.max_backoff_ms);
   o.max_state_bytes = c.max_state_bytes;
+  o.max_json_bytes = c.max_json_bytes;
   o.min_agree = c.min_agree;
   o.genesis_time = c.genesis_time;
   return o;

@@ -74,6 +74,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--stale-ms", "=30000 ", "LEANPOINT_STALE_MS"},
       {"--max-backoff-ms", "=300000 ", "LEANPOINT_MAX_BACKOFF_MS"},
       {"--max-state-bytes", "=67108864 ", "LEANPOINT_MAX_STATE_BYTES"},
+      {"--max-json-bytes", "=67108864 ", "LEANPOINT_MAX_JSON_BYTES"},
       {"--min-agree", "=1 ", "LEANPOINT_MIN_AGREE"},
       {"--genesis-time", nullptr, "LEANPOINT_GENESIS_TIME"},
       {"--head-timeout-ms", "=10000 ", "LEANPOINT_HEAD_TIMEOUT_MS"},

@@ -171,6 +171,14 @@ TEST_CASE("validate: cross-flag rules") {
             leanpoint::validate(c);
           }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") != std::string::npos);
   }
+  SUBCASE("caps on what upstreams send") {
+    c.max_json_bytes = 1000;
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) ==
+          "--max-json-bytes 1000 is below 64 KiB; fork_choice lists every block since finality");
+    c.max_json_bytes = 64 << 10;
+    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "");
+    CHECK(leanpoint::Config{}.max_json_bytes == 64u << 20);
+  }
   SUBCASE("bind address") {
     c.bind_addr = "localhost";
     CHECK(testing::error_of<ConfigError>([&] {

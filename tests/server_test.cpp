@@ -224,7 +224,8 @@ TEST_CASE("the lean API subset, so any client (or another leanpoint) can sync fr
   const auto fc = leanpoint::parse_fork_choice(get(t.port(), "/lean/v0/fork_choice")->body);
   REQUIRE(fc);
   CHECK(fc->finalized == a->checkpoint);
-  CHECK(fc->justified.slot == 100);
+  REQUIRE(fc->justified);
+  CHECK(fc->justified->slot == 100);
   CHECK(nlohmann::json::parse(get(t.port(), "/lean/v0/checkpoints/justified")->body)["slot"] == 100);
 }
 

@@ -1,5 +1,7 @@
 #include "failure.h"
 
+#include <cerrno>
+
 namespace leanpoint {
 
 std::string_view to_string(FailureKind kind) {
@@ -24,6 +26,8 @@ std::string_view to_string(FailureKind kind) {
       return "malformed";
     case FailureKind::cancelled:
       return "cancelled";
+    case FailureKind::local:
+      return "local";
     case FailureKind::http_status:
       return "http_status";
     case FailureKind::not_ssz:
@@ -46,6 +50,10 @@ std::string_view to_string(FailureKind kind) {
       return "block_root";
   }
   return "unknown";
+}
+
+bool is_local_errno(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS || err == EADDRNOTAVAIL;
 }
 
 }  // namespace leanpoint

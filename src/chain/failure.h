@@ -22,6 +22,7 @@ enum class FailureKind : uint8_t {
   too_large,        // the response head or body over its cap
   malformed,        // not HTTP/1.x, a bad header or chunk; or JSON that is not a fork_choice
   cancelled,        // stop requested
+  local,            // this process ran out of something (descriptors, memory): not the upstream's fault
   // The answer (lean_api.h).
   http_status,  // anything but 200
   not_ssz,      // a 200 labelled as something other than SSZ
@@ -39,11 +40,16 @@ enum class FailureKind : uint8_t {
 // The names, as logs, /status, /api/upstreams and /metrics show them.
 std::string_view to_string(FailureKind kind);
 
+// errno values that say this process, not the peer, ran out of something:
+// descriptors, memory, buffers, local ports. They are FailureKind::local.
+bool is_local_errno(int err);
+
 // A failure and what to tell a person about it.
 struct Failure {
   FailureKind kind = FailureKind::malformed;
-  std::string detail;   // for logs and /status: what happened, with the values involved
-  int http_status = 0;  // for http_status
+  std::string detail;          // for logs and /status: what happened, with the values involved
+  int http_status = 0;         // for http_status
+  bool body_over_cap = false;  // too_large because the body passed its cap (not a flood of headers or trailers)
 
   // The node answered 404: it does not serve that endpoint.
   bool not_found() const { return kind == FailureKind::http_status && http_status == 404; }

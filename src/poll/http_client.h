@@ -1,25 +1,28 @@
 // A GET-only HTTP/1.1 client for polling upstreams, in which one absolute
-// deadline bounds everything: name lookup, connect, sending, the status line
-// and headers, and the whole body.
+// deadline bounds everything: name lookup, connect, every send and every
+// read, the status line and headers, and the whole body. It is checked
+// before each read, so an upstream that keeps sending cannot stretch it.
 //
 // This is the answer to the Zig leanpoint's fd leak: there is no thread to
 // detach and nothing outlives the call. The socket is nonblocking, every wait
 // is a poll() under the deadline, and the socket is closed on every path
-// before http_get returns. Responses are bounded: kMaxResponseHead of status
-// line and headers, `max_body` of body.
+// before http_get returns. Every part of a response is capped
+// (http_response.h), and a body can be read as a stream, never held whole.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <istream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "deadline.h"
 #include "expected.h"
 #include "failure.h"
+#include "http_response.h"
 
 namespace leanpoint {
-
-constexpr size_t kMaxResponseHead = 16 * 1024;
 
 struct HttpRequest {
   std::string host;  // name, IPv4 or IPv6 literal (no brackets)
@@ -32,12 +35,20 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 0;
   std::string content_type;   // lowercased, parameters stripped
-  std::vector<uint8_t> body;  // empty for non-2xx statuses: not read
+  std::vector<uint8_t> body;  // empty for non-2xx statuses (not read), and when a BodyConsumer read it
 };
 
+// Reads a 200's body as it arrives: `body` yields its bytes (framing undone,
+// under the deadline and the cap); a failure reading it ends the call with
+// that failure. Returns its own failure, if any.
+using BodyConsumer = std::function<std::optional<Failure>(std::istream& body)>;
+
 // Performs one GET under `deadline`. Fails with one of the transport kinds
-// of FailureKind (dns ... cancelled); a readable `cancel_fd` (if >= 0)
-// aborts it with `cancelled`. Any status is a response, not a failure.
-Expected<HttpResponse, Failure> http_get(const HttpRequest& request, Clock::time_point deadline, int cancel_fd = -1);
+// of FailureKind (dns ... cancelled, local); a readable `cancel_fd` (if >= 0)
+// aborts it with `cancelled`. Any status is a response, not a failure. With
+// `consume`, a 200's body goes to it instead of HttpResponse::body (other
+// statuses are returned unread).
+Expected<HttpResponse, Failure> http_get(const HttpRequest& request, Clock::time_point deadline, int cancel_fd = -1,
+                                         const BodyConsumer& consume = {});
 
 }  // namespace leanpoint

@@ -13,6 +13,7 @@
 
 #include "deadline.h"
 #include "expected.h"
+#include "fork_choice.h"
 #include "failure.h"
 #include "lean.h"
 #include "lean_paths.h"
@@ -20,24 +21,17 @@
 
 namespace leanpoint {
 
-// The largest fork_choice body accepted.
-constexpr size_t kMaxJsonBytes = 4 << 20;
+// The default cap on a fork_choice body (--max-json-bytes): about 300,000
+// blocks without finality. Parsing is streamed, so it costs no memory.
+constexpr size_t kDefaultMaxJsonBytes = 64 << 20;
 // The default cap on a state or block (--max-state-bytes). The list limits
 // allow states of 8.4 MB and more; devnet states pass 2 MB in three days.
 constexpr size_t kDefaultMaxStateBytes = 64 << 20;
 
-struct ForkChoice {
-  lean::Checkpoint finalized;
-  lean::Checkpoint justified;
-  ssz::Root head{};
-  std::optional<uint64_t> head_slot;  // when the head is among the listed nodes
-  std::optional<uint64_t> validator_count;
-};
-
-// Parses a fork_choice body; fails `malformed`, naming what is wrong.
-Expected<ForkChoice, Failure> parse_fork_choice(std::string_view json);
-
-Expected<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, Clock::time_point deadline, int cancel_fd);
+// GETs fork_choice and parses it as it arrives (fork_choice.h), in constant
+// memory whatever its size up to `max_bytes`.
+Expected<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, size_t max_bytes, Clock::time_point deadline,
+                                                int cancel_fd);
 
 // GETs an SSZ artifact (kStatePath or kBlockPath) with exactly
 // `Accept: application/octet-stream`. Anything but a 200 is http_status; a

@@ -75,10 +75,9 @@ void Poller::run_round(int cancel_fd) {
       continue;
     }
     if (cancelled(cancel_fd)) return;  // stopping: publish nothing half-done
-    observe(t, cancel_fd);
-    if (t.status.healthy) {
+    if (observe(t, cancel_fd)) {
       finalized.push_back(*t.status.finalized);
-      justified.push_back(*t.status.justified);
+      if (t.status.justified) justified.push_back(*t.status.justified);
     }
   }
   const Agreement agreement = agree(finalized, options_.min_agree);
@@ -100,6 +99,7 @@ void Poller::run_round(int cancel_fd) {
         " on the most reported checkpoint)");
   }
   if (cancelled(cancel_fd)) return;
+  end_local_episode();
   const auto took = Clock::now() - started;
   if (took > options_.poll_interval) {
     ++overruns_;
@@ -109,7 +109,7 @@ void Poller::run_round(int cancel_fd) {
   publish(started_ms, took, agreement, agreed_justified);
 }
 
-void Poller::observe(Tracked& t, int cancel_fd) {
+bool Poller::observe(Tracked& t, int cancel_fd) {
   const Upstream& up = options_.upstreams[static_cast<size_t>(&t - tracked_.data())];
   UpstreamStatus& s = t.status;
   const auto start = Clock::now();
@@ -119,23 +119,31 @@ void Poller::observe(Tracked& t, int cancel_fd) {
   ++s.polls_total;
 
   std::optional<Failure> failure;
-  if (auto fc = fetch_fork_choice(up, start + options_.timeout, cancel_fd)) {
+  if (auto fc = fetch_fork_choice(up, options_.max_json_bytes, start + options_.timeout, cancel_fd)) {
     s.observed_via = ObservedVia::fork_choice;
     s.finalized = fc->finalized;
     s.justified = fc->justified;
     s.head = fc->head;
     s.head_slot = fc->head_slot;
-  } else if (fc.error().not_found()) {
-    // An older client without fork_choice: its finalized state names its
-    // finalized checkpoint (slot, and the root of the block it anchors).
+  } else if (fc.error().not_found() || fc.error().body_over_cap) {
+    // An older client without fork_choice, or one whose fork_choice grew past
+    // --max-json-bytes through a long non-finality: its finalized state names
+    // its finalized checkpoint (slot, and the root of the block it anchors).
     failure = observe_state(t, up, cancel_fd);
   } else {
     failure = std::move(fc.error());
   }
   s.latency_ms = ms(Clock::now() - start);
+  if (failure && failure->kind == FailureKind::local) {
+    // This process ran out of something: not the upstream's doing. It does
+    // not vote this round, keeps its standing, and is asked again next round.
+    s.polled = false;
+    note_local(*failure);
+    return false;
+  }
   if (failure) {
     record_failure(t, *failure);
-    return;
+    return false;
   }
   if (!s.healthy && s.consecutive_failures > 0)
     log(LogLevel::info, "upstream ", s.name, " recovered after ", s.consecutive_failures, " failed attempts");
@@ -147,6 +155,24 @@ void Poller::observe(Tracked& t, int cancel_fd) {
   s.consecutive_failures = 0;
   s.backoff_until_ms = 0;
   t.skip_rounds = 0;
+  return true;
+}
+
+void Poller::note_local(const Failure& failure) {
+  ++local_errors_total_;
+  ++local_errors_this_round_;
+  if (local_pressure_) return;  // logged once per episode
+  local_pressure_ = true;
+  log(LogLevel::warn, "local resource error: ", failure.detail,
+      "; no upstream is blamed for it (no backoff) until it passes");
+}
+
+void Poller::end_local_episode() {
+  const bool clear = local_errors_this_round_ == 0;
+  local_errors_this_round_ = 0;
+  if (!local_pressure_ || !clear) return;
+  local_pressure_ = false;
+  log(LogLevel::info, "local resource pressure ended (", local_errors_total_, " local errors so far)");
 }
 
 std::optional<Failure> Poller::observe_state(Tracked& t, const Upstream& up, int cancel_fd) {
@@ -185,12 +211,13 @@ void Poller::record_failure(Tracked& t, const Failure& failure) {
       intervals, " round(s)");
 }
 
-void Poller::record_anchor_failure(Tracked& t, FailureKind kind, const std::string& detail) {
-  t.status.anchor_error = kind;
-  t.status.anchor_error_detail = detail;
-  ++t.status.errors_total[kind];
-  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", to_string(kind), " (",
-      detail, ")");
+void Poller::record_anchor_failure(Tracked& t, const Failure& failure) {
+  if (failure.kind == FailureKind::local) return note_local(failure);
+  t.status.anchor_error = failure.kind;
+  t.status.anchor_error_detail = failure.detail;
+  ++t.status.errors_total[failure.kind];
+  log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", to_string(failure.kind),
+      " (", failure.detail, ")");
 }
 
 void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
@@ -213,7 +240,7 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
       } else {
         auto fetched = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
         if (!fetched) {
-          record_anchor_failure(t, fetched.error().kind, fetched.error().detail);
+          record_anchor_failure(t, fetched.error());
           continue;
         }
         state = std::make_shared<const std::vector<uint8_t>>(std::move(*fetched));
@@ -228,7 +255,7 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
         continue;
       }
       if (!verdict.ok()) {
-        record_anchor_failure(t, *verdict.fault, verdict.detail);
+        record_anchor_failure(t, Failure{*verdict.fault, verdict.detail});
         continue;
       }
       t.status.anchor_error.reset();
@@ -244,13 +271,13 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
     auto block = fetch_ssz(up, kBlockPath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
     if (!block) {
       // 404: a node that serves no blocks (qlean-mini); not a fault.
-      if (!block.error().not_found()) record_anchor_failure(t, block.error().kind, block.error().detail);
+      if (!block.error().not_found()) record_anchor_failure(t, block.error());
       continue;
     }
     auto& bytes = *block;
     const AnchorVerdict verdict = verify_block(summary, bytes, checkpoint);
     if (!verdict.ok()) {
-      record_anchor_failure(t, *verdict.fault, verdict.detail);
+      record_anchor_failure(t, Failure{*verdict.fault, verdict.detail});
       continue;
     }
     t.status.anchor_error.reset();
@@ -281,6 +308,7 @@ void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& 
   s->round_duration_ms = ms(took);
   s->rounds_overrun_total = overruns_;
   s->rounds_without_agreement_total = rounds_without_agreement_;
+  s->local_errors_total = local_errors_total_;
   if (!agreement.checkpoint) s->last_error = no_agreement_reason(agreement, tracked_.size(), options_.min_agree);
   s->agreement = agreement;
   s->justified = justified;

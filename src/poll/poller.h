@@ -38,6 +38,7 @@ struct PollerOptions {
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds max_backoff{300000};
   size_t max_state_bytes = kDefaultMaxStateBytes;
+  size_t max_json_bytes = kDefaultMaxJsonBytes;
   size_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
 };
@@ -63,11 +64,16 @@ class Poller {
     StateSummary observed_summary;  // ... and what summarize_state found in it
   };
 
-  void observe(Tracked& t, int cancel_fd);
+  // Polls one upstream; true when it answered with a checkpoint this round.
+  bool observe(Tracked& t, int cancel_fd);
   // Reads the checkpoint from the node's finalized state; the failure, if any.
   std::optional<Failure> observe_state(Tracked& t, const Upstream& up, int cancel_fd);
   void record_failure(Tracked& t, const Failure& failure);
-  void record_anchor_failure(Tracked& t, FailureKind kind, const std::string& detail);
+  void record_anchor_failure(Tracked& t, const Failure& failure);
+  // FailureKind::local: counted and logged once per episode (which ends with
+  // a round without one), never blamed on an upstream.
+  void note_local(const Failure& failure);
+  void end_local_episode();
   void ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd);
   void publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
                const std::optional<lean::Checkpoint>& justified);
@@ -79,6 +85,9 @@ class Poller {
   uint64_t attempts_ = 0;
   uint64_t overruns_ = 0;
   uint64_t rounds_without_agreement_ = 0;
+  uint64_t local_errors_total_ = 0;
+  uint64_t local_errors_this_round_ = 0;
+  bool local_pressure_ = false;
   int64_t agreed_at_ms_ = 0;
   std::shared_ptr<const VerifiedAnchor> anchor_;
   StateSummary anchor_summary_;

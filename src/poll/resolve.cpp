@@ -4,6 +4,7 @@
 #include <netdb.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -78,7 +79,12 @@ Expected<std::vector<sockaddr_storage>, Failure> resolve(const std::string& host
   lookup->cb.ar_service = lookup->service.c_str();
   lookup->cb.ar_request = &lookup->hints;
   gaicb* list[1] = {&lookup->cb};
-  if (const int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); rc != 0) return dns_failure(host, gai_strerror(rc));
+  if (const int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); rc != 0) {
+    // Submitting fails only for want of memory or a resolver thread: ours.
+    const bool ours = rc == EAI_AGAIN || rc == EAI_MEMORY || (rc == EAI_SYSTEM && is_local_errno(errno));
+    if (ours) return Unexpected(Failure{FailureKind::local, "lookup of " + host + ": " + gai_strerror(rc)});
+    return dns_failure(host, gai_strerror(rc));
+  }
 
   // gai_suspend cannot watch the stop fd, so wait in short slices.
   int rc;
@@ -97,7 +103,11 @@ Expected<std::vector<sockaddr_storage>, Failure> resolve(const std::string& host
     gai_suspend(list, 1, &ts);
   }
   if (rc != 0) {
+    // The lookup ran in glibc's thread: errno here is not its errno, so only
+    // EAI_MEMORY says for sure that the trouble is ours.
+    const bool ours = rc == EAI_MEMORY;
     release(std::move(lookup));
+    if (ours) return Unexpected(Failure{FailureKind::local, "lookup of " + host + ": " + gai_strerror(rc)});
     return dns_failure(host, gai_strerror(rc));
   }
   std::vector<sockaddr_storage> addrs;

@@ -21,7 +21,8 @@ namespace leanpoint {
 constexpr size_t kMaxParkedLookups = 8;
 
 // The addresses of `host` (a name, an IPv4 or an IPv6 literal) at `port`.
-// Fails with FailureKind::dns, or cancelled when `cancel_fd` becomes readable.
+// Fails with FailureKind::dns, local when this process lacks the resources
+// to ask, or cancelled when `cancel_fd` becomes readable.
 Expected<std::vector<sockaddr_storage>, Failure> resolve(const std::string& host, uint16_t port,
                                                          Clock::time_point deadline, int cancel_fd);
 

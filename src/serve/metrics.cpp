@@ -103,6 +103,9 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   w.family("leanpoint_rounds_total", "counter", "Polling rounds finished.").sample(s.round);
   w.family("leanpoint_rounds_overrun_total", "counter", "Rounds that took longer than the poll interval.")
       .sample(s.rounds_overrun_total);
+  w.family("leanpoint_local_errors_total", "counter",
+           "Upstream requests that failed for want of local resources (descriptors, memory); no upstream blamed.")
+      .sample(s.local_errors_total);
   w.family("leanpoint_round_duration_seconds", "gauge", "Duration of the last round.")
       .sample(seconds(s.round_duration_ms));
 

@@ -107,7 +107,8 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
         {"duration_ms", s.round_duration_ms},
         {"poll_ms", ctx.poll_ms},
         {"overruns_total", s.rounds_overrun_total},
-        {"without_agreement_total", s.rounds_without_agreement_total}}},
+        {"without_agreement_total", s.rounds_without_agreement_total},
+        {"local_errors_total", s.local_errors_total}}},
       {"process", process},
       {"history", history},
   };

@@ -25,7 +25,7 @@ int64_t now_ms() {
 
 std::string fault_names() {
   std::string names;
-  for (int f = static_cast<int>(Fault::none); f <= static_cast<int>(Fault::wrong_state); ++f)
+  for (int f = static_cast<int>(Fault::none); f <= static_cast<int>(Fault::deep_json); ++f)
     names += (names.empty() ? "" : ", ") + to_string(static_cast<Fault>(f));
   return names;
 }
@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--lag", lag, "Slots behind, for lag nodes");
   app.add_option("--flap-ms", flap_ms, "Down/up period, for flap nodes")->check(CLI::PositiveNumber);
   app.add_option("--drip-ms", drip_ms, "Pause between bytes, for drip nodes")->check(CLI::PositiveNumber);
+  size_t fork_choice_nodes = 0;
+  app.add_option("--fork-choice-nodes", fork_choice_nodes,
+                 "Older blocks every fork_choice lists besides its own (a long non-finality; ~210 bytes each)");
   app.add_option("--upstreams-out", upstreams_out, "Write a leanpoint upstreams file here")->default_str("");
   app.set_version_flag("--version", "lean-devnet-sim " LEANPOINT_VERSION);
 
@@ -111,12 +114,14 @@ int main(int argc, char** argv) {
   auto canonical = std::make_shared<Chain>(1, genesis_s, validators);
   auto fork = std::make_shared<Chain>(2, genesis_s, validators);
 
+  const auto extra_nodes = fork_choice_nodes ? synthetic_nodes(fork_choice_nodes) : nullptr;
   std::vector<std::unique_ptr<Node>> running;
   try {
     for (size_t i = 0; i < nodes; ++i) {
       options[i].lag = lag;
       options[i].flap_period = std::chrono::milliseconds(flap_ms);
       options[i].drip_interval = std::chrono::milliseconds(drip_ms);
+      options[i].extra_nodes = extra_nodes;
       running.push_back(std::make_unique<Node>(canonical, fork, head, options[i],
                                                base_port ? static_cast<uint16_t>(base_port + i) : 0));
     }

@@ -25,6 +25,9 @@ const std::pair<const char*, Fault> kFaults[] = {
     {"no-block", Fault::no_block},
     {"old-client", Fault::old_client},
     {"wrong-state", Fault::wrong_state},
+    {"trailer-flood", Fault::trailer_flood},
+    {"header-flood", Fault::header_flood},
+    {"deep-json", Fault::deep_json},
 };
 
 Script json(int status, const nlohmann::json& body) { return respond(status, "application/json", body.dump()); }
@@ -36,6 +39,19 @@ Script ssz(const std::vector<uint8_t>& bytes) {
 }
 
 }  // namespace
+
+std::shared_ptr<const std::string> synthetic_nodes(size_t count) {
+  auto out = std::make_shared<std::string>();
+  char node[256];
+  for (size_t i = 0; i < count; ++i) {
+    std::snprintf(node, sizeof node,
+                  "%s{\"root\":\"0x%064zx\",\"slot\":%zu,\"parent_root\":\"0x%064zx\",\"proposer_index\":%zu,"
+                  "\"weight\":0}",
+                  i ? "," : "", 0x5e000000 + i, i, 0x5e000000 + i - 1, i % 4);
+    *out += node;
+  }
+  return out;
+}
 
 std::optional<Fault> parse_fault(const std::string& name) {
   for (const auto& [n, f] : kFaults)
@@ -105,6 +121,12 @@ Script Node::handle(const std::string& target, const std::string& head) {
     }
     case Fault::html:
       return respond(200, "text/html", "<html><body>It works!</body></html>");
+    case Fault::header_flood:
+      return {{Step::Kind::send, "HTTP/1.1 200 OK\r\n"},
+              {Step::Kind::stream, "X-Flood: " + std::string(100, 'h') + "\r\n"}};
+    case Fault::deep_json:
+      if (target == "/lean/v0/fork_choice") return respond(200, "application/json", std::string(4 << 20, '['));
+      break;
     case Fault::flap:
       if (down()) return {{Step::Kind::reset}};
       break;
@@ -117,6 +139,13 @@ Script Node::handle(const std::string& target, const std::string& head) {
       return {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
     case Fault::chunked:
       return rechunk(script);
+    case Fault::trailer_flood: {
+      Script flood = rechunk(script);
+      std::string& whole = flood[0].data;
+      whole.resize(whole.size() - 2);  // "0\r\n": the trailers begin
+      flood.push_back({Step::Kind::stream, "X-Trailer: " + std::string(1000, 't') + "\r\n"});
+      return flood;
+    }
     case Fault::short_body: {
       const std::string& whole = script[0].data;
       const size_t body = whole.find("\r\n\r\n") + 4;
@@ -136,7 +165,12 @@ Script Node::answer(const std::string& target, const std::string& request_head) 
   if (target == "/lean/v0/health") return json(200, {{"status", "healthy"}, {"service", "lean-rpc-api"}});
   if (target == "/lean/v0/fork_choice") {
     if (options_.fault == Fault::old_client) return not_found();
-    return respond(200, "application/json", chain.fork_choice_json(head, justified, finalized));
+    std::string doc = chain.fork_choice_json(head, justified, finalized);
+    if (options_.extra_nodes && !options_.extra_nodes->empty()) {
+      const size_t at = doc.find("\"nodes\":[") + 9;  // the real nodes follow, at least the finalized one
+      doc.insert(at, *options_.extra_nodes + ",");
+    }
+    return respond(200, "application/json", doc);
   }
   if (target == "/lean/v0/checkpoints/justified") {
     const auto c = chain.checkpoint_at(justified);

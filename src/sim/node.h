@@ -33,6 +33,10 @@ enum class Fault {
   no_block,     // serves no /blocks/finalized, like qlean-mini
   old_client,   // 404 on /lean/v0/fork_choice: observed through its state
   wrong_state,  // reports the right checkpoint but serves another chain's state
+  // Hostile: each tries to hold the poller past its deadline or grow its memory.
+  trailer_flood,  // a chunked answer whose trailers never end
+  header_flood,   // a status line, then headers that never end
+  deep_json,      // fork_choice as 4 MB of '['
 };
 
 // "black-hole" -> Fault::black_hole, ...; nullopt for an unknown name.
@@ -44,7 +48,13 @@ struct NodeOptions {
   uint64_t lag = 3;
   std::chrono::milliseconds flap_period{10000};
   std::chrono::milliseconds drip_interval{200};
+  // Older blocks listed before the real ones in fork_choice, as through a
+  // long non-finality (about 210 bytes each); shared between nodes.
+  std::shared_ptr<const std::string> extra_nodes;
 };
+
+// `count` fork_choice nodes (JSON objects, comma-separated) for NodeOptions::extra_nodes.
+std::shared_ptr<const std::string> synthetic_nodes(size_t count);
 
 class Node {
  public:
@@ -58,6 +68,7 @@ class Node {
   std::string url() const { return server_->url(); }
   const NodeOptions& options() const { return options_; }
   size_t requests() const { return server_->requests(); }
+  size_t active() const { return server_->active(); }  // connections being served now
 
  private:
   Script handle(const std::string& target, const std::string& head);

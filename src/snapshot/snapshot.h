@@ -90,6 +90,7 @@ struct Snapshot {
   int64_t round_duration_ms = 0;
   uint64_t rounds_overrun_total = 0;  // rounds that took longer than the poll interval
   uint64_t rounds_without_agreement_total = 0;
+  uint64_t local_errors_total = 0;  // requests that failed for want of local resources (FailureKind::local)
   std::string last_error;  // why the last round agreed on nothing; empty when it agreed
 
   Agreement agreement;                           // this round's

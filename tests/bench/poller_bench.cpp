@@ -2,6 +2,8 @@
 // (one every POLL_MS) against the upstreams in UPSTREAMS_JSON and prints each
 // round's duration and this process's open descriptors, then a summary line.
 // scripts/bench-poller runs it against lean-devnet-sim; not a test.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,12 @@ size_t open_fds() {
   size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
   return n;
+}
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -60,8 +68,10 @@ int main(int argc, char** argv) {
   // Round 1 is special (nobody backs off yet, the first anchor is fetched).
   const std::vector<double> steady(durations.begin() + 1, durations.end());
   std::printf(
-      "summary rounds=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f first_ms=%.1f fds_min=%zu fds_max=%zu overruns=%llu\n",
+      "summary rounds=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f first_ms=%.1f fds_min=%zu fds_max=%zu overruns=%llu "
+      "peak_rss_mib=%.1f\n",
       rounds, percentile(steady, 0.5), percentile(steady, 0.99), *std::max_element(steady.begin(), steady.end()),
-      durations[0], fds_min, fds_max, static_cast<unsigned long long>(store.load()->rounds_overrun_total));
+      durations[0], fds_min, fds_max, static_cast<unsigned long long>(store.load()->rounds_overrun_total),
+      peak_rss_mib());
   return 0;
 }

@@ -17,16 +17,9 @@
 #include "hex.h"
 #include "http_server.h"
 #include "routes.h"
+#include "rss.h"
 
 namespace testing {
-
-// Resident memory of this process, bytes.
-inline size_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
 
 inline leanpoint::ServerOptions test_server_options() {
   leanpoint::ServerOptions o;
