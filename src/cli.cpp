@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <ostream>
 
+#include "fd_usage.h"
+#include "probe.h"
+#include "service.h"
 #include "version.h"
 
 namespace leanpoint {
@@ -38,8 +41,9 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
       ->envname("LEANPOINT_MAX_BACKOFF_MS");
   app.add_option("--max-state-bytes", config.max_state_bytes, "Largest state or block accepted from an upstream, bytes")
       ->envname("LEANPOINT_MAX_STATE_BYTES");
-  app.add_option("--max-json-bytes", config.max_json_bytes,
-                 "Largest fork_choice accepted from an upstream, bytes (parsed as a stream; larger: read from the state)")
+  app.add_option(
+         "--max-json-bytes", config.max_json_bytes,
+         "Largest fork_choice accepted from an upstream, bytes (parsed as a stream; larger: read from the state)")
       ->envname("LEANPOINT_MAX_JSON_BYTES");
   app.add_option("--min-agree", config.min_agree,
                  "Upstreams that must report the same finalized checkpoint (besides a majority)")
@@ -74,6 +78,12 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   std::string inspect_type = "auto";
   inspect->add_option("--type", inspect_type, "What the file holds")->check(CLI::IsMember({"state", "block", "auto"}));
   inspect->add_option("FILE", result.inspect_path, "The file to read, - for stdin")->required();
+  auto* probe = app.add_subcommand(
+      "probe", "GET a URL once; exit 0 on a 200 and 1 otherwise (a health check for images without curl)");
+  result.probe_timeout_ms = kDefaultProbeTimeoutMs;
+  probe->add_option("URL", result.probe_url, "http://host[:port][/path], e.g. http://127.0.0.1:5555/livez")->required();
+  probe->add_option("--timeout-ms", result.probe_timeout_ms, "Deadline for the whole request, ms")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}));
   app.require_subcommand(0, 1);
 
   app.footer(
@@ -82,6 +92,10 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
 
   try {
     app.parse(argc, argv);
+    if (probe->parsed()) {
+      result.action = Invocation::Action::probe;
+      return result;
+    }
     if (inspect->parsed()) {
       result.action = Invocation::Action::inspect;
       result.inspect_type = inspect_type == "state"   ? ArtifactType::state
@@ -97,11 +111,12 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
     for (const auto& value : upstream_flags) config.upstreams.push_back(parse_upstream_flag(value));
     config.log_level = *parse_log_level(level_name);
     validate(config);
+    check_descriptor_budget(config, raise_fd_limit());
   } catch (const CLI::Success& e) {  // --help, --version
     if (e.get_name() == "CallForVersion")
       out << e.what() << "\n";
     else
-      out << (inspect->parsed() ? inspect->help() : app.help());
+      out << (inspect->parsed() ? inspect->help() : probe->parsed() ? probe->help() : app.help());
     return result;
   } catch (const CLI::ParseError& e) {
     err << "leanpoint: " << e.what() << "\n";

@@ -9,15 +9,17 @@
 namespace leanpoint {
 
 // What the command line asks for: run the service with `config`, describe an
-// anchor file (`leanpoint inspect`), or exit now with `exit_code` (after
-// --help, --version, or an error already printed).
+// anchor file (`leanpoint inspect`), probe a URL (`leanpoint probe`), or exit
+// now with `exit_code` (after --help, --version, or an error already printed).
 struct Invocation {
-  enum class Action { serve, inspect, exit };
+  enum class Action { serve, inspect, probe, exit };
   Action action = Action::exit;
   int exit_code = 0;
   Config config;
   std::string inspect_path;
   ArtifactType inspect_type = ArtifactType::detect;
+  std::string probe_url;
+  int64_t probe_timeout_ms = 0;
 };
 
 // Exit status for anything the operator got wrong (flags, env, files).

@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -16,12 +17,39 @@
 namespace leanpoint {
 namespace {
 
-sigset_t stop_signals() {
+// Signals whose default action would end the process, other than the two
+// that should: waited for like them, and reloaded on (SIGHUP) or logged.
+constexpr int kStraySignals[] = {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR};
+
+// Every signal the main thread waits for. Blocked in all threads, so that as
+// PID 1 in a container, where a default action never happens, they still end
+// or reload the process through sigwait.
+sigset_t waited_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  for (const int s : kStraySignals) sigaddset(&set, s);
   return set;
+}
+
+// SIGHUP: the upstreams file again, validated exactly as at start; on any
+// error the running upstreams stay.
+void reload_upstreams(const Config& config, Poller& poller) {
+  if (config.upstreams_config.empty()) {
+    log(LogLevel::warn, "SIGHUP: the upstreams came from --upstream flags; there is no file to reload");
+    return;
+  }
+  Config next = config;
+  try {
+    next.upstreams = load_upstreams_file(config.upstreams_config);
+    validate(next);
+  } catch (const ConfigError& e) {
+    log(LogLevel::error, "SIGHUP: keeping the running upstreams: ", e.what());
+    return;
+  }
+  log(LogLevel::info, "SIGHUP: reloaded ", config.upstreams_config, ": ", next.upstreams.size(), " upstream(s)");
+  poller.set_upstreams(next.upstreams);
 }
 
 PollerOptions poller_options(const Config& c) {
@@ -39,16 +67,29 @@ PollerOptions poller_options(const Config& c) {
 
 }  // namespace
 
+size_t fd_headroom(size_t artifact_workers) { return 32 + artifact_workers; }
+
+void check_descriptor_budget(const Config& config, size_t fd_limit) {
+  if (config.max_connections == 0) return;  // derived from the limit: always fits
+  const size_t need = config.max_connections + fd_headroom(config.artifact_workers);
+  if (need <= fd_limit) return;
+  throw ConfigError("--max-connections " + std::to_string(config.max_connections) + " needs " + std::to_string(need) +
+                    " descriptors with the service's own " + std::to_string(fd_headroom(config.artifact_workers)) +
+                    ", but RLIMIT_NOFILE is " + std::to_string(fd_limit) +
+                    "; raise the limit (ulimit -n, LimitNOFILE=) or lower --max-connections (0 derives it from the "
+                    "limit)");
+}
+
 size_t default_max_connections(size_t fd_limit, size_t artifact_workers) {
   // Stay under the /healthz threshold with room for the poller's socket,
   // static files being served, logs and the listening socket.
-  const size_t headroom = 32 + artifact_workers;
+  const size_t headroom = fd_headroom(artifact_workers);
   const size_t three_quarters = fd_limit / 4 * 3;
   return three_quarters > headroom + 16 ? three_quarters - headroom : 16;
 }
 
 void block_stop_signals() {
-  const sigset_t set = stop_signals();
+  const sigset_t set = waited_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // A client that goes away mid-response must cost an EPIPE, not the process.
   std::signal(SIGPIPE, SIG_IGN);
@@ -74,7 +115,12 @@ int run_service(const Config& config) {
   server_options.max_connections =
       config.max_connections ? config.max_connections : default_max_connections(fd_limit, config.artifact_workers);
   RoutesOptions routes;
-  routes.health = {config.stale_ms, static_cast<int>(config.fd_threshold)};
+  routes.health.stale_ms = config.stale_ms;
+  routes.health.fd_threshold_percent = static_cast<int>(config.fd_threshold);
+  routes.health.poll_ms = config.poll_ms;
+  routes.health.timeout_ms = config.timeout_ms;
+  routes.health.upstreams = config.upstreams.size();
+  routes.health.started_ms = unix_ms();
   routes.poll_ms = config.poll_ms;
   routes.min_agree = config.min_agree;
   routes.zig_metrics = config.zig_metrics;
@@ -99,11 +145,21 @@ int run_service(const Config& config) {
   std::thread poller_thread([&] { poller.run(stop.fd()); });
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
 
-  const sigset_t set = stop_signals();
-  int signal = 0;
-  while (sigwait(&set, &signal) != 0) {
+  const sigset_t set = waited_signals();
+  for (int signal = 0;;) {
+    if (sigwait(&set, &signal) != 0) continue;
+    if (signal == SIGINT || signal == SIGTERM) {
+      log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
+      break;
+    }
+    if (signal == SIGHUP) {
+      reload_upstreams(config, poller);
+      continue;
+    }
+    const char* name = sigabbrev_np(signal);
+    log(LogLevel::info, "received ", name ? "SIG" + std::string(name) : "signal " + std::to_string(signal),
+        "; ignored (SIGHUP reloads the upstreams file, SIGINT and SIGTERM stop)");
   }
-  log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   stop.notify();
   server.stop();
   poller_thread.join();

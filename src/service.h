@@ -8,15 +8,27 @@
 
 namespace leanpoint {
 
-// Must be called before any thread is started: blocks SIGINT and SIGTERM so
-// every thread inherits the mask and only the waiting thread receives them.
+// Must be called before any thread is started: blocks SIGINT, SIGTERM,
+// SIGHUP and the stray signals whose default would end the process (SIGUSR1,
+// SIGUSR2, SIGALRM, ...), so every thread inherits the mask and only the
+// waiting thread receives them.
 void block_stop_signals();
 
-// Runs until SIGINT or SIGTERM; returns the process exit status.
+// Runs until SIGINT or SIGTERM; SIGHUP reloads the upstreams file, other
+// stray signals are logged and ignored. Returns the process exit status.
 int run_service(const Config& config);
 
+// Descriptors the service needs besides client connections: the poller's
+// socket, static files being served, logs, eventfds, the listener.
+size_t fd_headroom(size_t artifact_workers);
+
 // --max-connections when not given: three quarters of the descriptor limit,
-// less headroom for the poller, files and the listener.
+// less the headroom.
 size_t default_max_connections(size_t fd_limit, size_t artifact_workers);
+
+// Refuses (ConfigError) a --max-connections that, with the headroom, does not
+// fit `fd_limit`: the process would run out of descriptors under load and
+// its upstream polls would fail with EMFILE.
+void check_descriptor_budget(const Config& config, size_t fd_limit);
 
 }  // namespace leanpoint

@@ -88,7 +88,9 @@ TEST_CASE("the dashboard in headless Chromium: the agreed slot, every upstream, 
   MESSAGE("screenshots: ", shot, ", ", phone);
 
   lp.send_signal(SIGTERM);
-  CHECK(lp.wait(Clock::now() + 5s) == 0);
+  const int status = lp.wait(Clock::now() + 5s);
+  CAPTURE(lp.err());  // a sanitizer's report, if it has one
+  CHECK(status == 0);
   sim.send_signal(SIGTERM);
   CHECK(sim.wait(Clock::now() + 5s) == 0);
 }

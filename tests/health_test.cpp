@@ -89,3 +89,45 @@ TEST_CASE("fd_usage reads this process") {
   CHECK(u.open >= 3);  // stdin, stdout, stderr at least
   CHECK(u.limit >= u.open);
 }
+
+TEST_CASE("/livez: only a stalled poller or descriptors at the threshold; never an upstream outage") {
+  HealthRules rules;
+  rules.poll_ms = 10'000;
+  rules.timeout_ms = 4000;
+  rules.upstreams = 3;  // stalled after 30 s + 7 x 4 s = 58 s
+  rules.started_ms = kNow - 5000;
+  Snapshot s;  // no round yet: counted from the start
+  CHECK(leanpoint::assess_liveness(s, kNow, rules, kFew).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow + 52'000, rules, kFew).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow + 54'000, rules, kFew).failing ==
+        std::vector<HealthReason>{HealthReason::poller_stalled});
+  s.round = 7;  // rounds finish, agreeing on nothing, with nothing to serve
+  s.round_started_ms = kNow - 2000;
+  s.round_duration_ms = 1000;
+  CHECK(leanpoint::assess_liveness(s, kNow, rules, kFew).ok());
+  CHECK_FALSE(leanpoint::assess(s, kNow, rules, kFew).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow + 60'000, rules, kFew).failing ==
+        std::vector<HealthReason>{HealthReason::poller_stalled});
+  s.upstreams.resize(10);  // a reload added upstreams: rounds may take longer
+  CHECK(leanpoint::assess_liveness(s, kNow + 60'000, rules, kFew).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow, rules, {1000, 1024}).failing ==
+        std::vector<HealthReason>{HealthReason::fd_pressure});
+}
+
+TEST_CASE("/readyz: a verified state and its block, whatever the agreement says") {
+  Snapshot s = healthy();
+  auto with_block = std::make_shared<leanpoint::VerifiedAnchor>(*s.anchor);
+  with_block->state = std::make_shared<const std::vector<uint8_t>>(100);
+  with_block->block = std::make_shared<const std::vector<uint8_t>>(10);
+  s.anchor = with_block;
+  CHECK(leanpoint::assess_readiness(s).ok());
+  s.agreed_at_ms = 0;  // no agreement any more: still a valid pair to serve
+  s.history.clear();
+  CHECK(leanpoint::assess_readiness(s).ok());
+  auto no_block = std::make_shared<leanpoint::VerifiedAnchor>(*s.anchor);
+  no_block->block.reset();
+  s.anchor = no_block;
+  CHECK(leanpoint::assess_readiness(s).failing == std::vector<HealthReason>{HealthReason::no_block});
+  s.anchor.reset();
+  CHECK(leanpoint::assess_readiness(s).failing == std::vector<HealthReason>{HealthReason::no_anchor});
+}

@@ -13,6 +13,7 @@
 
 using leanpoint::Clock;
 using leanpoint::FailureKind;
+using leanpoint::sim::always;
 using leanpoint::sim::Script;
 using leanpoint::sim::ScriptedServer;
 using leanpoint::sim::Step;
@@ -25,10 +26,6 @@ constexpr auto kSlack = 100ms;
 // What one scenario may add to the process's peak RSS. The old client spent
 // 1.3 GB on a trailer flood and 305 MB on 4 MB of '['.
 constexpr size_t kMemoryBound = 16u << 20;
-
-ScriptedServer::Handler always(Script script) {
-  return [script](const std::string&, const std::string&) { return script; };
-}
 
 leanpoint::Upstream upstream(const ScriptedServer& s) {
   leanpoint::Upstream up;

@@ -18,6 +18,7 @@ using leanpoint::FailureKind;
 using leanpoint::http_get;
 using leanpoint::HttpRequest;
 using HttpResult = leanpoint::Expected<leanpoint::HttpResponse, leanpoint::Failure>;
+using leanpoint::sim::always;
 using leanpoint::sim::Script;
 using leanpoint::sim::ScriptedServer;
 using leanpoint::sim::Step;
@@ -44,10 +45,6 @@ Timed get(uint16_t port, const std::string& target = "/lean/v0/fork_choice", siz
 std::string body_of(const HttpResult& r) { return std::string(r->body.begin(), r->body.end()); }
 
 std::string detail_of(const HttpResult& r) { return r ? std::string() : r.error().detail; }
-
-ScriptedServer::Handler always(Script script) {
-  return [script](const std::string&, const std::string&) { return script; };
-}
 
 // Asserts the kind and that the call ended by the deadline plus slack.
 void expect_error(const Timed& t, FailureKind kind) {

@@ -22,15 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-PollerOptions options_for(const testing::Devnet& net) {
-  PollerOptions o;
-  o.upstreams = net.upstreams();
-  o.poll_interval = 1000ms;
-  o.timeout = 300ms;
-  o.max_backoff = 60s;
-  return o;
-}
-
 // Holds every descriptor this process may still open, until destroyed: the
 // soft RLIMIT_NOFILE is lowered to a little above the descriptors open, and
 // the rest filled with /dev/null.
@@ -67,7 +58,7 @@ TEST_CASE("out of descriptors: local, counted, nobody backs off; the next round 
   testing::Devnet net;
   for (int i = 0; i < 3; ++i) net.add();
   SnapshotStore store;
-  Poller poller(options_for(net), store);
+  Poller poller(net.poller_options(), store);
   poller.run_round();
   REQUIRE(store.load()->agreement.checkpoint);
   // The nodes' connection threads must be done with their sockets: one that
@@ -114,7 +105,7 @@ TEST_CASE("fork_choice over --max-json-bytes: too_large, and the node is read th
   testing::Devnet net;
   for (int i = 0; i < 3; ++i) net.add();
   SnapshotStore store;
-  PollerOptions o = options_for(net);
+  PollerOptions o = net.poller_options();
   o.max_json_bytes = 100;  // smaller than any fork_choice the devnet serves
   Poller poller(o, store);
   poller.run_round();

@@ -18,22 +18,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-PollerOptions options_for(const testing::Devnet& net) {
-  PollerOptions o;
-  o.upstreams = net.upstreams();
-  o.poll_interval = 1000ms;
-  o.timeout = 300ms;
-  o.max_backoff = 60s;
-  return o;
-}
-
 struct Harness {
   testing::Devnet net;
   SnapshotStore store;
   std::unique_ptr<Poller> poller;
 
   void start(PollerOptions o) { poller = std::make_unique<Poller>(std::move(o), store); }
-  void start() { start(options_for(net)); }
+  void start() { start(net.poller_options()); }
   std::shared_ptr<const Snapshot> round() {
     poller->run_round();
     return store.load();
@@ -142,7 +133,7 @@ TEST_CASE("--min-agree raises the floor") {
   Harness h;
   h.net.add();
   h.net.add();
-  auto o = options_for(h.net);
+  auto o = h.net.poller_options();
   o.min_agree = 3;
   h.start(o);
   CHECK_FALSE(h.round()->agreement.checkpoint);
@@ -265,7 +256,7 @@ TEST_CASE("backoff: a failing upstream is retried after 1, 2, 4 ... intervals, c
   Harness h;
   h.net.add();
   h.net.add(Fault::reset);
-  auto o = options_for(h.net);
+  auto o = h.net.poller_options();
   o.max_backoff = 4 * o.poll_interval;
   h.start(o);
   std::vector<int> attempted;
@@ -287,7 +278,7 @@ TEST_CASE("a round retries at most one failing upstream; the others take turns")
   h.net.add(Fault::black_hole);
   h.net.add(Fault::black_hole);
   h.net.add(Fault::black_hole);
-  auto o = options_for(h.net);
+  auto o = h.net.poller_options();
   o.max_backoff = o.poll_interval;  // no waiting: every failing upstream is always due
   h.start(o);
   auto s = h.round();  // first failures: all three polled
@@ -343,7 +334,7 @@ TEST_CASE("backoff resets on success") {
 TEST_CASE("a round longer than the poll interval is counted") {
   Harness h;
   h.net.add(Fault::black_hole);
-  auto o = options_for(h.net);
+  auto o = h.net.poller_options();
   o.poll_interval = 100ms;
   o.timeout = 250ms;
   h.start(o);

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "fds.h"
+#include "gate.h"
 #include "sanitizers.h"
 #include "subprocess.h"
 #include "test_server.h"
@@ -141,22 +142,46 @@ TEST_CASE("a full pool answers 503 Retry-After at once and closes") {
   for (int fd : {a, b, c}) ::close(fd);
 }
 
-TEST_CASE("--max-connections: beyond it, a fast 503") {
+TEST_CASE("--max-connections: beyond it, a fast 503, but /livez and /readyz still answer") {
   auto o = testing::test_server_options();
   o.max_connections = 4;
   const size_t fds = testing::open_fds();
   {
     TestServer t(o);
+    t.publish_anchor(1000);
     std::vector<int> held;
+    auto hold_until = [&](size_t open) {
+      // The gate has them once the server counts them open.
+      const auto by = std::chrono::steady_clock::now() + 5s;
+      while (static_cast<size_t>(t.stats().connections_open.load()) < open && std::chrono::steady_clock::now() < by)
+        std::this_thread::yield();
+    };
     for (int i = 0; i < 4; ++i) held.push_back(testing::connect_to(t.port()));
-    // The gate has them once the server counts them open.
-    const auto by = std::chrono::steady_clock::now() + 5s;
-    while (t.stats().connections_open.load() < 4 && std::chrono::steady_clock::now() < by) std::this_thread::yield();
-    const int extra = testing::connect_to(t.port());
-    const std::string reply = testing::read_until_close(extra, 3000);
+    hold_until(4);
+    auto ask = [&](const std::string& path) {
+      const int extra = testing::connect_to(t.port());
+      const auto start = std::chrono::steady_clock::now();
+      testing::send_all(extra, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      const std::string reply = testing::read_until_close(extra, 3000);  // closed after one answer
+      CHECK(std::chrono::steady_clock::now() - start < 1s);
+      ::close(extra);
+      return reply;
+    };
+    std::string reply = ask("/status");
     CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
     CHECK(reply.find("too many connections") != std::string::npos);
-    ::close(extra);
+    reply = ask("/livez");
+    CAPTURE(reply);
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(reply.find("\r\n\r\nok\n") != std::string::npos);
+    CHECK(ask("/readyz").rfind("HTTP/1.1 200", 0) == 0);
+    // The reserve taken too: refused at once, before any request.
+    for (size_t i = 0; i < leanpoint::kProbeReserve; ++i) held.push_back(testing::connect_to(t.port()));
+    hold_until(4 + leanpoint::kProbeReserve);
+    const int beyond = testing::connect_to(t.port());
+    reply = testing::read_until_close(beyond, 3000);
+    CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+    ::close(beyond);
     for (int fd : held) ::close(fd);
   }
   CHECK(testing::open_fds() == fds);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace leanpoint {
 namespace {
@@ -23,6 +24,13 @@ std::string to_lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
+}
+
+std::optional<uint64_t> parse_decimal(std::string_view s) {
+  uint64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 std::string_view trim(std::string_view s) {

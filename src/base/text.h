@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,10 @@ namespace leanpoint {
 bool iequals(std::string_view a, std::string_view b);
 bool starts_with_nocase(std::string_view s, std::string_view prefix);
 std::string to_lower(std::string_view s);
+
+// A whole string of decimal digits as a number; nullopt for anything else
+// (empty, a sign, other characters, overflow).
+std::optional<uint64_t> parse_decimal(std::string_view s);
 
 // Without leading and trailing spaces and tabs (HTTP's optional whitespace).
 std::string_view trim(std::string_view s);

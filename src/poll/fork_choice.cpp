@@ -9,16 +9,10 @@
 #include <vector>
 
 #include "hex.h"
+#include "text.h"
 
 namespace leanpoint {
 namespace {
-
-std::optional<uint64_t> decimal(std::string_view s) {
-  uint64_t v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 std::optional<ssz::Root> root_of(std::string_view s) {
   const auto bytes = from_hex(s);
@@ -165,7 +159,7 @@ class Reader : public nlohmann::json_sax<nlohmann::json> {
 
   bool checkpoint_field(PartialCheckpoint& c, const Scalar& v, const std::string& where, bool strict = true) {
     if (inner_key_ == "slot") {
-      c.slot = v.number ? v.number : v.text ? decimal(*v.text) : std::nullopt;
+      c.slot = v.number ? v.number : v.text ? parse_decimal(*v.text) : std::nullopt;
       if (!c.slot && strict) return fail(where + ".slot is not an unsigned integer");
     } else if (inner_key_ == "root") {
       c.root = v.text ? root_of(*v.text) : std::nullopt;

@@ -13,8 +13,8 @@
 
 #include "deadline.h"
 #include "expected.h"
-#include "fork_choice.h"
 #include "failure.h"
+#include "fork_choice.h"
 #include "lean.h"
 #include "lean_paths.h"
 #include "upstream.h"

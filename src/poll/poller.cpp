@@ -49,7 +49,44 @@ void Poller::run(int stop_fd) {
   }
 }
 
+void Poller::set_upstreams(std::vector<Upstream> upstreams) {
+  std::lock_guard lock(pending_mutex_);
+  pending_upstreams_ = std::move(upstreams);
+}
+
+void Poller::apply_new_upstreams() {
+  std::vector<Upstream> next;
+  {
+    std::lock_guard lock(pending_mutex_);
+    if (!pending_upstreams_) return;
+    next = std::move(*pending_upstreams_);
+    pending_upstreams_.reset();
+  }
+  std::vector<Tracked> tracked;
+  size_t kept = 0;
+  for (const Upstream& up : next) {
+    auto same = std::find_if(tracked_.begin(), tracked_.end(),
+                             [&up](const Tracked& t) { return t.status.name == up.name && t.status.url == up.url; });
+    if (same != tracked_.end()) {
+      ++kept;
+      tracked.push_back(std::move(*same));
+      tracked.back().status.path = up.path;
+      continue;
+    }
+    Tracked t;
+    t.status.name = up.name;
+    t.status.url = up.url;
+    t.status.path = up.path;
+    tracked.push_back(std::move(t));
+  }
+  log(LogLevel::info, "upstreams now: ", next.size(), " (", kept, " kept, ", next.size() - kept, " added, ",
+      tracked_.size() - kept, " removed)");
+  tracked_ = std::move(tracked);
+  options_.upstreams = std::move(next);
+}
+
 void Poller::run_round(int cancel_fd) {
+  apply_new_upstreams();
   const auto started = Clock::now();
   const int64_t started_ms = unix_ms();
   ++round_;

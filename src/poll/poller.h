@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -55,6 +56,11 @@ class Poller {
   // Runs one round now and publishes its snapshot (tests drive rounds so).
   void run_round(int cancel_fd = -1);
 
+  // Replaces the upstreams from the next round on (any thread): upstreams
+  // kept (same name and URL) keep their history and backoff, added ones
+  // start fresh, removed ones leave the table.
+  void set_upstreams(std::vector<Upstream> upstreams);
+
  private:
   struct Tracked {
     UpstreamStatus status;
@@ -78,7 +84,11 @@ class Poller {
   void publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
                const std::optional<lean::Checkpoint>& justified);
 
+  void apply_new_upstreams();
+
   PollerOptions options_;
+  std::mutex pending_mutex_;
+  std::optional<std::vector<Upstream>> pending_upstreams_;
   SnapshotStore& store_;
   std::vector<Tracked> tracked_;
   uint64_t round_ = 0;

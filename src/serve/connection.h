@@ -40,6 +40,7 @@ struct Connection {
   Clock::time_point deadline{};  // for the next complete head
   unsigned requests = 0;         // answered on this connection
   bool reset_on_close = false;   // set when a transfer stalled
+  bool probe_only = false;       // adopted past --max-connections: a probe route, then closed
 
  private:
   UniqueFd socket_;

@@ -50,6 +50,8 @@ std::string canned_response(int status, const std::string& body, const std::stri
          "Connection: close\r\n\r\n" + body;
 }
 
+std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
+
 std::optional<std::string> screen_head(std::string_view head) {
   const size_t eol = head.find("\r\n");
   const std::string_view line = head.substr(0, eol);
@@ -112,11 +114,13 @@ void Gate::adopt(int socket) {
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::string peer = peer_address(fd.get()).text();
   auto conn = std::make_shared<Connection>(std::move(fd), std::move(peer), stats_);
-  if (stopping_ || static_cast<size_t>(stats_.connections_open.load()) > options_.max_connections) {
+  const size_t open = static_cast<size_t>(stats_.connections_open.load());
+  if (stopping_ || open > options_.max_connections + kProbeReserve) {
     stats_.add(Counter::shed);
-    reply_and_close(conn, canned_response(503, "too many connections\n", "Retry-After: 1\r\n"));
+    reply_and_close(conn, too_many_connections());
     return;
   }
+  conn->probe_only = open > options_.max_connections;
   conn->deadline = Clock::now() + options_.head_timeout;
   resume(std::move(conn));
 }

@@ -30,6 +30,9 @@
 namespace leanpoint {
 
 constexpr size_t kMaxRequestHead = 16 * 1024;
+// Connections past --max-connections kept for probes (/livez, /readyz): one
+// of these may ask only for a probe route, and is closed after it.
+constexpr size_t kProbeReserve = 8;
 
 struct GateOptions {
   std::chrono::milliseconds head_timeout{10000};
@@ -38,6 +41,9 @@ struct GateOptions {
 
 // A response the gate (or a full pool) sends itself, then closes.
 std::string canned_response(int status, const std::string& body, const std::string& extra_headers = "");
+
+// The answer past --max-connections.
+std::string too_many_connections();
 
 // Checks a complete request head before any worker sees it: the request line
 // parses, the method is GET or HEAD, and there is no body. Returns the

@@ -14,9 +14,23 @@ std::string_view to_string(HealthReason reason) {
       return "no_verified_anchor";
     case HealthReason::fd_pressure:
       return "fd_pressure";
+    case HealthReason::poller_stalled:
+      return "poller_stalled";
+    case HealthReason::no_anchor:
+      return "no_anchor";
+    case HealthReason::no_block:
+      return "no_block";
   }
   return "unknown";
 }
+
+namespace {
+
+bool at_fd_threshold(const FdUsage& fds, const HealthRules& rules) {
+  return fds.limit > 0 && fds.open * 100 >= fds.limit * static_cast<size_t>(rules.fd_threshold_percent);
+}
+
+}  // namespace
 
 bool Health::fails(HealthReason reason) const {
   return std::find(failing.begin(), failing.end(), reason) != failing.end();
@@ -30,9 +44,30 @@ Health assess(const Snapshot& s, int64_t now_ms, const HealthRules& rules, const
     h.failing.push_back(HealthReason::stale);
   if (!s.anchor || s.history.empty() || s.anchor->checkpoint != s.history.back().checkpoint)
     h.failing.push_back(HealthReason::no_verified_anchor);
-  if (fds.limit > 0 && fds.open * 100 >= fds.limit * static_cast<size_t>(rules.fd_threshold_percent))
-    h.failing.push_back(HealthReason::fd_pressure);
+  if (at_fd_threshold(fds, rules)) h.failing.push_back(HealthReason::fd_pressure);
   return h;
+}
+
+Health assess_liveness(const Snapshot& s, int64_t now_ms, const HealthRules& rules, const FdUsage& fds) {
+  Health h;
+  const int64_t last_round = s.round ? s.round_started_ms + s.round_duration_ms : rules.started_ms;
+  const int64_t stall = rules.poller_stall_ms(std::max(rules.upstreams, s.upstreams.size()));
+  if (now_ms - last_round > stall) h.failing.push_back(HealthReason::poller_stalled);
+  if (at_fd_threshold(fds, rules)) h.failing.push_back(HealthReason::fd_pressure);
+  return h;
+}
+
+Health assess_readiness(const Snapshot& s) {
+  Health h;
+  if (!s.anchor)
+    h.failing.push_back(HealthReason::no_anchor);
+  else if (!s.anchor->block)
+    h.failing.push_back(HealthReason::no_block);
+  return h;
+}
+
+HealthReport assess_all(const Snapshot& s, int64_t now_ms, const HealthRules& rules, const FdUsage& fds) {
+  return {assess(s, now_ms, rules, fds), assess_liveness(s, now_ms, rules, fds), assess_readiness(s)};
 }
 
 }  // namespace leanpoint

@@ -16,6 +16,16 @@ namespace leanpoint {
 struct HealthRules {
   int64_t stale_ms = 30000;
   int fd_threshold_percent = 80;
+  // /livez: no round finished for 3 poll intervals plus a deadline per
+  // upstream (and 4 for the anchor's downloads) means a stuck poller.
+  int64_t poll_ms = 10000;
+  int64_t timeout_ms = 5000;
+  size_t upstreams = 1;    // at start; a reload's count, once rounds publish it
+  int64_t started_ms = 0;  // unix ms the process started (before the first round)
+
+  int64_t poller_stall_ms(size_t upstream_count) const {
+    return 3 * poll_ms + static_cast<int64_t>(upstream_count + 4) * timeout_ms;
+  }
 };
 
 // The rules /healthz checks, in the order they are reported.
@@ -24,8 +34,14 @@ enum class HealthReason : uint8_t {
   stale,               // no agreement for --stale-ms (a round that briefly disagrees is fine)
   no_verified_anchor,  // nothing verified for the newest agreed checkpoint
   fd_pressure,         // descriptors at --fd-threshold percent of the limit
+  // /livez: the process needs a restart.
+  poller_stalled,  // no round finished within HealthRules::poller_stall_ms()
+  // /readyz: a syncing node could not get a pair here now.
+  no_anchor,  // no verified state to serve
+  no_block,   // a verified state, but no block for it yet
 };
 
+// The /healthz rules (and leanpoint_health_failing's labels), unchanged.
 inline constexpr HealthReason kHealthReasons[] = {HealthReason::no_agreement, HealthReason::stale,
                                                   HealthReason::no_verified_anchor, HealthReason::fd_pressure};
 
@@ -38,7 +54,22 @@ struct Health {
   bool fails(HealthReason reason) const;
 };
 
-// `now_ms` is unix ms.
+// /healthz. `now_ms` is unix ms.
 Health assess(const Snapshot& snapshot, int64_t now_ms, const HealthRules& rules, const FdUsage& fds);
+
+// /livez: fails only when a restart would help: the poller thread stopped
+// finishing rounds, or descriptors are at the threshold. An outage of every
+// upstream never fails it.
+Health assess_liveness(const Snapshot& snapshot, int64_t now_ms, const HealthRules& rules, const FdUsage& fds);
+
+// /readyz: a verified anchor's state and block are both being served: what a
+// syncing node needs, and what a load balancer should route on.
+Health assess_readiness(const Snapshot& snapshot);
+
+// All three, as /status and /metrics show them.
+struct HealthReport {
+  Health healthz, live, ready;
+};
+HealthReport assess_all(const Snapshot& snapshot, int64_t now_ms, const HealthRules& rules, const FdUsage& fds);
 
 }  // namespace leanpoint

@@ -143,7 +143,13 @@ class HttpServer::Impl : public httplib::Server {
 
   // On the gate thread: the pool is the one the request's route names.
   void dispatch(std::shared_ptr<Connection> conn) {
-    WorkerPool& pool = route_of(conn->input).pool == PoolClass::artifact ? artifacts_ : api_;
+    const Route& route = route_of(conn->input);
+    if (conn->probe_only && !route.probe) {
+      stats_.add(Counter::shed);
+      Gate::reply_and_close(conn, too_many_connections());
+      return;
+    }
+    WorkerPool& pool = route.pool == PoolClass::artifact ? artifacts_ : api_;
     // The job owns the connection: a job refused, or dropped at shutdown, closes it.
     auto job = [this, conn] { serve(conn); };
     if (!pool.submit(std::move(job))) {
@@ -161,7 +167,7 @@ class HttpServer::Impl : public httplib::Server {
       current.context.range = take_range_header(conn->input, head_end(conn->input));
       t_request = &current;
       bool closed = false;
-      const bool close = stopping_ || conn->requests + 1 >= kMaxRequestsPerConnection;
+      const bool close = stopping_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
       const bool ok = process_request(stream, close, closed, [](httplib::Request& req) {
         // cpp-httplib adds these after the client's own headers, and a lookup
         // finds the first: make the server's the only ones.

@@ -56,8 +56,9 @@ double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 }  // namespace
 
-std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health& health, const RequestCounts& requests,
-                           bool zig_names) {
+std::string render_metrics(const Snapshot& s, const ProcessView& p, const HealthReport& report,
+                           const RequestCounts& requests, bool zig_names) {
+  const Health& health = report.healthz;
   Writer w;
   const auto* agreed = s.history.empty() ? nullptr : &s.history.back().checkpoint;
   const int64_t updated_ms = s.round ? s.round_started_ms + s.round_duration_ms : 0;
@@ -82,6 +83,10 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
 
   w.family("leanpoint_build_info", "gauge", "leanpoint's version.").sample(1, {{"version", LEANPOINT_VERSION}});
   w.family("leanpoint_healthy", "gauge", "1 when /healthz answers 200.").sample(health.ok() ? 1 : 0);
+  w.family("leanpoint_live", "gauge", "1 when /livez answers 200 (no restart needed).")
+      .sample(report.live.ok() ? 1 : 0);
+  w.family("leanpoint_ready", "gauge", "1 when /readyz answers 200 (a verified state and block are served).")
+      .sample(report.ready.ok() ? 1 : 0);
   w.family("leanpoint_health_failing", "gauge", "1 for each /healthz rule failing now.");
   for (const HealthReason reason : kHealthReasons)
     w.sample(health.fails(reason) ? 1 : 0, {{"reason", std::string(to_string(reason))}});

@@ -14,7 +14,7 @@
 
 namespace leanpoint {
 
-std::string render_metrics(const Snapshot& s, const ProcessView& process, const Health& health,
+std::string render_metrics(const Snapshot& s, const ProcessView& process, const HealthReport& health,
                            const RequestCounts& requests, bool zig_names);
 
 }  // namespace leanpoint

@@ -5,16 +5,7 @@
 #include "text.h"
 
 namespace leanpoint {
-namespace {
-
-std::optional<uint64_t> number(std::string_view s) {
-  uint64_t v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 RangeDecision decide_range(std::optional<std::string_view> header, uint64_t size) {
   using Kind = RangeDecision::Kind;
@@ -29,17 +20,17 @@ RangeDecision decide_range(std::optional<std::string_view> header, uint64_t size
   const std::string_view first_text = trim(spec.substr(0, dash)), last_text = trim(spec.substr(dash + 1));
 
   if (first_text.empty()) {  // bytes=-S: the last S bytes
-    const auto suffix = number(last_text);
+    const auto suffix = parse_decimal(last_text);
     if (!suffix) return full;
     if (*suffix == 0 || size == 0) return {Kind::unsatisfiable, 0, 0};
     const uint64_t length = std::min(*suffix, size);
     return {Kind::partial, size - length, length};
   }
-  const auto first = number(first_text);
+  const auto first = parse_decimal(first_text);
   if (!first) return full;
   std::optional<uint64_t> last;
   if (!last_text.empty()) {
-    last = number(last_text);
+    last = parse_decimal(last_text);
     if (!last || *last < *first) return full;  // invalid: ignored
   }
   if (*first >= size) return {Kind::unsatisfiable, 0, 0};

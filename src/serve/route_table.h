@@ -43,6 +43,10 @@ struct Route {
   PoolClass pool = PoolClass::api;
   std::string label;  // bounded: never the path of a request that matched a prefix
   Handler handler;
+  // Answered even when --max-connections is reached, on a few reserved
+  // connections (gate.h): an orchestrator's probe must not fail because
+  // clients filled the slots.
+  bool probe = false;
 };
 
 class RouteTable {

@@ -65,7 +65,11 @@ class RenderCache {
 class Site {
  public:
   Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, RoutesOptions options)
-      : store_(store), server_(server), stats_(stats), options_(std::move(options)), started_ms_(unix_ms()) {}
+      : store_(store),
+        server_(server),
+        stats_(stats),
+        options_(with_start(std::move(options))),
+        started_ms_(unix_ms()) {}
 
   // The verified anchor: both artifacts come from the same VerifiedAnchor.
   void artifact(bool block, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
@@ -105,7 +109,7 @@ class Site {
     json_body(res, *status_cache_.get(s, [&] {
       const ProcessView p = process_view();
       const StatusContext ctx{unix_ms(), options_.poll_ms, options_.min_agree};
-      return status_json(*s, p, assess(*s, ctx.now_ms, options_.health, p.fds), ctx).dump();
+      return status_json(*s, p, assess_all(*s, ctx.now_ms, options_.health, p.fds), ctx).dump();
     }));
   }
 
@@ -118,20 +122,19 @@ class Site {
   }
 
   void healthz(httplib::Response& res) const {
-    const Health h = assess(*store_.load(), unix_ms(), options_.health, fd_usage());
-    res.set_header("Cache-Control", "no-cache");
-    if (h.ok()) return text(res, 200, "ok\n");
-    std::string body;
-    for (const HealthReason reason : h.failing) body.append(to_string(reason)).append("\n");
-    text(res, 503, body);
+    verdict(res, assess(*store_.load(), unix_ms(), options_.health, fd_usage()));
   }
+  void livez(httplib::Response& res) const {
+    verdict(res, assess_liveness(*store_.load(), unix_ms(), options_.health, fd_usage()));
+  }
+  void readyz(httplib::Response& res) const { verdict(res, assess_readiness(*store_.load())); }
 
   void metrics(httplib::Response& res) const {
     const auto s = store_.load();
     const ProcessView p = process_view();
-    res.set_content(
-        render_metrics(*s, p, assess(*s, unix_ms(), options_.health, p.fds), stats_.requests(), options_.zig_metrics),
-        "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(render_metrics(*s, p, assess_all(*s, unix_ms(), options_.health, p.fds), stats_.requests(),
+                                   options_.zig_metrics),
+                    "text/plain; version=0.0.4; charset=utf-8");
   }
 
   // Everything else: --static-dir files through the artifact path, or the built-in page.
@@ -145,6 +148,21 @@ class Site {
   bool static_files() const { return !options_.static_dir.empty(); }
 
  private:
+  // Before the first round, /livez counts from now.
+  static RoutesOptions with_start(RoutesOptions o) {
+    if (o.health.started_ms == 0) o.health.started_ms = unix_ms();
+    return o;
+  }
+
+  // 200 "ok", or 503 with each failing reason on its own line.
+  static void verdict(httplib::Response& res, const Health& h) {
+    res.set_header("Cache-Control", "no-cache");
+    if (h.ok()) return text(res, 200, "ok\n");
+    std::string body;
+    for (const HealthReason reason : h.failing) body.append(to_string(reason)).append("\n");
+    text(res, 503, body);
+  }
+
   ProcessView process_view() const {
     ProcessView p;
     p.fds = fd_usage();
@@ -213,6 +231,8 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
       {"/status", exact, kGet | kHead, PoolClass::api, "/status", simple(&Site::status)},
       {"/api/upstreams", exact, kGet | kHead, PoolClass::api, "/api/upstreams", simple(&Site::upstreams)},
       {"/healthz", exact, kGet | kHead, PoolClass::api, "/healthz", simple(&Site::healthz)},
+      {"/livez", exact, kGet | kHead, PoolClass::api, "/livez", simple(&Site::livez), /*probe=*/true},
+      {"/readyz", exact, kGet | kHead, PoolClass::api, "/readyz", simple(&Site::readyz), /*probe=*/true},
       {"/metrics", exact, kGet | kHead, PoolClass::api, "/metrics", simple(&Site::metrics)},
       {"/", exact, kGet | kHead, files_pool, "/", fallback},
       // Other lean API paths are never files worth the artifact pool.

@@ -39,7 +39,9 @@ uint64_t error_count(const UpstreamStatus& u) {
 
 }  // namespace
 
-ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& health, const StatusContext& ctx) {
+ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthReport& report,
+                         const StatusContext& ctx) {
+  const Health& health = report.healthz;
   const auto agreed = last_agreed(s);
   ordered_json anchor = nullptr;
   if (s.anchor) {
@@ -69,8 +71,11 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
                      {"queued", pool.queued},
                      {"capacity", pool.capacity}});
   const int64_t round_end = s.round ? s.round_started_ms + s.round_duration_ms : 0;
-  ordered_json failing = ordered_json::array();
-  for (const HealthReason r : health.failing) failing.push_back(to_string(r));
+  auto verdict = [](const Health& h) {
+    ordered_json failing = ordered_json::array();
+    for (const HealthReason r : h.failing) failing.push_back(to_string(r));
+    return ordered_json{{"ok", h.ok()}, {"failing", failing}};
+  };
   ordered_json process = {{"fds_open", p.fds.open},
                           {"fds_limit", p.fds.limit},
                           {"connections_open", p.connections_open},
@@ -100,7 +105,9 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const Health& 
         {"answered", s.agreement.answered},
         {"min_agree", ctx.min_agree}}},
       {"anchor", anchor},
-      {"health", {{"ok", health.ok()}, {"failing", failing}}},
+      {"health", verdict(health)},
+      {"live", verdict(report.live)},
+      {"ready", verdict(report.ready)},
       {"round",
        {{"number", s.round},
         {"started_ms", s.round_started_ms},

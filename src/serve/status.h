@@ -42,7 +42,7 @@ struct StatusContext {
   size_t min_agree = 1;
 };
 
-nlohmann::ordered_json status_json(const Snapshot& s, const ProcessView& process, const Health& health,
+nlohmann::ordered_json status_json(const Snapshot& s, const ProcessView& process, const HealthReport& health,
                                    const StatusContext& ctx);
 nlohmann::ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx);
 

@@ -91,4 +91,9 @@ class ScriptedServer {
   std::vector<Connection> connections_;
 };
 
+// A handler that answers every request with `script`.
+inline ScriptedServer::Handler always(Script script) {
+  return [script = std::move(script)](const std::string&, const std::string&) { return script; };
+}
+
 }  // namespace leanpoint::sim

@@ -4,13 +4,14 @@
 // are shared between snapshots (and with responses in flight), never copied.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agreement.h"
@@ -91,7 +92,7 @@ struct Snapshot {
   uint64_t rounds_overrun_total = 0;  // rounds that took longer than the poll interval
   uint64_t rounds_without_agreement_total = 0;
   uint64_t local_errors_total = 0;  // requests that failed for want of local resources (FailureKind::local)
-  std::string last_error;  // why the last round agreed on nothing; empty when it agreed
+  std::string last_error;           // why the last round agreed on nothing; empty when it agreed
 
   Agreement agreement;                           // this round's
   std::optional<lean::Checkpoint> justified;     // agreed the same way, on justified checkpoints
@@ -101,14 +102,26 @@ struct Snapshot {
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
 };
 
+// The current snapshot. The mutex is held only to copy a pointer: no reader
+// ever waits on a round. (libstdc++ 12's std::atomic<std::shared_ptr> would
+// do the same with a spin lock, but releases it after a load with a relaxed
+// store, which ThreadSanitizer rightly reports as a race.)
 class SnapshotStore {
  public:
   SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
-  std::shared_ptr<const Snapshot> load() const { return current_.load(std::memory_order_acquire); }
-  void publish(std::shared_ptr<const Snapshot> s) { current_.store(std::move(s), std::memory_order_release); }
+  std::shared_ptr<const Snapshot> load() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void publish(std::shared_ptr<const Snapshot> s) {
+    std::shared_ptr<const Snapshot> old;  // freed outside the lock
+    std::lock_guard lock(mutex_);
+    old = std::exchange(current_, std::move(s));
+  }
 
  private:
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Snapshot> current_;
 };
 
 }  // namespace leanpoint

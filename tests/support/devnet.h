@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "node.h"
+#include "poller.h"
 
 namespace testing {
 
@@ -41,6 +42,16 @@ class Devnet {
   const leanpoint::sim::Chain& canonical() const { return *canonical_; }
   const leanpoint::sim::Chain& fork() const { return *fork_; }
   leanpoint::sim::Node& node(size_t i) { return *nodes_[i]; }
+
+  // Options for polling this devnet: short rounds and deadlines.
+  leanpoint::PollerOptions poller_options() const {
+    leanpoint::PollerOptions o;
+    o.upstreams = upstreams();
+    o.poll_interval = std::chrono::milliseconds(1000);
+    o.timeout = std::chrono::milliseconds(300);
+    o.max_backoff = std::chrono::seconds(60);
+    return o;
+  }
 
  private:
   std::shared_ptr<leanpoint::sim::Chain> canonical_, fork_;

@@ -58,6 +58,7 @@ class TestServer {
     a->state_source = a->block_source = "node0";
     auto s = std::make_shared<leanpoint::Snapshot>();
     s->round = 1;
+    s->round_started_ms = now_ms();
     s->agreement.checkpoint = a->checkpoint;
     s->agreement.votes = s->agreement.answered = 1;
     s->justified = leanpoint::lean::Checkpoint{leanpoint::ssz::Root{0xee}, 100};
