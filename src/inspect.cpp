@@ -57,12 +57,9 @@ nlohmann::ordered_json describe_block(ssz::Bytes bytes) {
 
 nlohmann::ordered_json inspect_artifact(ssz::Bytes bytes, ArtifactType type) {
   switch (type) {
-    case ArtifactType::state:
-      return describe_state(bytes);
-    case ArtifactType::block:
-      return describe_block(bytes);
-    case ArtifactType::detect:
-      break;
+    case ArtifactType::state: return describe_state(bytes);
+    case ArtifactType::block: return describe_block(bytes);
+    case ArtifactType::detect: break;
   }
   try {
     return describe_state(bytes);

@@ -10,6 +10,7 @@
 #include "sanitizers.h"
 #include "scripted_server.h"
 #include "testing.h"
+#include "upstream_faults.h"
 
 using leanpoint::Clock;
 using leanpoint::FailureKind;
@@ -17,12 +18,12 @@ using leanpoint::sim::always;
 using leanpoint::sim::Script;
 using leanpoint::sim::ScriptedServer;
 using leanpoint::sim::Step;
+using testing::kDeadlineSlack;
+using testing::kRequestDeadline;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kDeadline = 600ms;
-constexpr auto kSlack = 100ms;
 // What one scenario may add to the process's peak RSS. The old client spent
 // 1.3 GB on a trailer flood and 305 MB on 4 MB of '['.
 constexpr size_t kMemoryBound = 16u << 20;
@@ -43,7 +44,7 @@ struct Outcome {
 };
 
 // GETs with a body cap of `cap`; the body, if any, is read and dropped as it arrives.
-Outcome get(const ScriptedServer& s, size_t cap, Clock::duration deadline = kDeadline) {
+Outcome get(const ScriptedServer& s, size_t cap, Clock::duration deadline = kRequestDeadline) {
   testing::reset_peak_rss();
   const size_t before = testing::peak_rss_bytes();
   const auto start = Clock::now();
@@ -61,7 +62,7 @@ Outcome get(const ScriptedServer& s, size_t cap, Clock::duration deadline = kDea
   return o;
 }
 
-Outcome fork_choice(const ScriptedServer& s, Clock::duration deadline = kDeadline, size_t cap = 64 << 20) {
+Outcome fork_choice(const ScriptedServer& s, Clock::duration deadline = kRequestDeadline, size_t cap = 64 << 20) {
   testing::reset_peak_rss();
   const size_t before = testing::peak_rss_bytes();
   const auto start = Clock::now();
@@ -73,11 +74,11 @@ Outcome fork_choice(const ScriptedServer& s, Clock::duration deadline = kDeadlin
   return o;
 }
 
-void expect(const Outcome& o, FailureKind kind, Clock::duration deadline = kDeadline) {
+void expect(const Outcome& o, FailureKind kind, Clock::duration deadline = kRequestDeadline) {
   REQUIRE(o.failure);
   CAPTURE(o.failure->detail);
   CHECK(leanpoint::to_string(o.failure->kind) == leanpoint::to_string(kind));
-  CHECK(o.took <= deadline + kSlack);
+  CHECK(o.took <= deadline + kDeadlineSlack);
   if (testing::kMemoryBoundsHold) CHECK(o.peak_growth < kMemoryBound);
 }
 
@@ -132,7 +133,7 @@ TEST_CASE("a body trickling one byte every 10 ms: timeout at the deadline") {
               {Step::Kind::drip, std::string(100000, 'd'), 10}}));
   const auto o = get(up, 1 << 20);
   expect(o, FailureKind::timeout);
-  CHECK(o.took >= kDeadline - 5ms);
+  CHECK(o.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("a body that never makes recv() wait: timeout at the deadline all the same") {
@@ -140,7 +141,7 @@ TEST_CASE("a body that never makes recv() wait: timeout at the deadline all the 
                             {Step::Kind::stream, std::string(65536, 'f')}}));
   const auto o = get(up, size_t{1} << 40);
   expect(o, FailureKind::timeout);
-  CHECK(o.took >= kDeadline - 5ms);
+  CHECK(o.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("endless interim responses: too_large after a few") {
@@ -198,7 +199,7 @@ TEST_CASE("head: null, justified: null: the finalized checkpoint is enough") {
   ScriptedServer up(always(leanpoint::sim::respond(
       200, "application/json",
       R"({"nodes":[],"head":null,"justified":null,"finalized":{"slot":9,"root":"0x)" + std::string(64, 'a') + "\"}}")));
-  const auto r = leanpoint::fetch_fork_choice(upstream(up), 1 << 20, Clock::now() + kDeadline, -1);
+  const auto r = leanpoint::fetch_fork_choice(upstream(up), 1 << 20, Clock::now() + kRequestDeadline, -1);
   REQUIRE(r);
   CHECK(r->finalized.slot == 9);
   CHECK_FALSE(r->head);

@@ -12,6 +12,7 @@
 #include "sanitizers.h"
 #include "scripted_server.h"
 #include "testing.h"
+#include "upstream_faults.h"
 
 using leanpoint::Clock;
 using leanpoint::FailureKind;
@@ -22,12 +23,11 @@ using leanpoint::sim::always;
 using leanpoint::sim::Script;
 using leanpoint::sim::ScriptedServer;
 using leanpoint::sim::Step;
+using testing::kDeadlineSlack;
+using testing::kRequestDeadline;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kDeadline = 600ms;
-constexpr auto kSlack = 100ms;
 
 struct Timed {
   HttpResult result;
@@ -38,7 +38,7 @@ Timed get(uint16_t port, const std::string& target = "/lean/v0/fork_choice", siz
           std::string host = "127.0.0.1", int cancel_fd = -1) {
   HttpRequest req{host, port, target, "application/json", max_body};
   const auto start = Clock::now();
-  HttpResult r = http_get(req, start + kDeadline, cancel_fd);
+  HttpResult r = http_get(req, start + kRequestDeadline, cancel_fd);
   return {std::move(r), Clock::now() - start};
 }
 
@@ -51,7 +51,7 @@ void expect_error(const Timed& t, FailureKind kind) {
   REQUIRE(!t.result.has_value());
   CAPTURE(t.result.error().detail);
   CHECK(leanpoint::to_string(t.result.error().kind) == leanpoint::to_string(kind));
-  CHECK(t.took <= kDeadline + kSlack);
+  CHECK(t.took <= kRequestDeadline + kDeadlineSlack);
 }
 
 }  // namespace
@@ -68,7 +68,7 @@ TEST_CASE("Content-Length body") {
 TEST_CASE("the request: exact target, Host, Accept, Connection: close") {
   ScriptedServer up(always(leanpoint::sim::respond(200, "application/octet-stream", "x")));
   HttpRequest req{"127.0.0.1", up.port(), "/lean/v0/states/finalized", "application/octet-stream", 100};
-  REQUIRE(http_get(req, Clock::now() + kDeadline).has_value());
+  REQUIRE(http_get(req, Clock::now() + kRequestDeadline).has_value());
   const std::string h = up.last_head();
   CHECK(h.rfind("GET /lean/v0/states/finalized HTTP/1.1\r\n", 0) == 0);
   CHECK(h.find("\r\nHost: 127.0.0.1:" + std::to_string(up.port()) + "\r\n") != std::string::npos);
@@ -115,14 +115,14 @@ TEST_CASE("fault: accepts and never answers -> timeout") {
   ScriptedServer up(always({{Step::Kind::hang}}));
   const auto t = get(up.port());
   expect_error(t, FailureKind::timeout);
-  CHECK(t.took >= kDeadline - 5ms);
+  CHECK(t.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("fault: full listen backlog -> connect_timeout") {
   const auto up = ScriptedServer::full_backlog();
   const auto t = get(up->port());
   expect_error(t, FailureKind::connect_timeout);
-  CHECK(t.took >= kDeadline - 5ms);
+  CHECK(t.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("fault: half-close after the headers -> truncated") {
@@ -147,7 +147,7 @@ TEST_CASE("fault: reset mid-body") {
   const bool reset_or_truncated =
       t.result.error().kind == FailureKind::reset || t.result.error().kind == FailureKind::truncated;
   CHECK(reset_or_truncated);
-  CHECK(t.took <= kDeadline + kSlack);
+  CHECK(t.took <= kRequestDeadline + kDeadlineSlack);
 }
 
 TEST_CASE("fault: drip one byte every 200 ms -> timeout at the deadline") {
@@ -155,7 +155,7 @@ TEST_CASE("fault: drip one byte every 200 ms -> timeout at the deadline") {
   ScriptedServer up(always({{Step::Kind::drip, whole, 200}}));
   const auto t = get(up.port());
   expect_error(t, FailureKind::timeout);
-  CHECK(t.took >= kDeadline - 5ms);
+  CHECK(t.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
@@ -164,7 +164,7 @@ TEST_CASE("fault: claims 4 GiB -> too_large before reading it") {
               {Step::Kind::stream, std::string(65536, 'z')}}));
   const auto t = get(up.port(), "/lean/v0/states/finalized", 64 << 20);
   expect_error(t, FailureKind::too_large);
-  CHECK(t.took < kDeadline / 2);
+  CHECK(t.took < kRequestDeadline / 2);
 }
 
 TEST_CASE("fault: endless chunked stream -> too_large at the cap") {
@@ -225,7 +225,7 @@ TEST_CASE("fault: not HTTP at all is malformed at once, not a timeout") {
   const auto t = get(up.port());
   expect_error(t, FailureKind::malformed);
   CHECK(detail_of(t.result) == "not an HTTP response");
-  CHECK(t.took < kDeadline / 2);
+  CHECK(t.took < kRequestDeadline / 2);
 }
 
 TEST_CASE("fault: response head over 16 KiB -> too_large") {
@@ -262,7 +262,7 @@ TEST_CASE("a stop request ends a request at once") {
   });
   const auto t = get(up.port(), "/x", 1024, "127.0.0.1", cancel.fd());
   expect_error(t, FailureKind::cancelled);
-  CHECK(t.took < kDeadline);
+  CHECK(t.took < kRequestDeadline);
 }
 
 TEST_CASE("no descriptor outlives a request, whatever the upstream does") {

@@ -22,12 +22,9 @@ std::string errno_text(const char* step, int err) { return std::string(step) + "
 void wait_or_fail(int fd, short events, Clock::time_point deadline, int cancel_fd, FailureKind on_timeout,
                   const char* step) {
   switch (wait_fd(fd, events, deadline, cancel_fd)) {
-    case WaitResult::ready:
-      return;
-    case WaitResult::cancelled:
-      abort_with(FailureKind::cancelled, std::string(step) + ": stop requested");
-    case WaitResult::timeout:
-      abort_with(on_timeout, std::string(step) + ": deadline passed");
+    case WaitResult::ready: return;
+    case WaitResult::cancelled: abort_with(FailureKind::cancelled, std::string(step) + ": stop requested");
+    case WaitResult::timeout: abort_with(on_timeout, std::string(step) + ": deadline passed");
   }
 }
 

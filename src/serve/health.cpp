@@ -6,20 +6,13 @@ namespace leanpoint {
 
 std::string_view to_string(HealthReason reason) {
   switch (reason) {
-    case HealthReason::no_agreement:
-      return "no_agreement";
-    case HealthReason::stale:
-      return "stale";
-    case HealthReason::no_verified_anchor:
-      return "no_verified_anchor";
-    case HealthReason::fd_pressure:
-      return "fd_pressure";
-    case HealthReason::poller_stalled:
-      return "poller_stalled";
-    case HealthReason::no_anchor:
-      return "no_anchor";
-    case HealthReason::no_block:
-      return "no_block";
+    case HealthReason::no_agreement: return "no_agreement";
+    case HealthReason::stale: return "stale";
+    case HealthReason::no_verified_anchor: return "no_verified_anchor";
+    case HealthReason::fd_pressure: return "fd_pressure";
+    case HealthReason::poller_stalled: return "poller_stalled";
+    case HealthReason::no_anchor: return "no_anchor";
+    case HealthReason::no_block: return "no_block";
   }
   return "unknown";
 }

@@ -104,10 +104,8 @@ bool Node::down() const {
 
 Script Node::handle(const std::string& target, const std::string& head) {
   switch (options_.fault) {
-    case Fault::black_hole:
-      return {{Step::Kind::hang}};
-    case Fault::reset:
-      return {{Step::Kind::reset}};
+    case Fault::black_hole: return {{Step::Kind::hang}};
+    case Fault::reset: return {{Step::Kind::reset}};
     case Fault::half_close:
       return {{Step::Kind::send, sim::head(200, "application/json", {"Content-Length: 100000"})},
               {Step::Kind::half_close}};
@@ -119,8 +117,7 @@ Script Node::handle(const std::string& target, const std::string& head) {
       static const std::string tls("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
       return {{Step::Kind::send, tls + std::string(64, '\0')}};
     }
-    case Fault::html:
-      return respond(200, "text/html", "<html><body>It works!</body></html>");
+    case Fault::html: return respond(200, "text/html", "<html><body>It works!</body></html>");
     case Fault::header_flood:
       return {{Step::Kind::send, "HTTP/1.1 200 OK\r\n"},
               {Step::Kind::stream, "X-Flood: " + std::string(100, 'h') + "\r\n"}};
@@ -130,15 +127,12 @@ Script Node::handle(const std::string& target, const std::string& head) {
     case Fault::flap:
       if (down()) return {{Step::Kind::reset}};
       break;
-    default:
-      break;
+    default: break;
   }
   Script script = answer(target, head);
   switch (options_.fault) {
-    case Fault::drip:
-      return {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
-    case Fault::chunked:
-      return rechunk(script);
+    case Fault::drip: return {{Step::Kind::drip, script[0].data, static_cast<int>(options_.drip_interval.count())}};
+    case Fault::chunked: return rechunk(script);
     case Fault::trailer_flood: {
       Script flood = rechunk(script);
       std::string& whole = flood[0].data;
@@ -151,8 +145,7 @@ Script Node::handle(const std::string& target, const std::string& head) {
       const size_t body = whole.find("\r\n\r\n") + 4;
       return {{Step::Kind::send, whole.substr(0, body + (whole.size() - body) / 2)}};
     }
-    default:
-      return script;
+    default: return script;
   }
 }
 

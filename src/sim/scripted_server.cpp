@@ -15,16 +15,11 @@ namespace {
 
 std::string reason(int status) {
   switch (status) {
-    case 200:
-      return "OK";
-    case 404:
-      return "Not Found";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
+    case 200: return "OK";
+    case 404: return "Not Found";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
   }
 }
 
@@ -200,9 +195,7 @@ void ScriptedServer::run_script(int fd, const Script& script) {
         while (send_all(step.data.data(), step.data.size())) {
         }
         return;
-      case Step::Kind::hang:
-        wait_client_gone(fd);
-        return;
+      case Step::Kind::hang: wait_client_gone(fd); return;
       case Step::Kind::half_close:
         ::shutdown(fd, SHUT_WR);
         wait_client_gone(fd);

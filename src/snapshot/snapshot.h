@@ -43,12 +43,9 @@ enum class ObservedVia : uint8_t {
 
 inline std::string_view to_string(ObservedVia via) {
   switch (via) {
-    case ObservedVia::none:
-      return "none";
-    case ObservedVia::fork_choice:
-      return "fork_choice";
-    case ObservedVia::state:
-      return "state";
+    case ObservedVia::none: return "none";
+    case ObservedVia::fork_choice: return "fork_choice";
+    case ObservedVia::state: return "state";
   }
   return "none";
 }

@@ -2,28 +2,21 @@
 // cannot hold under one (stated where they are skipped, never silently).
 #pragma once
 
+#if defined(__has_feature)
+#define LEANPOINT_HAS_FEATURE(x) __has_feature(x)
+#else
+#define LEANPOINT_HAS_FEATURE(x) 0
+#endif
+
 namespace testing {
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
+#if defined(__SANITIZE_THREAD__) || LEANPOINT_HAS_FEATURE(thread_sanitizer)
 constexpr bool kThreadSanitizer = true;
 #else
 constexpr bool kThreadSanitizer = false;
 #endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || LEANPOINT_HAS_FEATURE(address_sanitizer)
 constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 #else
 constexpr bool kAddressSanitizer = false;
 #endif
