@@ -14,13 +14,10 @@
 
 using leanpoint::Clock;
 using leanpoint::FailureKind;
-using leanpoint::sim::always;
-using leanpoint::sim::Script;
-using leanpoint::sim::ScriptedServer;
-using leanpoint::sim::Step;
 using testing::kDeadlineSlack;
 using testing::kRequestDeadline;
 using namespace std::chrono_literals;
+namespace sim = leanpoint::sim;
 
 namespace {
 
@@ -28,7 +25,7 @@ namespace {
 // 1.3 GB on a trailer flood and 305 MB on 4 MB of '['.
 constexpr size_t kMemoryBound = 16u << 20;
 
-leanpoint::Upstream upstream(const ScriptedServer& s) {
+leanpoint::Upstream upstream(const sim::ScriptedServer& s) {
   leanpoint::Upstream up;
   up.name = "hostile";
   up.url = s.url();
@@ -44,7 +41,7 @@ struct Outcome {
 };
 
 // GETs with a body cap of `cap`; the body, if any, is read and dropped as it arrives.
-Outcome get(const ScriptedServer& s, size_t cap, Clock::duration deadline = kRequestDeadline) {
+Outcome get(const sim::ScriptedServer& s, size_t cap, Clock::duration deadline = kRequestDeadline) {
   testing::reset_peak_rss();
   const size_t before = testing::peak_rss_bytes();
   const auto start = Clock::now();
@@ -62,7 +59,7 @@ Outcome get(const ScriptedServer& s, size_t cap, Clock::duration deadline = kReq
   return o;
 }
 
-Outcome fork_choice(const ScriptedServer& s, Clock::duration deadline = kRequestDeadline, size_t cap = 64 << 20) {
+Outcome fork_choice(const sim::ScriptedServer& s, Clock::duration deadline = kRequestDeadline, size_t cap = 64 << 20) {
   testing::reset_peak_rss();
   const size_t before = testing::peak_rss_bytes();
   const auto start = Clock::now();
@@ -102,66 +99,70 @@ std::string fork_choice_json(int nodes, const std::string& head) {
 }  // namespace
 
 TEST_CASE("an endless trailer stream: too_large at the trailer cap, not at the end of the flood") {
-  ScriptedServer up(always({{Step::Kind::send, kChunkedHead + "2\r\n{}\r\n0\r\n"},
-                            {Step::Kind::stream, "X-Trailer: " + std::string(1000, 't') + "\r\n"}}));
+  sim::ScriptedServer up(sim::always({{sim::Step::Kind::send, kChunkedHead + "2\r\n{}\r\n0\r\n"},
+                                      {sim::Step::Kind::stream, "X-Trailer: " + std::string(1000, 't') + "\r\n"}}));
   expect(get(up, 1 << 20), FailureKind::too_large);
 }
 
 TEST_CASE("an endless header stream: too_large at the head cap") {
-  ScriptedServer up(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\n"}, {Step::Kind::stream, "X-H: a\r\n"}}));
+  sim::ScriptedServer up(
+      sim::always({{sim::Step::Kind::send, "HTTP/1.1 200 OK\r\n"}, {sim::Step::Kind::stream, "X-H: a\r\n"}}));
   expect(get(up, 1 << 20), FailureKind::too_large);
   // A complete head of short lines: the count cap (100) refuses it.
   std::string lines;
   for (int i = 0; i < 150; ++i) lines += "A:b\r\n";
-  ScriptedServer many(always({{Step::Kind::send, "HTTP/1.1 200 OK\r\n" + lines + "\r\n{}"}}));
+  sim::ScriptedServer many(sim::always({{sim::Step::Kind::send, "HTTP/1.1 200 OK\r\n" + lines + "\r\n{}"}}));
   const auto o = get(many, 1 << 20);
   expect(o, FailureKind::too_large);
   CHECK(o.failure->detail == "more than 100 header lines");
 }
 
 TEST_CASE("a chunk-size line of 1 MB: too_large at the line cap") {
-  ScriptedServer up(always({{Step::Kind::send, kChunkedHead + std::string(1 << 20, '1')}, {Step::Kind::hang}}));
+  sim::ScriptedServer up(
+      sim::always({{sim::Step::Kind::send, kChunkedHead + std::string(1 << 20, '1')}, {sim::Step::Kind::hang}}));
   expect(get(up, 1 << 20), FailureKind::too_large);
-  ScriptedServer ext(
-      always({{Step::Kind::send, kChunkedHead + "4;" + std::string(1 << 20, 'e') + "\r\nabcd\r\n0\r\n\r\n"}}));
+  sim::ScriptedServer ext(sim::always(
+      {{sim::Step::Kind::send, kChunkedHead + "4;" + std::string(1 << 20, 'e') + "\r\nabcd\r\n0\r\n\r\n"}}));
   expect(get(ext, 1 << 20), FailureKind::too_large);
 }
 
 TEST_CASE("a body trickling one byte every 10 ms: timeout at the deadline") {
-  ScriptedServer up(
-      always({{Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 100000"})},
-              {Step::Kind::drip, std::string(100000, 'd'), 10}}));
+  sim::ScriptedServer up(
+      sim::always({{sim::Step::Kind::send, leanpoint::sim::head(200, "application/json", {"Content-Length: 100000"})},
+                   {sim::Step::Kind::drip, std::string(100000, 'd'), 10}}));
   const auto o = get(up, 1 << 20);
   expect(o, FailureKind::timeout);
   CHECK(o.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("a body that never makes recv() wait: timeout at the deadline all the same") {
-  ScriptedServer up(always({{Step::Kind::send, leanpoint::sim::head(200, "application/octet-stream")},
-                            {Step::Kind::stream, std::string(65536, 'f')}}));
+  sim::ScriptedServer up(sim::always({{sim::Step::Kind::send, leanpoint::sim::head(200, "application/octet-stream")},
+                                      {sim::Step::Kind::stream, std::string(65536, 'f')}}));
   const auto o = get(up, size_t{1} << 40);
   expect(o, FailureKind::timeout);
   CHECK(o.took >= kRequestDeadline - 5ms);
 }
 
 TEST_CASE("endless interim responses: too_large after a few") {
-  ScriptedServer up(always({{Step::Kind::stream, "HTTP/1.1 100 Continue\r\n\r\n"}}));
+  sim::ScriptedServer up(sim::always({{sim::Step::Kind::stream, "HTTP/1.1 100 Continue\r\n\r\n"}}));
   expect(get(up, 1 << 20), FailureKind::too_large);
 }
 
 TEST_CASE("100 Continue, then the answer: the answer") {
   const std::string json = fork_choice_json(3, "null");
-  ScriptedServer up(always({{Step::Kind::send, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" +
-                                                   leanpoint::sim::respond(200, "application/json", json)[0].data}}));
+  sim::ScriptedServer up(
+      sim::always({{sim::Step::Kind::send, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" +
+                                               leanpoint::sim::respond(200, "application/json", json)[0].data}}));
   const auto o = fork_choice(up);
   CHECK_FALSE(o.failure);
 }
 
 TEST_CASE("fork_choice of 4 MB of unclosed [ or 2M-deep nesting: malformed at once, in constant memory") {
-  ScriptedServer unclosed(always(leanpoint::sim::respond(200, "application/json", std::string(4 << 20, '['))));
+  sim::ScriptedServer unclosed(
+      sim::always(leanpoint::sim::respond(200, "application/json", std::string(4 << 20, '['))));
   expect(fork_choice(unclosed), FailureKind::malformed);
   const std::string deep = "{\"x\":" + std::string(2'000'000, '[') + std::string(2'000'000, ']') + "}";
-  ScriptedServer nested(always(leanpoint::sim::respond(200, "application/json", deep)));
+  sim::ScriptedServer nested(sim::always(leanpoint::sim::respond(200, "application/json", deep)));
   const auto o = fork_choice(nested);
   expect(o, FailureKind::malformed);
   CHECK(o.failure->detail == "nested deeper than 32 levels");
@@ -169,7 +170,7 @@ TEST_CASE("fork_choice of 4 MB of unclosed [ or 2M-deep nesting: malformed at on
   // lexer keeps such runs whole.
   for (const std::string& flood : {"{\"x\":[" + std::string(2 << 20, ' '), "{\"x\":\"" + std::string(2 << 20, 's'),
                                    "{\"x\":" + std::string(2 << 20, '7')}) {
-    ScriptedServer up(always(leanpoint::sim::respond(200, "application/json", flood)));
+    sim::ScriptedServer up(sim::always(leanpoint::sim::respond(200, "application/json", flood)));
     const auto f = fork_choice(up);
     expect(f, FailureKind::malformed);
     CHECK(f.failure->detail == "a JSON string, number or run between them over 64 KiB");
@@ -179,7 +180,7 @@ TEST_CASE("fork_choice of 4 MB of unclosed [ or 2M-deep nesting: malformed at on
 TEST_CASE("a 50,000-node fork_choice (10 MB): read whole, in constant memory") {
   const std::string json = fork_choice_json(50'000, "\"0x" + std::string(59, '0') + "249ef\"");  // node 49,999
   REQUIRE(json.size() > 10'000'000);
-  ScriptedServer up(always(leanpoint::sim::respond(200, "application/json", json)));
+  sim::ScriptedServer up(sim::always(leanpoint::sim::respond(200, "application/json", json)));
   testing::reset_peak_rss();
   const size_t before = testing::peak_rss_bytes();
   const auto r = leanpoint::fetch_fork_choice(upstream(up), 64 << 20, Clock::now() + 30s, -1);
@@ -196,7 +197,7 @@ TEST_CASE("a 50,000-node fork_choice (10 MB): read whole, in constant memory") {
 }
 
 TEST_CASE("head: null, justified: null: the finalized checkpoint is enough") {
-  ScriptedServer up(always(leanpoint::sim::respond(
+  sim::ScriptedServer up(sim::always(leanpoint::sim::respond(
       200, "application/json",
       R"({"nodes":[],"head":null,"justified":null,"finalized":{"slot":9,"root":"0x)" + std::string(64, 'a') + "\"}}")));
   const auto r = leanpoint::fetch_fork_choice(upstream(up), 1 << 20, Clock::now() + kRequestDeadline, -1);
