@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "log.h"
+#include "route_table.h"
 #include "socket_address.h"
 #include "text.h"
 
@@ -51,7 +52,7 @@ std::optional<std::string> screen_head(std::string_view head) {
     return canned_response(400, "bad request line\n");
   const std::string_view method = line.substr(0, sp1), version = line.substr(sp2 + 1);
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return canned_response(505, "HTTP/1.x only\n");
-  if (method != "GET" && method != "HEAD") return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
+  if (method_bit(method) == 0) return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
   // Headers: a body (any Content-Length but 0, any Transfer-Encoding) is refused.
   HeaderLines lines(head);
   for (HeaderLine h; lines.next(h);) {

@@ -151,19 +151,20 @@ class HttpServer::Impl : public httplib::Server {
     }
     WorkerPool& pool = route.pool == PoolClass::artifact ? artifacts_ : api_;
     // The job owns the connection: a job refused, or dropped at shutdown, closes it.
-    auto job = [this, conn] { serve(conn); };
+    auto job = [this, conn, &route] { serve(conn, &route); };
     if (!pool.submit(std::move(job))) {
       stats_.add(Counter::shed);
       Gate::reply_and_close(conn, canned_response(503, pool.name() + " workers busy\n", "Retry-After: 1\r\n"));
     }
   }
 
-  // On a worker: answers the request, and any pipelined behind it.
-  void serve(std::shared_ptr<Connection> conn) {
+  // On a worker: answers the request (whose route dispatch found already),
+  // and any pipelined behind it.
+  void serve(std::shared_ptr<Connection> conn, const Route* route) {
     ConnStream stream(*conn, options_.stall_timeout, stop_.fd());
-    for (;;) {
+    for (;; route = nullptr) {
       Current current;
-      current.route = &route_of(conn->input);
+      current.route = route ? route : &route_of(conn->input);
       current.context.range = take_range_header(conn->input, head_end(conn->input));
       t_request = &current;
       bool closed = false;
