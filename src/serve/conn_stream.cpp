@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -37,20 +38,27 @@ bool ConnStream::is_writable() const { return await_room(); }
 
 bool ConnStream::await_room() const {
   if (broken_) return false;
-  // Progress is the queue of unacknowledged bytes shrinking, checked each time
-  // a window passes without room: POLLOUT only comes once much of the send
-  // queue has drained, which a slow reader can take longer than a window to do.
+  // Progress is the queue of unacknowledged bytes shrinking: POLLOUT only
+  // comes once much of the send queue has drained, which a slow reader can
+  // take longer than a window to do. The queue is sampled four times a window,
+  // so the cut comes between one window and 1.25 windows after the last
+  // progress, never sooner.
+  using Clock = std::chrono::steady_clock;
+  const auto sample = std::max(stall_ / 4, std::chrono::milliseconds(10));
   int queued = unacked(conn_.fd());
+  auto moved = Clock::now();
   for (;;) {
     pollfd fds[2] = {{conn_.fd(), POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, 2, static_cast<int>(stall_.count()));
+    const int ready = ::poll(fds, 2, static_cast<int>(sample.count()));
     if (ready > 0 && !fds[1].revents) return true;  // room (or an error send will report)
     if (ready != 0) break;                          // stopping
     const int now = unacked(conn_.fd());
     if (now >= 0 && now < queued) {
       queued = now;  // slow, but moving: never cut off
+      moved = Clock::now();
       continue;
     }
+    if (Clock::now() - moved < stall_) continue;
     conn_.stats.add(Counter::stalled);
     conn_.reset_on_close = true;
     log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(), " ms; transfer aborted");
