@@ -69,6 +69,9 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
       ->envname("LEANPOINT_ZIG_METRICS");
   app.add_option("--static-dir", config.static_dir, "Directory of files to serve at /")
       ->envname("LEANPOINT_STATIC_DIR");
+  app.add_option("--data-dir", config.data_dir,
+                 "Directory keeping the newest verified anchor across restarts (created if missing; empty: none)")
+      ->envname("LEANPOINT_DATA_DIR");
   std::string level_name{to_string(config.log_level)};
   app.add_option("--log-level", level_name, "Log verbosity")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))

@@ -41,6 +41,7 @@ struct Config {
   uint64_t fd_threshold = 80;    // percent of RLIMIT_NOFILE
   bool zig_metrics = false;
   std::string static_dir;
+  std::string data_dir;  // empty: anchors are not persisted
   LogLevel log_level = LogLevel::info;
 };
 

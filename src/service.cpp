@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "cli.h"
+#include "data_dir.h"
 #include "fd.h"
 #include "fd_usage.h"
 #include "http_server.h"
@@ -127,8 +129,35 @@ int run_service(const Config& config) {
   if (!config.static_dir.empty()) routes.static_dir = std::filesystem::canonical(config.static_dir).string();
   log(LogLevel::info, "descriptor limit ", fd_limit, "; /healthz fails at ", config.fd_threshold, "%");
 
+  // --data-dir: read back (and verify again) the stored anchor before the
+  // server starts, so the first request can be answered with it.
+  PollerOptions poll_options = poller_options(config);
+  std::unique_ptr<DataDir> data_dir;
+  std::unique_ptr<AnchorWriter> writer;
+  if (!config.data_dir.empty()) {
+    auto opened = DataDir::open(config.data_dir);
+    if (!opened) {
+      log(LogLevel::error, opened.error());
+      return kExitUsage;
+    }
+    data_dir = std::move(*opened);
+    DataDirStatus initial;
+    initial.path = data_dir->path();
+    if (auto restored = data_dir->restore(config.max_state_bytes, config.genesis_time, initial)) {
+      poll_options.restored = std::move(restored->anchor);
+      poll_options.restored_summary = restored->summary;
+    }
+    writer = std::make_unique<AnchorWriter>(*data_dir, std::move(initial));
+    poll_options.on_anchor = [w = writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
+      a ? w->save(std::move(a)) : w->drop();
+    };
+    poll_options.data_dir_status = [w = writer.get()] { return w->status(); };
+  }
+
   SnapshotStore store;
   ServerStats stats;
+  // Built before the server starts: it publishes a restored anchor at once.
+  Poller poller(std::move(poll_options), store);
   HttpServer server(server_options, stats);
   server.set_routes(leanpoint_routes(store, server, stats, routes));
   try {
@@ -141,7 +170,6 @@ int run_service(const Config& config) {
   // Readable once notified: every wait in the poller watches it, so a stop
   // ends a request in flight instead of waiting out its deadline.
   const EventFd stop;
-  Poller poller(poller_options(config), store);
   std::thread poller_thread([&] { poller.run(stop.fd()); });
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
 

@@ -1,6 +1,9 @@
 #include "lean.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include "hex.h"
 
 namespace leanpoint::lean {
 
@@ -62,6 +65,14 @@ Root root_of_roots(const std::vector<Root>& roots, uint64_t limit) {
 Root root_of_fields(std::initializer_list<Root> fields) { return ssz::merkleize(std::vector<Root>(fields)); }
 
 }  // namespace
+
+std::optional<Root> parse_root(std::string_view hex) {
+  const auto bytes = from_hex(hex);
+  if (!bytes || bytes->size() != 32) return std::nullopt;
+  Root r;
+  std::copy(bytes->begin(), bytes->end(), r.begin());
+  return r;
+}
 
 // --- decoding -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct Checkpoint {
   uint64_t slot = 0;
   bool operator==(const Checkpoint&) const = default;
 };
+
+// A root as the lean API writes it: 32 bytes of hex, 0x-prefixed or not.
+std::optional<Root> parse_root(std::string_view hex);
 
 struct Config {
   uint64_t genesis_time = 0;

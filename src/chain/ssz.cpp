@@ -174,6 +174,8 @@ void patch_u32(std::vector<uint8_t>& out, size_t slot, uint32_t value) {
   for (int i = 0; i < 4; ++i) out[slot + static_cast<size_t>(i)] = static_cast<uint8_t>(value >> (8 * i));
 }
 
+Root sha256(Bytes data) { return sha256().digest(data.data(), data.size()); }
+
 Root hash_pair(const Root& a, const Root& b) {
   uint8_t both[64];
   std::memcpy(both, a.data(), 32);

@@ -82,6 +82,9 @@ void patch_u32(std::vector<uint8_t>& out, size_t slot, uint32_t value);
 // SHA-256 of `a || b`.
 Root hash_pair(const Root& a, const Root& b);
 
+// SHA-256 of `data`.
+Root sha256(Bytes data);
+
 // The root of a tree of depth `depth` whose leaves are all zero chunks.
 const Root& zero_hash(unsigned depth);
 

@@ -8,19 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "hex.h"
 #include "text.h"
 
 namespace leanpoint {
 namespace {
-
-std::optional<ssz::Root> root_of(std::string_view s) {
-  const auto bytes = from_hex(s);
-  if (!bytes || bytes->size() != 32) return std::nullopt;
-  ssz::Root r;
-  std::copy(bytes->begin(), bytes->end(), r.begin());
-  return r;
-}
 
 // A checkpoint being read: its slot and root as they arrive, in either order.
 struct PartialCheckpoint {
@@ -149,7 +140,7 @@ class Reader : public nlohmann::json_sax<nlohmann::json> {
         head_.reset();  // tolerated as absent
         return true;
       }
-      head_ = v.text ? root_of(*v.text) : std::nullopt;
+      head_ = v.text ? lean::parse_root(*v.text) : std::nullopt;
       if (!head_) return fail("head is not a 32-byte 0x-hex root");
       return true;
     }
@@ -162,7 +153,7 @@ class Reader : public nlohmann::json_sax<nlohmann::json> {
       c.slot = v.number ? v.number : v.text ? parse_decimal(*v.text) : std::nullopt;
       if (!c.slot && strict) return fail(where + ".slot is not an unsigned integer");
     } else if (inner_key_ == "root") {
-      c.root = v.text ? root_of(*v.text) : std::nullopt;
+      c.root = v.text ? lean::parse_root(*v.text) : std::nullopt;
       if (!c.root && strict) return fail(where + " is not a 32-byte 0x-hex root");
     }
     return true;

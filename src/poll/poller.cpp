@@ -35,6 +35,13 @@ Poller::Poller(PollerOptions options, SnapshotStore& store) : options_(std::move
     t.status.path = up.path;
     tracked_.push_back(std::move(t));
   }
+  if (options_.restored) {
+    anchor_ = options_.restored;
+    anchor_summary_ = options_.restored_summary;
+    restore_ = RestoreOutcome::serving;
+  }
+  // Served before the first round: the restored anchor, and what became of it.
+  if (options_.restored || options_.data_dir_status) publish(0, Clock::duration{}, Agreement{}, std::nullopt);
 }
 
 void Poller::run(int stop_fd) {
@@ -129,6 +136,7 @@ void Poller::run_round(int cancel_fd) {
       history_.push_back({*agreement.checkpoint, agreed_at_ms_});
       if (history_.size() > kHistoryLength) history_.erase(history_.begin());
     }
+    if (anchor_ && anchor_->restored) settle_restored(*agreement.checkpoint);
     ensure_anchor(*agreement.checkpoint, cancel_fd);
   } else {
     ++rounds_without_agreement_;
@@ -303,6 +311,7 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
       next->state_root = summary.state_root;
       next->state_source = up.name;
       next->verified_at_ms = unix_ms();
+      next->genesis_time = summary.genesis_time;
       need_state = false;
     }
     auto block = fetch_ssz(up, kBlockPath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
@@ -333,8 +342,30 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
   if (anchor_ && next->checkpoint == anchor_->checkpoint && next->block == anchor_->block) return;  // still no block
   log(LogLevel::info, "verified anchor ", describe(checkpoint), ": state from ", next->state_source, " (",
       next->state->size(), " bytes)", next->block ? ", block from " + next->block_source : ", no block yet");
+  if (anchor_ && anchor_->restored) restore_ = RestoreOutcome::replaced;
   anchor_ = std::move(next);
   anchor_summary_ = summary;
+  if (options_.on_anchor) options_.on_anchor(anchor_);
+}
+
+void Poller::settle_restored(const lean::Checkpoint& agreed) {
+  const lean::Checkpoint restored = anchor_->checkpoint;
+  if (agreed == restored) {
+    auto confirmed = std::make_shared<VerifiedAnchor>(*anchor_);
+    confirmed->restored = false;
+    anchor_ = std::move(confirmed);
+    restore_ = RestoreOutcome::confirmed;
+    log(LogLevel::info, "the upstreams agree on the restored anchor ", describe(restored));
+    return;
+  }
+  if (agreed.slot > restored.slot) return;  // served until the newer anchor verifies
+  restore_ = RestoreOutcome::dropped;
+  restore_detail_ = "the upstreams agree on " + describe(agreed) + ", another chain than the restored " +
+                    describe(restored);
+  log(LogLevel::warn, restore_detail_, "; the restored anchor is dropped and not served again");
+  anchor_.reset();
+  anchor_summary_ = StateSummary{};
+  if (options_.on_anchor) options_.on_anchor(nullptr);
 }
 
 void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
@@ -354,6 +385,13 @@ void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& 
   s->history = history_;
   s->upstreams.reserve(tracked_.size());
   for (const auto& t : tracked_) s->upstreams.push_back(t.status);
+  if (options_.data_dir_status) {
+    s->data_dir = options_.data_dir_status();
+    if (restore_ != RestoreOutcome::none) {
+      s->data_dir->restore = restore_;
+      s->data_dir->restore_detail = restore_detail_;
+    }
+  }
   store_.publish(std::move(s));
 }
 

@@ -16,10 +16,18 @@
 // upstreams do. A failing upstream is retried after 1, 2, 4, ... poll
 // intervals (capped), and a round retries at most one failing upstream, so
 // dead upstreams add at most one deadline to a round.
+//
+// A restored anchor (--data-dir, read back and verified again at start) is
+// published before the first round, so a restart serves at once even with
+// every upstream down. It gives way to the first agreement: the same
+// checkpoint confirms it; a lower slot, or the same slot with another root,
+// is another chain and drops it for good; a higher one replaces it once that
+// anchor verifies.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -42,6 +50,16 @@ struct PollerOptions {
   size_t max_json_bytes = kDefaultMaxJsonBytes;
   size_t min_agree = 1;
   std::optional<uint64_t> genesis_time;
+
+  // --data-dir: the anchor read back at start (null: none), what became of
+  // the stored one, and where new anchors go.
+  std::shared_ptr<const VerifiedAnchor> restored;
+  StateSummary restored_summary;
+  // Called on the poller thread with each new verified anchor, and with null
+  // when the restored anchor is dropped. Must not block (data_dir.h).
+  std::function<void(std::shared_ptr<const VerifiedAnchor>)> on_anchor;
+  // The data directory's counters for each snapshot; empty: no --data-dir.
+  std::function<DataDirStatus()> data_dir_status;
 };
 
 class Poller {
@@ -81,6 +99,8 @@ class Poller {
   void note_local(const Failure& failure);
   void end_local_episode();
   void ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd);
+  // The restored anchor meets the first agreement: confirmed or dropped.
+  void settle_restored(const lean::Checkpoint& agreed);
   void publish(int64_t started_ms, Clock::duration took, const Agreement& agreement,
                const std::optional<lean::Checkpoint>& justified);
 
@@ -103,6 +123,8 @@ class Poller {
   StateSummary anchor_summary_;
   std::vector<AgreedCheckpoint> history_;
   lean::Checkpoint unverified_;  // the last checkpoint no upstream could anchor, to warn once
+  RestoreOutcome restore_ = RestoreOutcome::none;
+  std::string restore_detail_;
 };
 
 }  // namespace leanpoint

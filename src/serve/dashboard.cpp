@@ -177,8 +177,8 @@ function renderStatus(s) {
       " answering upstreams" + (s.has_consensus ? "" : " — no majority");
   const a = $("anchor");
   if (s.anchor) {
-    a.textContent = s.anchor.current ? "verified" : "verified, older";
-    a.className = "big " + (s.anchor.current ? "ok" : "warn");
+    a.textContent = s.anchor.restored ? "restored from disk" : s.anchor.current ? "verified" : "verified, older";
+    a.className = "big " + (s.anchor.current && !s.anchor.restored ? "ok" : "warn");
     $("anchor-detail").textContent = "slot " + s.anchor.slot + ", state " + size(s.anchor.state_bytes) +
         " from " + s.anchor.state_source +
         (s.anchor.block_bytes == null ? ", no block yet" : ", block from " + s.anchor.block_source);
@@ -200,6 +200,11 @@ function renderStatus(s) {
     ["head timeouts", String(p.head_timeouts_total)],
     ["round", s.round.duration_ms + " ms (every " + s.round.poll_ms + " ms)"],
   ];
+  if (s.data_dir) {
+    const d = s.data_dir;
+    facts.push(["data dir", d.path + ": restore " + d.restore + ", " + d.writes_total + " written" +
+        (d.write_errors_total ? ", " + d.write_errors_total + " failed (" + (d.last_write_error || "recovered") + ")" : "")]);
+  }
   const dl = $("process");
   dl.replaceChildren();
   for (const [k, v] of facts) dl.append(el("dt", k), el("dd", v));

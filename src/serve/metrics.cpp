@@ -105,6 +105,20 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
       .sample(s.anchor ? s.anchor->state->size() : 0);
   w.family("leanpoint_anchor_block_bytes", "gauge", "Size of the block served (0: none yet).")
       .sample(s.anchor && s.anchor->block ? s.anchor->block->size() : 0);
+  w.family("leanpoint_anchor_restored", "gauge",
+           "1 while the anchor served is the one --data-dir held at start, not yet confirmed by an agreement.")
+      .sample(s.anchor && s.anchor->restored ? 1 : 0);
+  if (s.data_dir) {
+    w.family("leanpoint_data_dir_writes_total", "counter", "Verified anchors written to --data-dir.")
+        .sample(s.data_dir->writes_total);
+    w.family("leanpoint_data_dir_write_errors_total", "counter",
+             "Anchors that could not be written to --data-dir (full, read-only, ...); serving goes on.")
+        .sample(s.data_dir->write_errors_total);
+    w.family("leanpoint_data_dir_restore", "gauge",
+             "What became of the anchor --data-dir held at start: 1 for the outcome that applies.");
+    for (const RestoreOutcome o : kRestoreOutcomes)
+      w.sample(s.data_dir->restore == o ? 1 : 0, {{"outcome", std::string(to_string(o))}});
+  }
   w.family("leanpoint_rounds_total", "counter", "Polling rounds finished.").sample(s.round);
   w.family("leanpoint_rounds_overrun_total", "counter", "Rounds that took longer than the poll interval.")
       .sample(s.rounds_overrun_total);

@@ -57,6 +57,21 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
         {"verified", true},
         {"verified_at_ms", a.verified_at_ms},
         {"current", agreed && a.checkpoint == *agreed},
+        {"restored", a.restored},
+    };
+  }
+  ordered_json data_dir = nullptr;
+  if (s.data_dir) {
+    const DataDirStatus& d = *s.data_dir;
+    data_dir = {
+        {"path", d.path},
+        {"restore", to_string(d.restore)},
+        {"restored", checkpoint(d.restored)},
+        {"restore_detail", d.restore_detail.empty() ? ordered_json(nullptr) : ordered_json(d.restore_detail)},
+        {"writes_total", d.writes_total},
+        {"write_errors_total", d.write_errors_total},
+        {"last_write_error", d.last_write_error.empty() ? ordered_json(nullptr) : ordered_json(d.last_write_error)},
+        {"last_write_ms", d.last_write_ms},
     };
   }
   ordered_json history = ordered_json::array();
@@ -105,6 +120,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
         {"answered", s.agreement.answered},
         {"min_agree", ctx.min_agree}}},
       {"anchor", anchor},
+      {"data_dir", data_dir},
       {"health", verdict(health)},
       {"live", verdict(report.live)},
       {"ready", verdict(report.ready)},

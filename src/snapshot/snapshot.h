@@ -32,6 +32,46 @@ struct VerifiedAnchor {
   std::string state_source;  // the upstream the state came from
   std::string block_source;
   int64_t verified_at_ms = 0;  // unix ms
+  uint64_t genesis_time = 0;   // the state's
+  bool restored = false;       // read back from --data-dir and not yet confirmed by an agreement
+};
+
+// What became of the anchor --data-dir held at start (poller.h).
+enum class RestoreOutcome : uint8_t {
+  none,       // no stored anchor (or no --data-dir)
+  refused,    // the stored anchor failed verification; set aside, never served
+  serving,    // verified and served; the upstreams have not agreed on anything yet
+  confirmed,  // the upstreams agreed on the same checkpoint
+  replaced,   // a newer verified anchor took its place
+  dropped,    // the upstreams agreed on another chain; never served again
+};
+
+inline constexpr RestoreOutcome kRestoreOutcomes[] = {RestoreOutcome::none,      RestoreOutcome::refused,
+                                                      RestoreOutcome::serving,   RestoreOutcome::confirmed,
+                                                      RestoreOutcome::replaced, RestoreOutcome::dropped};
+
+inline std::string_view to_string(RestoreOutcome o) {
+  switch (o) {
+    case RestoreOutcome::none: return "none";
+    case RestoreOutcome::refused: return "refused";
+    case RestoreOutcome::serving: return "serving";
+    case RestoreOutcome::confirmed: return "confirmed";
+    case RestoreOutcome::replaced: return "replaced";
+    case RestoreOutcome::dropped: return "dropped";
+  }
+  return "none";
+}
+
+// --data-dir as the round that published it saw it (data_dir.h).
+struct DataDirStatus {
+  std::string path;
+  RestoreOutcome restore = RestoreOutcome::none;
+  std::optional<lean::Checkpoint> restored;  // the checkpoint read back at start
+  std::string restore_detail;                // why it was refused or dropped
+  uint64_t writes_total = 0;                 // anchors written
+  uint64_t write_errors_total = 0;
+  std::string last_write_error;  // empty once a write succeeds again
+  int64_t last_write_ms = 0;     // unix ms of the last anchor written; 0: none yet
 };
 
 // How the poller learned an upstream's finalized checkpoint.
@@ -97,6 +137,7 @@ struct Snapshot {
   std::shared_ptr<const VerifiedAnchor> anchor;  // the newest verified anchor, possibly older than the agreement
   std::vector<UpstreamStatus> upstreams;         // in config order
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
+  std::optional<DataDirStatus> data_dir;         // empty without --data-dir
 };
 
 // The current snapshot. The mutex is held only to copy a pointer: no reader

@@ -1,0 +1,92 @@
+// --data-dir: where the newest verified anchor survives a restart.
+//
+//   DIR/anchor             the newest verified anchor (anchor_file.h)
+//   DIR/anchor.tmp         a write in progress; a leftover is removed at start
+//   DIR/anchor.refused-MS  a stored anchor that failed verification at start,
+//                          set aside for the operator (the newest 4 are kept)
+//   DIR/anchor.dropped     the last restored anchor the upstreams disowned
+//
+// A write is: anchor.tmp, fsync, rename over anchor, fsync of the directory.
+// A crash at any point leaves the old anchor or the new one. So the disk
+// holds at most two anchors at once, plus what was set aside.
+//
+// Writes run on a thread of their own (AnchorWriter), so a slow or hung disk
+// never holds up a round; a failed write is logged and counted, and serving
+// goes on. The directory is locked (flock) against a second leanpoint.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "anchor_file.h"
+#include "expected.h"
+#include "fd.h"
+#include "snapshot.h"
+
+namespace leanpoint {
+
+inline constexpr size_t kRefusedFilesKept = 4;
+
+class DataDir {
+ public:
+  // Creates the directory if needed and locks it. Fails only when another
+  // process holds the lock; a directory that cannot be created or opened is
+  // logged here and its writes fail (and are counted) later.
+  static Expected<std::unique_ptr<DataDir>, std::string> open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+
+  // Reads the stored anchor and verifies it (anchor_file.h). No file: empty.
+  // A file that fails is logged, set aside as anchor.refused-MS, and reported
+  // in `status` (restore = refused).
+  std::optional<LoadedAnchor> restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time,
+                                      DataDirStatus& status);
+
+  // Replaces the stored anchor, atomically; the error is one line for the log.
+  Expected<size_t, std::string> write(const VerifiedAnchor& anchor);
+
+  // Sets the stored anchor aside as anchor.dropped (replacing an older one).
+  void drop();
+
+ private:
+  explicit DataDir(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+  std::string file(const char* name) const { return path_ + "/" + name; }
+  void set_aside(const std::string& reason);
+
+  std::string path_;
+  UniqueFd dir_;  // open (and flocked) for the directory fsyncs
+};
+
+// The thread that writes anchors. The poller hands it each new anchor and
+// moves on; if anchors come faster than the disk takes them, only the newest
+// waiting one is written.
+class AnchorWriter {
+ public:
+  AnchorWriter(DataDir& dir, DataDirStatus initial);
+  ~AnchorWriter();  // finishes what is waiting, then stops
+  AnchorWriter(const AnchorWriter&) = delete;
+  AnchorWriter& operator=(const AnchorWriter&) = delete;
+
+  void save(std::shared_ptr<const VerifiedAnchor> anchor);
+  void drop();  // the restored anchor was disowned: set the stored one aside
+  DataDirStatus status() const;
+
+ private:
+  void run();
+
+  DataDir& dir_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::shared_ptr<const VerifiedAnchor> pending_;
+  bool drop_pending_ = false;
+  bool stopping_ = false;
+  DataDirStatus status_;
+  std::thread thread_;
+};
+
+}  // namespace leanpoint
