@@ -62,6 +62,16 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   app.add_option("--max-connections", config.max_connections,
                  "Client connections beyond which new ones get a fast 503 (0: 3/4 of RLIMIT_NOFILE less headroom)")
       ->envname("LEANPOINT_MAX_CONNECTIONS");
+  app.add_option("--max-connections-per-client", config.max_connections_per_client,
+                 "Connections from one client address beyond which new ones get a fast 503 (0: no cap)")
+      ->envname("LEANPOINT_MAX_CONNECTIONS_PER_CLIENT");
+  app.add_option("--pin-window-ms", config.pin_window_ms,
+                 "Serve each client address the anchor it first got for this long, so its state and block match "
+                 "(0: off)")
+      ->envname("LEANPOINT_PIN_WINDOW_MS");
+  app.add_option("--trusted-proxies", config.trusted_proxies,
+                 "Proxies (CIDR,...) whose X-Forwarded-For / X-Real-IP name the client; never capped per address")
+      ->envname("LEANPOINT_TRUSTED_PROXIES");
   app.add_option("--fd-threshold", config.fd_threshold, "/healthz fails at this percent of RLIMIT_NOFILE in use")
       ->envname("LEANPOINT_FD_THRESHOLD");
   app.add_flag("--zig-metrics", config.zig_metrics,

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cidr.h"
 #include "text.h"
 
 namespace leanpoint {
@@ -190,6 +191,12 @@ void validate(const Config& config) {
                         std::to_string(kMaxWorkers));
   if (config.fd_threshold < 1 || config.fd_threshold > 100)
     throw ConfigError("--fd-threshold: " + std::to_string(config.fd_threshold) + " is not a percentage (1-100)");
+  if (config.pin_window_ms < 0 || config.pin_window_ms > 3'600'000)
+    throw ConfigError("--pin-window-ms: " + std::to_string(config.pin_window_ms) +
+                      " is outside 0-3600000 (a client's anchor may lag the agreement by about that much)");
+  if (!parse_cidr_list(config.trusted_proxies))
+    throw ConfigError("--trusted-proxies: " + single_quoted(config.trusted_proxies) +
+                      " is not a comma-separated list of addresses or CIDR ranges (10.0.0.0/8,::1)");
   in_addr a4{};
   in6_addr a6{};
   if (inet_pton(AF_INET, config.bind_addr.c_str(), &a4) != 1 && inet_pton(AF_INET6, config.bind_addr.c_str(), &a6) != 1)

@@ -116,7 +116,11 @@ int run_service(const Config& config) {
   server_options.api_workers = config.api_workers;
   server_options.max_connections =
       config.max_connections ? config.max_connections : default_max_connections(fd_limit, config.artifact_workers);
+  server_options.max_connections_per_client = config.max_connections_per_client;
+  server_options.trusted_proxies = *parse_cidr_list(config.trusted_proxies);  // validated
   RoutesOptions routes;
+  routes.pin_window = std::chrono::milliseconds(config.pin_window_ms);
+  routes.trusted_proxies = server_options.trusted_proxies;
   routes.health.stale_ms = config.stale_ms;
   routes.health.fd_threshold_percent = static_cast<int>(config.fd_threshold);
   routes.health.poll_ms = config.poll_ms;

@@ -1,6 +1,7 @@
 // The server's protocol and limits with real sockets on 127.0.0.1: methods,
 // pipelining and keep-alive, the head deadline and cap, pool and connection
 // limits, the listen backlog, stopping; descriptors back to their baseline.
+#include <filesystem>
 #include <thread>
 
 #include "fds.h"
@@ -8,6 +9,7 @@
 #include "sanitizers.h"
 #include "subprocess.h"
 #include "test_server.h"
+#include "tempdir.h"
 #include "testing.h"
 
 using namespace std::chrono_literals;
@@ -112,33 +114,65 @@ TEST_CASE("the head deadline: a trickled head gets 408 and is closed; an idle ke
   CHECK(answered.find("HTTP/1.1 408") == std::string::npos);
 }
 
-TEST_CASE("a full pool answers 503 Retry-After at once and closes") {
+TEST_CASE("readers that stop reading hold no worker: with one artifact worker, a fourth client is served at once") {
   auto o = testing::test_server_options();
   o.artifact_workers = 1;
   o.queue_per_worker = 1;
   o.stall_timeout = 5000ms;
   TestServer t(o);
-  t.publish_anchor(32 << 20);
+  const auto anchor = t.publish_anchor(32 << 20);
+  int stalled[3];
+  for (int& fd : stalled) {
+    fd = testing::connect_to(t.port(), 4096);
+    testing::send_all(fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  // Their responses wait in the gate, by reference to the one shared state.
+  const auto by = std::chrono::steady_clock::now() + 5s;
+  while ((t.stats().connections_sending < 3 || t.server().artifact_pool().active() > 0) &&
+         std::chrono::steady_clock::now() < by)
+    std::this_thread::yield();
+  CHECK(t.stats().connections_sending == 3);
+  CHECK(t.server().artifact_pool().active() == 0);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = get(t.port(), "/lean/v0/states/finalized");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.size() == anchor->state->size());
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(t.stats().get(leanpoint::Counter::shed) == 0);
+  for (int fd : stalled) ::close(fd);
+}
+
+TEST_CASE("a full pool answers 503 Retry-After at once and closes (static files still stream from a worker)") {
+  testing::TempDir dir;
+  dir.write("big.bin", std::string(32 << 20, 'x'));
+  auto o = testing::test_server_options();
+  o.artifact_workers = 1;
+  o.artifact_queue = 1;  // by default as long as the connection limit
+  o.stall_timeout = 5000ms;
+  leanpoint::RoutesOptions r;
+  r.static_dir = std::filesystem::canonical(dir.path()).string();
+  TestServer t(o, r);
   // Two clients that do not read: one holds the worker, one waits in the queue.
   const int a = testing::connect_to(t.port(), 4096), b = testing::connect_to(t.port(), 4096);
-  testing::send_all(a, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  testing::send_all(a, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto busy_by = std::chrono::steady_clock::now() + 5s;
   while (t.server().artifact_pool().active() == 0 && std::chrono::steady_clock::now() < busy_by)
     std::this_thread::yield();
-  testing::send_all(b, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  testing::send_all(b, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto queued_by = std::chrono::steady_clock::now() + 5s;
   while (t.server().artifact_pool().queued() == 0 && std::chrono::steady_clock::now() < queued_by)
     std::this_thread::yield();
   const auto start = std::chrono::steady_clock::now();
   const int c = testing::connect_to(t.port());
-  testing::send_all(c, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n");
+  testing::send_all(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string reply = testing::read_until_close(c, 3000);
   CHECK(std::chrono::steady_clock::now() - start < 500ms);
   CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
   CHECK(reply.find("\r\nRetry-After: 1\r\n") != std::string::npos);
   CHECK(t.stats().get(leanpoint::Counter::shed) == 1);
   // The api pool is a different pool: still answering.
-  CHECK(get(t.port(), "/healthz")->status == 200);
+  CHECK(get(t.port(), "/healthz")->status == 503);  // answered (no anchor yet)
   for (int fd : {a, b, c}) ::close(fd);
 }
 

@@ -287,12 +287,13 @@ TEST_CASE("a percent-encoded anchor path is the anchor route: artifact pool, its
   o.stall_timeout = 5000ms;
   TestServer t(o);
   const auto anchor = t.publish_anchor(32 << 20);
-  // A reader that does not read holds the worker serving it.
+  // A reader that does not read: its state waits in the gate (an artifact
+  // response, queued by reference), holding no worker at all.
   const int stalled = testing::connect_to(t.port(), 4096);
   testing::send_all(stalled, "GET /lean%2fv0%2fstates%2ffinalized HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto by = std::chrono::steady_clock::now() + 5s;
-  while (t.server().artifact_pool().active() == 0 && std::chrono::steady_clock::now() < by) std::this_thread::yield();
-  CHECK(t.server().artifact_pool().active() == 1);
+  while (t.stats().connections_sending == 0 && std::chrono::steady_clock::now() < by) std::this_thread::yield();
+  CHECK(t.stats().connections_sending == 1);
   CHECK(t.server().api_pool().active() == 0);
   // So the one api worker is free.
   const auto start = std::chrono::steady_clock::now();

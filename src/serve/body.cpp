@@ -9,7 +9,7 @@
 namespace leanpoint {
 namespace {
 
-constexpr size_t kSlice = 256 * 1024;  // per write; the stall rule applies to each
+constexpr size_t kSlice = 256 * 1024;  // per read and write of a file
 
 bool etag_matches(const std::string& if_none_match, const std::string& etag) {
   size_t at = 0;
@@ -50,11 +50,15 @@ void respond_body(const httplib::Request& req, httplib::Response& res, BodySourc
     res.status = 200;
   }
   const uint64_t first = d.first;
+  // Shared bytes go in one write: what the socket cannot take is queued by
+  // reference and sent by the gate, and the worker moves on.
+  if (body.bytes && context.body_owner) *context.body_owner = body.bytes;
   res.set_content_provider(d.length, h.content_type.c_str(),
                            [body = std::move(body), first](size_t offset, size_t length, httplib::DataSink& sink) {
-                             const size_t n = std::min(length, kSlice);
                              if (body.bytes)
-                               return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset, n);
+                               return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset,
+                                                 length);
+                             const size_t n = std::min(length, kSlice);
                              std::vector<char> buf(n);
                              const ssize_t got =
                                  ::pread(body.file->get(), buf.data(), n, static_cast<off_t>(first + offset));

@@ -24,6 +24,26 @@ int unacked(int fd) {
 
 }  // namespace
 
+void StallWatch::start(int fd, Clock::time_point now) {
+  moved_ = now;
+  unacked_ = unacked(fd);
+}
+
+void StallWatch::sent(int fd, Clock::time_point now) { start(fd, now); }
+
+bool StallWatch::stalled(int fd, Clock::time_point now, std::chrono::milliseconds window) {
+  const int queued = unacked(fd);
+  if (queued >= 0 && queued < unacked_) moved_ = now;  // slow, but moving: never cut off
+  unacked_ = queued;
+  return now - moved_ >= window;
+}
+
+void abort_stalled(Connection& conn, std::chrono::milliseconds window) {
+  conn.stats.add(Counter::stalled);
+  conn.reset_on_close = true;
+  log(LogLevel::warn, "client ", conn.peer, " accepted no bytes for ", window.count(), " ms; transfer aborted");
+}
+
 size_t head_end(const std::string& input) {
   const size_t at = input.find("\r\n\r\n");
   return at == std::string::npos ? 0 : at + 4;
@@ -34,51 +54,32 @@ ConnStream::ConnStream(Connection& conn, std::chrono::milliseconds stall, int st
 
 bool ConnStream::is_readable() const { return read_pos_ < conn_.input.size(); }
 
-bool ConnStream::is_writable() const { return await_room(); }
+// Writes never wait here for room: write() queues or waits itself.
+bool ConnStream::is_writable() const { return !broken_; }
 
 bool ConnStream::await_room() const {
   if (broken_) return false;
-  // Progress is the queue of unacknowledged bytes shrinking: POLLOUT only
-  // comes once much of the send queue has drained, which a slow reader can
-  // take longer than a window to do. The queue is sampled four times a window,
-  // so the cut comes between one window and 1.25 windows after the last
-  // progress, never sooner.
-  using Clock = std::chrono::steady_clock;
+  // POLLOUT only comes once much of the send queue has drained, which a slow
+  // reader can take longer than a window to do: the queue is sampled four
+  // times a window, so the cut comes between one window and 1.25 windows
+  // after the last progress, never sooner.
   const auto sample = std::max(stall_ / 4, std::chrono::milliseconds(10));
-  int queued = unacked(conn_.fd());
-  auto moved = Clock::now();
+  StallWatch watch;
+  watch.start(conn_.fd(), Clock::now());
   for (;;) {
     pollfd fds[2] = {{conn_.fd(), POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, static_cast<int>(sample.count()));
     if (ready > 0 && !fds[1].revents) return true;  // room (or an error send will report)
     if (ready != 0) break;                          // stopping
-    const int now = unacked(conn_.fd());
-    if (now >= 0 && now < queued) {
-      queued = now;  // slow, but moving: never cut off
-      moved = Clock::now();
-      continue;
-    }
-    if (Clock::now() - moved < stall_) continue;
-    conn_.stats.add(Counter::stalled);
-    conn_.reset_on_close = true;
-    log(LogLevel::warn, "client ", conn_.peer, " accepted no bytes for ", stall_.count(), " ms; transfer aborted");
+    if (!watch.stalled(conn_.fd(), Clock::now(), stall_)) continue;
+    abort_stalled(conn_, stall_);
     break;
   }
   broken_ = true;
   return false;
 }
 
-ssize_t ConnStream::read(char* ptr, size_t size) {
-  // Requests carry no body (the gate refuses them), so everything cpp-httplib
-  // reads is the head the gate has already received.
-  const size_t n = std::min(size, conn_.input.size() - read_pos_);
-  std::memcpy(ptr, conn_.input.data() + read_pos_, n);
-  read_pos_ += n;
-  return static_cast<ssize_t>(n);
-}
-
-ssize_t ConnStream::write(const char* ptr, size_t size) {
-  if (broken_) return -1;
+size_t ConnStream::send_now(const char* ptr, size_t size) {
   size_t done = 0;
   while (done < size) {
     const ssize_t n = ::send(conn_.fd(), ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -88,14 +89,77 @@ ssize_t ConnStream::write(const char* ptr, size_t size) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && await_room()) continue;
-    break;  // stalled, stopping, reset, or the client went away
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    broken_ = true;  // reset, or the client went away
+    break;
   }
-  if (done < size) {
-    broken_ = true;
-    return -1;
+  return done;
+}
+
+bool ConnStream::queue(const char* ptr, size_t size) {
+  const SharedBytes& owner = conn_.body_owner;
+  const auto* begin = owner ? reinterpret_cast<const char*>(owner->data()) : nullptr;
+  if (owner && ptr >= begin && ptr + size <= begin + owner->size()) {
+    auto& out = conn_.out;
+    if (!out.empty() && out.back().owner == owner && out.back().data + out.back().size == ptr)
+      out.back().size += size;  // the next part of the same body
+    else
+      out.push_back(OutPiece{owner, {}, ptr, size});
+    return true;
+  }
+  if (conn_.out_copied + size > kMaxCopiedOutput) return false;
+  OutPiece piece;
+  piece.copy.assign(ptr, size);
+  piece.data = piece.copy.data();
+  piece.size = size;
+  conn_.out_copied += size;
+  conn_.out.push_back(std::move(piece));
+  conn_.out.back().data = conn_.out.back().copy.data();  // the string moved with its piece
+  return true;
+}
+
+bool ConnStream::flush_blocking() {
+  auto& out = conn_.out;
+  while (!out.empty()) {
+    OutPiece& piece = out.front();
+    const size_t n = send_now(piece.data, piece.size);
+    piece.data += n;
+    piece.size -= n;
+    if (piece.size == 0) {
+      if (!piece.owner) conn_.out_copied -= piece.copy.size();
+      out.pop_front();
+      continue;
+    }
+    if (broken_ || !await_room()) return false;
+  }
+  return true;
+}
+
+ssize_t ConnStream::write(const char* ptr, size_t size) {
+  if (broken_) return -1;
+  // Bytes already queued go first; otherwise as much as the socket takes now.
+  const size_t done = conn_.out.empty() ? send_now(ptr, size) : 0;
+  if (broken_) return -1;
+  if (done == size || queue(ptr + done, size - done)) return static_cast<ssize_t>(size);
+  // Too much to copy (a file read into a buffer): wait for room, as before.
+  if (!flush_blocking()) return -1;
+  for (size_t at = done; at < size;) {
+    at += send_now(ptr + at, size - at);
+    if (broken_ || (at < size && !await_room())) {
+      broken_ = true;
+      return -1;
+    }
   }
   return static_cast<ssize_t>(size);
+}
+
+ssize_t ConnStream::read(char* ptr, size_t size) {
+  // Requests carry no body (the gate refuses them), so everything cpp-httplib
+  // reads is the head the gate has already received.
+  const size_t n = std::min(size, conn_.input.size() - read_pos_);
+  std::memcpy(ptr, conn_.input.data() + read_pos_, n);
+  read_pos_ += n;
+  return static_cast<ssize_t>(n);
 }
 
 void ConnStream::get_remote_ip_and_port(std::string& ip, int& port) const {

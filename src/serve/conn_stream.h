@@ -6,6 +6,14 @@
 // when the client accepts zero bytes for the stall window. Any progress
 // restarts the window, so a slow client that keeps reading is never cut off,
 // whatever its rate.
+//
+// Bytes do not hold workers (from the 503s syncing nodes got): a write sends
+// what the socket takes now and queues the rest on the connection, by
+// reference when it is part of the shared body the handler named
+// (RequestContext::body_owner), else as a copy of at most kMaxCopiedOutput.
+// The worker then returns, and the gate sends the queue under the same stall
+// rule. Only output too large to copy (a static file read into buffers)
+// still waits here for room.
 #pragma once
 
 #include <httplib.h>
@@ -40,6 +48,12 @@ class ConnStream : public httplib::Stream {
   // Waits for room in the socket under the stall rule; false (and broken)
   // when the client accepted no bytes for a whole window, or on stop.
   bool await_room() const;
+  // Sends what the socket takes without waiting; broken on an error.
+  size_t send_now(const char* ptr, size_t size);
+  // Queues bytes on the connection; false if they would be a copy over the cap.
+  bool queue(const char* ptr, size_t size);
+  // Sends the queue, waiting for room under the stall rule.
+  bool flush_blocking();
 
   Connection& conn_;
   std::chrono::milliseconds stall_;

@@ -1,17 +1,54 @@
-// One client connection: its socket (closed with the object), its peer, and
-// the bytes received but not yet consumed. Owned by exactly one of: the gate
-// (waiting for a complete request head), a pool queue, or a worker.
+// One client connection: its socket (closed with the object), its peer, the
+// bytes received but not yet consumed, and the response bytes the socket had
+// no room for yet. Owned by exactly one of: the gate (waiting for a complete
+// request head, or sending queued output), a pool queue, or a worker.
 #pragma once
 
 #include <sys/socket.h>
 
+#include <chrono>
+#include <deque>
+#include <memory>
 #include <string>
 
 #include "deadline.h"
 #include "fd.h"
 #include "server_stats.h"
+#include "snapshot.h"
 
 namespace leanpoint {
+
+// A piece of response not yet sent: a range of a shared immutable body (an
+// anchor), by reference, or a small copy (a response head).
+struct OutPiece {
+  SharedBytes owner;  // keeps `data` alive; null for a copy
+  std::string copy;
+  const char* data = nullptr;
+  size_t size = 0;
+};
+
+// Copies queued per connection at most; past this a worker waits (static
+// files, whose bytes are read into buffers, stream so, as before).
+constexpr size_t kMaxCopiedOutput = 64 * 1024;
+
+// The stall rule's bookkeeping (conn_stream.h), for a worker waiting on a
+// full socket and for the gate sending queued output alike: progress is
+// bytes sent, or the socket's unacknowledged bytes (SIOCOUTQ) shrinking.
+class StallWatch {
+ public:
+  void start(int fd, Clock::time_point now);
+  void sent(int fd, Clock::time_point now);  // bytes went into the socket: progress
+  // Samples the socket; true once there was no progress for `window`.
+  bool stalled(int fd, Clock::time_point now, std::chrono::milliseconds window);
+
+ private:
+  Clock::time_point moved_{};
+  int unacked_ = -1;
+};
+
+struct Connection;
+// Counts, logs and marks (reset on close) a transfer the stall rule ends.
+void abort_stalled(Connection& conn, std::chrono::milliseconds window);
 
 struct Connection {
   Connection(UniqueFd socket, std::string peer, ServerStats& stats)
@@ -35,12 +72,23 @@ struct Connection {
   int fd() const { return socket_.get(); }
 
   const std::string peer;  // "ip:port", for logs
+  std::string ip;          // the peer's address
+  std::shared_ptr<void> peer_slot;  // counts this connection against its address (gate.h)
   ServerStats& stats;
   std::string input;             // received, not yet consumed: the head being read, pipelined requests
   Clock::time_point deadline{};  // for the next complete head
   unsigned requests = 0;         // answered on this connection
   bool reset_on_close = false;   // set when a transfer stalled
   bool probe_only = false;       // adopted past --max-connections: a probe route, then closed
+
+  // Output the gate sends (ARCHITECTURE.md §6): queued by the worker when the
+  // socket is full, so that a slow reader holds a socket and a reference to
+  // shared bytes, never a worker.
+  std::deque<OutPiece> out;
+  size_t out_copied = 0;         // bytes of `out` held as copies
+  SharedBytes body_owner;        // the body the response being written comes from
+  bool close_after_output = false;
+  StallWatch stall;              // while the gate sends `out`
 
  private:
   UniqueFd socket_;

@@ -194,7 +194,8 @@ function renderStatus(s) {
       p.pools.map((x) => x.name + " " + x.active + "/" + x.workers + " busy, " + x.queued + " queued").join("; ");
   const facts = [
     ["fds", p.fds_open + " / " + p.fds_limit],
-    ["connections", p.connections_open + " open, " + p.connections_waiting + " waiting"],
+    ["connections", p.connections_open + " open, " + p.connections_waiting + " waiting, " +
+        p.connections_sending + " sending"],
     ["pools", pools],
     ["shed / stalled", p.shed_total + " / " + p.stalled_total],
     ["head timeouts", String(p.head_timeouts_total)],

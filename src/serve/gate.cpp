@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -44,23 +45,93 @@ std::string canned_response(int status, const std::string& body, const std::stri
 
 std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
 
+namespace {
+
+// RFC 9110 §5.6.2: the characters of a method or a header name.
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+// NUL, CR, LF and the other control characters (a tab only where `tab_ok`).
+bool has_control(std::string_view s, bool tab_ok) {
+  return std::any_of(s.begin(), s.end(), [tab_ok](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && !(tab_ok && c == '\t')) || u == 0x7f;
+  });
+}
+
+bool is_absolute_form(std::string_view target) {
+  return iequals(target.substr(0, 7), "http://") || iequals(target.substr(0, 8), "https://");
+}
+
+}  // namespace
+
 std::optional<std::string> screen_head(std::string_view head) {
-  const size_t eol = head.find("\r\n");
-  const std::string_view line = head.substr(0, eol);
-  const size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 == sp1 || line.substr(sp1 + 1, sp2 - sp1 - 1).empty())
+  // The request line: method SP target SP version, one space each, no
+  // control characters; the target in origin-form or absolute-form.
+  const std::string_view line = head.substr(0, head.find("\r\n"));
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos || has_control(line, false))
     return canned_response(400, "bad request line\n");
-  const std::string_view method = line.substr(0, sp1), version = line.substr(sp2 + 1);
+  const std::string_view method = line.substr(0, sp1), target = line.substr(sp1 + 1, sp2 - sp1 - 1),
+                         version = line.substr(sp2 + 1);
+  if (!is_token(method) || target.empty() || (target[0] != '/' && !is_absolute_form(target)))
+    return canned_response(400, "bad request line\n");
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return canned_response(505, "HTTP/1.x only\n");
   if (method_bit(method) == 0) return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
-  // Headers: a body (any Content-Length but 0, any Transfer-Encoding) is refused.
+  // Header lines: a name that is a token right up to the colon (no space
+  // before it, RFC 9112 §5.1; no folded lines), a value without control
+  // characters. Anything looser is where two parsers disagree about where a
+  // request ends: refused, and the connection closed, never read on.
+  // A body (any Content-Length but 0, any Transfer-Encoding) is refused too.
   HeaderLines lines(head);
   for (HeaderLine h; lines.next(h);) {
-    if (!h.has_colon) continue;
+    if (!h.has_colon || !is_token(h.name) || has_control(h.value, true))
+      return canned_response(400, "malformed header line\n");
     if (iequals(h.name, "transfer-encoding") || (iequals(h.name, "content-length") && h.value != "0"))
       return canned_response(413, "request bodies are not accepted\n");
   }
   return std::nullopt;
+}
+
+std::optional<std::string> admit_head(std::string& input, size_t head_size) {
+  if (auto refusal = screen_head(std::string_view(input).substr(0, head_size))) return refusal;
+  // Absolute-form (a proxy's "GET http://host/path HTTP/1.1"): the target
+  // becomes its path and query, in place, before anything routes on it.
+  const size_t at = input.find(' ') + 1;
+  const std::string_view target = request_target(input);
+  if (is_absolute_form(target)) {
+    const size_t scheme = target.find("//") + 2;
+    const size_t path = target.find_first_of("/?", scheme);
+    const std::string origin = path == std::string_view::npos         ? std::string("/")
+                               : target[path] == '?' ? "/" + std::string(target.substr(path))
+                                                     : std::string(target.substr(path));
+    input.replace(at, target.size(), origin);
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<void> PeerCounts::admit(const std::string& ip, size_t cap) {
+  {
+    std::lock_guard lock(mutex_);
+    size_t& n = open_[ip];
+    if (n >= cap) return nullptr;
+    ++n;
+  }
+  // The token keeps the table alive: connections can outlive the gate.
+  return std::shared_ptr<void>(this, [self = shared_from_this(), ip](void*) {
+    std::lock_guard lock(self->mutex_);
+    if (auto it = self->open_.find(ip); it != self->open_.end() && --it->second == 0) self->open_.erase(it);
+  });
+}
+
+size_t PeerCounts::count(const std::string& ip) const {
+  std::lock_guard lock(mutex_);
+  const auto it = open_.find(ip);
+  return it == open_.end() ? 0 : it->second;
 }
 
 Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch)
@@ -85,6 +156,8 @@ void Gate::stop() {
   wake_.notify();
   thread_.join();
   waiting_.clear();
+  sending_.clear();
+  stats_.connections_sending = 0;
   std::lock_guard lock(inbox_mutex_);
   inbox_.clear();
 }
@@ -104,13 +177,22 @@ void Gate::adopt(int socket) {
   // a small body waits for the client's delayed ACK (40 ms per request).
   const int one = 1;
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::string peer = peer_address(fd.get()).text();
-  auto conn = std::make_shared<Connection>(std::move(fd), std::move(peer), stats_);
+  const SocketAddress peer = peer_address(fd.get());
+  auto conn = std::make_shared<Connection>(std::move(fd), peer.text(), stats_);
+  conn->ip = peer.ip;
   const size_t open = static_cast<size_t>(stats_.connections_open.load());
   if (stopping_ || open > options_.max_connections + kProbeReserve) {
     stats_.add(Counter::shed);
     reply_and_close(conn, too_many_connections());
     return;
+  }
+  if (options_.max_per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
+    conn->peer_slot = peers_->admit(conn->ip, options_.max_per_client);
+    if (!conn->peer_slot) {
+      stats_.add(Counter::shed);
+      reply_and_close(conn, canned_response(503, "too many connections from " + conn->ip + "\n", "Retry-After: 1\r\n"));
+      return;
+    }
   }
   conn->probe_only = open > options_.max_connections;
   conn->deadline = Clock::now() + options_.head_timeout;
@@ -135,21 +217,89 @@ void Gate::take_inbox() {
     arrived.swap(inbox_);
   }
   for (auto& conn : arrived) {
+    if (conn->out.empty()) {
+      wait_for_head(std::move(conn));
+      continue;
+    }
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.events = EPOLLOUT;  // not EPOLLRDHUP: a client may shut its side and still read
     ev.data.fd = conn->fd();
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) continue;  // dropped: closed
     const int fd = conn->fd();
-    waiting_[fd] = std::move(conn);
-    ++stats_.connections_waiting;
-    // Bytes may already be here (a pipelined head, or sent before epoll watched).
-    on_readable(waiting_[fd]);
+    conn->stall.start(fd, Clock::now());
+    sending_[fd] = std::move(conn);
+    ++stats_.connections_sending;
+    on_writable(sending_[fd]);
   }
+}
+
+void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.fd = conn->fd();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) return;  // dropped: closed
+  const int fd = conn->fd();
+  waiting_[fd] = std::move(conn);
+  ++stats_.connections_waiting;
+  // Bytes may already be here (a pipelined head, or sent before epoll watched).
+  on_readable(waiting_[fd]);
 }
 
 void Gate::release(int fd) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   if (waiting_.erase(fd)) --stats_.connections_waiting;
+}
+
+void Gate::stop_sending(int fd) {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  if (sending_.erase(fd)) --stats_.connections_sending;
+}
+
+void Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
+  std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
+  auto& out = conn->out;
+  bool moved = false;
+  while (!out.empty()) {
+    OutPiece& piece = out.front();
+    const ssize_t n = ::send(conn->fd(), piece.data, piece.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      moved = true;
+      stats_.add(Counter::bytes_served, static_cast<uint64_t>(n));
+      piece.data += n;
+      piece.size -= static_cast<size_t>(n);
+      if (piece.size > 0) continue;
+      if (!piece.owner) conn->out_copied -= piece.copy.size();
+      out.pop_front();
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      stop_sending(conn->fd());  // reset, or the client went away: closed
+      return;
+    }
+  }
+  if (moved) conn->stall.sent(conn->fd(), Clock::now());
+  if (!out.empty()) return;
+  stop_sending(conn->fd());
+  if (conn->close_after_output || stopping_) return;  // closed with `conn`
+  conn->deadline = Clock::now() + options_.head_timeout;
+  wait_for_head(std::move(conn));
+}
+
+Clock::time_point Gate::check_stalls() {
+  const auto now = Clock::now();
+  const auto sample = std::max(options_.stall_timeout / 4, std::chrono::milliseconds(10));
+  if (now < next_stall_check_) return next_stall_check_;
+  next_stall_check_ = now + sample;
+  std::vector<int> stalled;
+  for (const auto& [fd, conn] : sending_)
+    if (conn->stall.stalled(fd, now, options_.stall_timeout)) stalled.push_back(fd);
+  for (const int fd : stalled) {
+    abort_stalled(*sending_[fd], options_.stall_timeout);
+    stop_sending(fd);  // closed, with a reset
+  }
+  return next_stall_check_;
 }
 
 void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
@@ -170,7 +320,7 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   const size_t end = head_end(conn->input);
   if (end > 0 && end <= kMaxRequestHead) {
     release(conn->fd());
-    if (const auto refusal = screen_head(std::string_view(conn->input).substr(0, end))) {
+    if (const auto refusal = admit_head(conn->input, end)) {
       reply_and_close(conn, *refusal);
       return;
     }
@@ -211,15 +361,19 @@ Clock::time_point Gate::expire_heads() {
 void Gate::loop() {
   epoll_event events[64];
   while (!stopping_) {
-    const auto next = expire_heads();
+    const auto next = std::min(expire_heads(), sending_.empty() ? Clock::time_point::max() : check_stalls());
     const int n = ::epoll_wait(epoll_.get(), events, 64, std::max(1, ms_until(next)));
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.fd == wake_.fd()) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_.fd()) {
         if (!stopping_) take_inbox();
         continue;
       }
-      const auto it = waiting_.find(events[i].data.fd);
-      if (it != waiting_.end()) on_readable(it->second);
+      if (const auto it = sending_.find(fd); it != sending_.end()) {
+        on_writable(it->second);
+      } else if (const auto w = waiting_.find(fd); w != waiting_.end()) {
+        on_readable(w->second);
+      }
     }
   }
 }

@@ -3,11 +3,15 @@
 // held while a head trickles in (a slowloris costs a socket, not a worker).
 //
 //   accept (cpp-httplib's listen thread) -> adopt()
-//     over --max-connections: fast 503, closed
+//     over --max-connections, or over --max-connections-per-client for its
+//     address: fast 503, closed
 //   gate thread (epoll): read the head under one absolute deadline
 //     (--head-timeout-ms) and a cap of kMaxRequestHead (431); screen it (GET/HEAD only,
 //     no bodies); hand the complete request to `dispatch`
-//   worker: answers it, then resume()s the connection here if it stays open
+//   worker: answers it, then resume()s the connection here if it stays open,
+//     or if part of the response is still queued (conn_stream.h)
+//   gate thread: sends the queued output as the socket takes it, under the
+//     stall rule; then waits for the next request, or closes
 //
 // Every path closes the socket exactly once: a Connection closes it when the
 // last owner drops it.
@@ -24,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cidr.h"
 #include "connection.h"
 #include "fd.h"
 
@@ -36,7 +41,26 @@ constexpr size_t kProbeReserve = 8;
 
 struct GateOptions {
   std::chrono::milliseconds head_timeout{10000};
+  std::chrono::milliseconds stall_timeout{10000};  // for the output the gate sends (conn_stream.h)
   size_t max_connections = 1024;
+  // Connections from one client address beyond which new ones get a fast
+  // 503, so that one address cannot take every slot; 0: no cap. Trusted
+  // proxies carry many clients and are not capped.
+  size_t max_per_client = 0;
+  std::vector<Cidr> trusted_proxies;
+};
+
+// Open connections per client address, for GateOptions::max_per_client.
+class PeerCounts : public std::enable_shared_from_this<PeerCounts> {
+ public:
+  // A token the connection holds for its life (it counts until released),
+  // or null when `ip` already has `cap` connections.
+  std::shared_ptr<void> admit(const std::string& ip, size_t cap);
+  size_t count(const std::string& ip) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, size_t> open_;
 };
 
 // A response the gate (or a full pool) sends itself, then closes.
@@ -49,6 +73,11 @@ std::string too_many_connections();
 // parses, the method is GET or HEAD, and there is no body. Returns the
 // response to send instead (and close), or nullopt if the request may proceed.
 std::optional<std::string> screen_head(std::string_view head);
+
+// screen_head on the head at the start of `input`; then an absolute-form
+// target ("http://host/path") is rewritten in place to origin-form ("/path"),
+// so that routing and cpp-httplib see one path.
+std::optional<std::string> admit_head(std::string& input, size_t head_size);
 
 class Gate {
  public:
@@ -63,7 +92,9 @@ class Gate {
 
   // Takes a newly accepted socket, and with it the duty to close it (any thread).
   void adopt(int socket);
-  // Takes back a connection after a response, to wait for its next request (any thread).
+  // Takes back a connection after a response (any thread): sends what is
+  // queued in conn->out, then closes it (close_after_output) or waits for
+  // its next request.
   void resume(std::shared_ptr<Connection> conn);
   // Closes every connection the gate holds and joins its thread.
   void stop();
@@ -75,11 +106,16 @@ class Gate {
   void loop();
   void take_inbox();
   void on_readable(const std::shared_ptr<Connection>& conn);
-  void release(int fd);              // stop watching fd and drop the gate's reference
-  Clock::time_point expire_heads();  // closes overdue ones; returns the next deadline
+  void on_writable(const std::shared_ptr<Connection>& conn);
+  void wait_for_head(std::shared_ptr<Connection> conn);
+  void release(int fd);               // stop watching fd and drop the gate's reference
+  void stop_sending(int fd);          // the same, for a connection in sending_
+  Clock::time_point expire_heads();   // closes overdue ones; returns the next deadline
+  Clock::time_point check_stalls();   // aborts stalled transfers; returns the next sample time
 
   GateOptions options_;
   ServerStats& stats_;
+  std::shared_ptr<PeerCounts> peers_ = std::make_shared<PeerCounts>();
   Dispatch dispatch_;
   UniqueFd epoll_;
   EventFd wake_;  // readable when the inbox has connections, or on stop
@@ -87,6 +123,8 @@ class Gate {
   std::mutex inbox_mutex_;
   std::vector<std::shared_ptr<Connection>> inbox_;
   std::unordered_map<int, std::shared_ptr<Connection>> waiting_;  // gate thread only
+  std::unordered_map<int, std::shared_ptr<Connection>> sending_;  // gate thread only
+  Clock::time_point next_stall_check_{};
   std::thread thread_;
 };
 

@@ -49,9 +49,14 @@ class HttpServer::Impl : public httplib::Server {
       : options_(std::move(options)),
         stats_(stats),
         stop_(EventFd::Mode::blocking),
-        artifacts_("artifact", options_.artifact_workers, options_.artifact_workers * options_.queue_per_worker),
+        // A transfer holds its worker only until the socket is full, so syncing
+        // nodes are queued, not shed, up to the connection limit.
+        artifacts_("artifact", options_.artifact_workers,
+                   options_.artifact_queue ? options_.artifact_queue : options_.max_connections),
         api_("api", options_.api_workers, options_.api_workers * options_.queue_per_worker),
-        gate_(GateOptions{options_.head_timeout, options_.max_connections}, stats,
+        gate_(GateOptions{options_.head_timeout, options_.stall_timeout, options_.max_connections,
+                          options_.max_connections_per_client, options_.trusted_proxies},
+              stats,
               [this](std::shared_ptr<Connection> conn) { dispatch(std::move(conn)); }) {
     new_task_queue = [] { return new InlineQueue; };
     // cpp-httplib's default adds SO_REUSEPORT: a second leanpoint on the same
@@ -166,6 +171,7 @@ class HttpServer::Impl : public httplib::Server {
       Current current;
       current.route = route ? route : &route_of(conn->input);
       current.context.range = take_range_header(conn->input, head_end(conn->input));
+      current.context.body_owner = &conn->body_owner;
       t_request = &current;
       bool closed = false;
       const bool close = stopping_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
@@ -178,16 +184,25 @@ class HttpServer::Impl : public httplib::Server {
         req.ranges.clear();
       });
       t_request = nullptr;
+      conn->body_owner.reset();  // queued pieces hold their own references
       ++conn->requests;
       stream.consume();
-      if (!ok || closed || close || stream.broken()) return;  // the connection closes with `conn`
+      if (!ok || stream.broken()) return;  // the connection closes with `conn`
+      if (!conn->out.empty()) {
+        // The socket is full: the gate sends the rest, and this worker is free.
+        // It reads the next request (pipelined or not) once the output is out.
+        conn->close_after_output = closed || close;
+        gate_.resume(std::move(conn));
+        return;
+      }
+      if (closed || close) return;
       // Pipelined requests are answered here, in order; otherwise back to the gate.
       const size_t end = head_end(conn->input);
       if (end == 0 || end > kMaxRequestHead) {
         gate_.resume(std::move(conn));
         return;
       }
-      if (const auto refusal = screen_head(std::string_view(conn->input).substr(0, end))) {
+      if (const auto refusal = admit_head(conn->input, end)) {
         Gate::reply_and_close(conn, *refusal);
         return;
       }

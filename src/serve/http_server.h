@@ -12,7 +12,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "cidr.h"
 #include "pool.h"
 #include "route_table.h"
 #include "server_stats.h"
@@ -26,8 +28,11 @@ struct ServerOptions {
   std::chrono::milliseconds stall_timeout{10000};
   size_t artifact_workers = 8;
   size_t api_workers = 2;
-  size_t queue_per_worker = 8;  // each pool queues at most this many requests per worker
+  size_t queue_per_worker = 8;  // the api pool queues at most this many requests per worker
+  size_t artifact_queue = 0;    // the artifact pool's queue; 0: max_connections (never shed before the limit)
   size_t max_connections = 1024;
+  size_t max_connections_per_client = 0;  // 0: no cap (gate.h)
+  std::vector<Cidr> trusted_proxies;      // not capped per address
 };
 
 class HttpServer {

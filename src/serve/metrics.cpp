@@ -155,7 +155,8 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   w.family("leanpoint_connections", "gauge", "Open client connections by state.")
       .sample(p.connections_waiting, {{"state", "waiting"}})
       .sample(queued, {{"state", "queued"}})
-      .sample(active, {{"state", "active"}});
+      .sample(active, {{"state", "active"}})
+      .sample(p.connections_sending, {{"state", "sending"}});
   w.family("leanpoint_connections_open", "gauge", "Open client connections.").sample(p.connections_open);
   w.family("leanpoint_pool_workers", "gauge", "Workers per pool.");
   for (const auto& pool : p.pools) w.sample(pool.workers, {{"pool", pool.name}});

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,14 +31,20 @@ enum Method : uint8_t { kGet = 1, kHead = 2 };
 // What the worker learned about a request before cpp-httplib parsed it.
 struct RequestContext {
   std::optional<std::string> range;  // the client's Range header (several joined by ','), hidden from cpp-httplib
+  // Where a handler names the shared body it streams, so that what the socket
+  // cannot take at once is queued by reference, not copied (connection.h).
+  std::shared_ptr<const std::vector<uint8_t>>* body_owner = nullptr;
 };
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;
 
 struct Route {
-  enum class Match : uint8_t { exact, prefix };
+  // exact: the path itself. prefix: any path that starts with it ("" matches
+  // every path). suffix: any path that ends with it, or with it and a "/"
+  // (operators paste one URL; clients derive the paths from it differently).
+  enum class Match : uint8_t { exact, prefix, suffix };
 
-  std::string path;  // the decoded path; with Match::prefix, "" matches every path
+  std::string path;  // the decoded path
   Match match = Match::exact;
   uint8_t methods = kGet | kHead;
   PoolClass pool = PoolClass::api;

@@ -69,12 +69,15 @@ class Site {
         server_(server),
         stats_(stats),
         options_(with_start(std::move(options))),
-        started_ms_(unix_ms()) {}
+        started_ms_(unix_ms()),
+        pins_(options_.pin_window) {}
 
   // The verified anchor: both artifacts come from the same VerifiedAnchor.
   void artifact(bool block, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
     const auto s = store_.load();
-    const auto anchor = s->anchor;
+    const std::string client = client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+                                              req.get_header_value("X-Real-IP"), options_.trusted_proxies);
+    const auto anchor = pins_.serve(client, s->anchor, unix_ms());
     if (!anchor || (block && !anchor->block)) {
       res.set_header("Retry-After", kRetryAfter);
       return text(res, 503,
@@ -168,10 +171,12 @@ class Site {
     p.fds = fd_usage();
     p.connections_open = stats_.connections_open.load();
     p.connections_waiting = stats_.connections_waiting.load();
+    p.connections_sending = stats_.connections_sending.load();
     for (const WorkerPool* pool : {&server_.artifact_pool(), &server_.api_pool()})
       p.pools.push_back({pool->name(), pool->workers(), pool->active(), pool->queued(), pool->capacity()});
     p.counters = stats_.counters();
     p.started_ms = started_ms_;
+    p.pins = pins_.view(unix_ms());
     return p;
   }
 
@@ -180,6 +185,7 @@ class Site {
   const ServerStats& stats_;
   const RoutesOptions options_;
   const int64_t started_ms_;
+  mutable Pins pins_;
   mutable RenderCache status_cache_{std::chrono::milliseconds(100)};
   mutable RenderCache upstreams_cache_{std::chrono::hours(24)};
 };
@@ -211,6 +217,7 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
   };
   const auto exact = Route::Match::exact;
   const auto prefix = Route::Match::prefix;
+  const auto suffix = Route::Match::suffix;
   const auto files_pool = files ? PoolClass::artifact : PoolClass::api;
   const std::string other = files ? "static" : "other";
   auto lean_health = [](const httplib::Request&, httplib::Response& res, const RequestContext&) {
@@ -219,8 +226,10 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
   // Labels are the route's path, or a fixed word: leanpoint_requests_total
   // never grows with the paths clients send.
   return RouteTable({
-      {std::string(kStatePath), exact, kGet | kHead, PoolClass::artifact, std::string(kStatePath), artifact(false)},
-      {std::string(kBlockPath), exact, kGet | kHead, PoolClass::artifact, std::string(kBlockPath), artifact(true)},
+      // The artifacts under any path that ends in theirs: a base URL, the full
+      // state URL, the block path appended to it (leanSpec), a trailing "/".
+      {std::string(kStatePath), suffix, kGet | kHead, PoolClass::artifact, std::string(kStatePath), artifact(false)},
+      {std::string(kBlockPath), suffix, kGet | kHead, PoolClass::artifact, std::string(kBlockPath), artifact(true)},
       {std::string(kFinalizedCheckpointPath), exact, kGet | kHead, PoolClass::api,
        std::string(kFinalizedCheckpointPath), lean(finalized_checkpoint_json)},
       {std::string(kJustifiedCheckpointPath), exact, kGet | kHead, PoolClass::api,

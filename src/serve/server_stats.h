@@ -50,6 +50,7 @@ class ServerStats {
  public:
   std::atomic<int64_t> connections_open{0};     // all open client connections
   std::atomic<int64_t> connections_waiting{0};  // held by the gate: head arriving, or idle keep-alive
+  std::atomic<int64_t> connections_sending{0};  // held by the gate: sending a response's queued bytes
 
   void add(Counter c, uint64_t n = 1) { counters_[index(c)].fetch_add(n, std::memory_order_relaxed); }
   uint64_t get(Counter c) const { return counters_[index(c)].load(std::memory_order_relaxed); }

@@ -60,6 +60,15 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
         {"restored", a.restored},
     };
   }
+  ordered_json served = nullptr;
+  if (p.pins.current)
+    served = {{"slot", p.pins.current->checkpoint.slot},
+              {"root", to_hex(p.pins.current->checkpoint.root)},
+              {"since_ms", p.pins.current_since_ms}};
+  const ordered_json pins = {{"window_ms", p.pins.window_ms},
+                             {"serving", served},
+                             {"clients_pinned", p.pins.clients},
+                             {"anchors_retained", p.pins.anchors}};
   ordered_json data_dir = nullptr;
   if (s.data_dir) {
     const DataDirStatus& d = *s.data_dir;
@@ -95,6 +104,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
                           {"fds_limit", p.fds.limit},
                           {"connections_open", p.connections_open},
                           {"connections_waiting", p.connections_waiting},
+                          {"connections_sending", p.connections_sending},
                           {"pools", pools}};
   for (const CounterInfo& c : kCounters)
     process[std::string(c.status_field)] = p.counters[static_cast<size_t>(c.counter)];
@@ -120,6 +130,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
         {"answered", s.agreement.answered},
         {"min_agree", ctx.min_agree}}},
       {"anchor", anchor},
+      {"pins", pins},
       {"data_dir", data_dir},
       {"health", verdict(health)},
       {"live", verdict(report.live)},

@@ -16,6 +16,7 @@
 
 #include "fd_usage.h"
 #include "health.h"
+#include "pins.h"
 #include "server_stats.h"
 #include "snapshot.h"
 
@@ -31,9 +32,11 @@ struct ProcessView {
   FdUsage fds;
   int64_t connections_open = 0;
   int64_t connections_waiting = 0;
+  int64_t connections_sending = 0;
   std::vector<PoolView> pools;
   CounterValues counters{};  // ServerStats' counters, in the order of kCounters
   int64_t started_ms = 0;
+  PinsView pins;
 };
 
 struct StatusContext {

@@ -49,12 +49,17 @@ class TestServer {
 
   // Publishes a healthy snapshot whose anchor has a state of `state_size`
   // bytes (a known pattern) and, if `block_size`, a block.
-  std::shared_ptr<const leanpoint::VerifiedAnchor> publish_anchor(size_t state_size, size_t block_size = 1000) {
+  // Another `slot` gives another checkpoint, with other bytes.
+  std::shared_ptr<const leanpoint::VerifiedAnchor> publish_anchor(size_t state_size, size_t block_size = 1000,
+                                                                  uint64_t slot = 96) {
     auto a = std::make_shared<leanpoint::VerifiedAnchor>();
-    a->checkpoint = {leanpoint::ssz::Root{0xab, 0xcd}, 96};
-    a->state_root = leanpoint::ssz::Root{0x5a};
-    a->state = std::make_shared<const std::vector<uint8_t>>(pattern(state_size, 1));
-    if (block_size) a->block = std::make_shared<const std::vector<uint8_t>>(pattern(block_size, 2));
+    a->checkpoint = {leanpoint::ssz::Root{0xab, 0xcd, static_cast<uint8_t>(slot), static_cast<uint8_t>(slot >> 8)},
+                     slot};
+    a->state_root = leanpoint::ssz::Root{0x5a, static_cast<uint8_t>(slot)};
+    const auto seed = static_cast<uint8_t>(slot == 96 ? 0 : slot * 3);
+    a->state = std::make_shared<const std::vector<uint8_t>>(pattern(state_size, static_cast<uint8_t>(1 + seed)));
+    if (block_size)
+      a->block = std::make_shared<const std::vector<uint8_t>>(pattern(block_size, static_cast<uint8_t>(2 + seed)));
     a->state_source = a->block_source = "node0";
     auto s = std::make_shared<leanpoint::Snapshot>();
     s->round = 1;

@@ -1,0 +1,256 @@
+// Serving every syncing node: a matching state and block for each client
+// (pins.h) in all three orders while the anchor moves; the URL forms clients
+// derive; request heads that could desync a proxy; the per-client cap.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "test_server.h"
+#include "testing.h"
+
+using namespace std::chrono_literals;
+using testing::TestServer;
+
+namespace {
+
+// A connection to the server from `source` (any 127.0.0.0/8 address).
+int connect_from(uint16_t port, const std::string& source) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+struct Reply {
+  int status = 0;
+  std::string head, body;
+  std::string header(const std::string& name) const {
+    const size_t at = head.find("\r\n" + name + ": ");
+    if (at == std::string::npos) return "";
+    const size_t start = at + name.size() + 4;
+    return head.substr(start, head.find("\r\n", start) - start);
+  }
+};
+
+Reply parse(const std::string& raw) {
+  Reply r;
+  const size_t end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || end == std::string::npos) return r;
+  r.status = std::stoi(raw.substr(9, 3));
+  r.head = raw.substr(0, end + 2);
+  r.body = raw.substr(end + 4);
+  return r;
+}
+
+// One request on a new connection from `source`; the whole answer.
+Reply fetch(uint16_t port, const std::string& source, const std::string& path,
+            const std::string& extra_headers = "") {
+  const int fd = connect_from(port, source);
+  if (fd < 0) return {};
+  testing::send_all(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + extra_headers + "Connection: close\r\n\r\n");
+  const std::string raw = testing::read_until_close(fd, 10000);
+  ::close(fd);
+  return parse(raw);
+}
+
+enum class Order { state_first, block_first, together };
+
+// Fetches a pair from `source` in `order`, with `gap` between the two
+// requests; returns whether both came from one anchor (and were 200).
+bool pair_matches(uint16_t port, const std::string& source, Order order, std::chrono::milliseconds gap) {
+  const std::string state = "/lean/v0/states/finalized", block = "/lean/v0/blocks/finalized";
+  Reply s, b;
+  if (order == Order::together) {
+    auto f = std::async(std::launch::async, [&] { return fetch(port, source, block); });
+    s = fetch(port, source, state);
+    b = f.get();
+  } else {
+    Reply& first = order == Order::state_first ? s : b;
+    Reply& second = order == Order::state_first ? b : s;
+    first = fetch(port, source, order == Order::state_first ? state : block);
+    std::this_thread::sleep_for(gap);  // the client's own pace between its two requests
+    second = fetch(port, source, order == Order::state_first ? block : state);
+  }
+  return s.status == 200 && b.status == 200 && !s.header("X-Leanpoint-Slot").empty() &&
+         s.header("X-Leanpoint-Slot") == b.header("X-Leanpoint-Slot");
+}
+
+// Publishes a new anchor every `period` until stopped.
+struct MovingAnchor {
+  MovingAnchor(TestServer& t, std::chrono::milliseconds period) : thread([&t, period, this] {
+    for (uint64_t slot = 100; !stop; slot += 4) {
+      t.publish_anchor(64 << 10, 1000, slot);
+      std::this_thread::sleep_for(period);
+    }
+  }) {}
+  ~MovingAnchor() {
+    stop = true;
+    thread.join();
+  }
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+// Runs `clients` clients, each from its own address, each fetching one pair
+// in the order of its index; returns how many pairs mismatched.
+int mismatches(TestServer& t, int clients, std::chrono::milliseconds gap) {
+  std::vector<std::future<bool>> results;
+  for (int i = 0; i < clients; ++i)
+    results.push_back(std::async(std::launch::async, [&t, i, gap] {
+      const std::string source = "127.0.2." + std::to_string(10 + i);
+      return pair_matches(t.port(), source, static_cast<Order>(i % 3), gap);
+    }));
+  int bad = 0;
+  for (auto& r : results) bad += !r.get();
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("the pair rule: 30 clients, all three orders, the anchor moving every 20 ms: every pair matches") {
+  leanpoint::RoutesOptions r;
+  r.pin_window = 4000ms;  // the served anchor may change every 500 ms
+  TestServer t(testing::test_server_options(), r);
+  t.publish_anchor(64 << 10, 1000, 96);
+  MovingAnchor moving(t, 20ms);
+  CHECK(mismatches(t, 30, 600ms) == 0);
+}
+
+TEST_CASE("without pins the same clients get mismatched pairs (the test can fail)") {
+  leanpoint::RoutesOptions r;
+  r.pin_window = 0ms;
+  TestServer t(testing::test_server_options(), r);
+  t.publish_anchor(64 << 10, 1000, 96);
+  MovingAnchor moving(t, 20ms);
+  CHECK(mismatches(t, 20, 300ms) > 0);
+}
+
+TEST_CASE("a pin runs out a window after it was set, however often the client asks") {
+  leanpoint::RoutesOptions r;
+  r.pin_window = 800ms;
+  TestServer t(testing::test_server_options(), r);
+  t.publish_anchor(64 << 10, 1000, 96);
+  const std::string path = "/lean/v0/states/finalized";
+  CHECK(fetch(t.port(), "127.0.3.1", path).header("X-Leanpoint-Slot") == "96");
+  t.publish_anchor(64 << 10, 1000, 100);
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  std::string slot = "96";
+  int asked = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (slot == "96" && std::chrono::steady_clock::now() < until) {
+    slot = fetch(t.port(), "127.0.3.1", path).header("X-Leanpoint-Slot");
+    ++asked;
+    std::this_thread::sleep_for(20ms);  // a steady stream of requests
+  }
+  CHECK(slot == "100");
+  CHECK(asked > 10);
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  // /status: the anchor served to new clients and the anchors held.
+  const auto status = testing::get(t.port(), "/status")->body;
+  CHECK(status.find("\"pins\":{\"window_ms\":800") != std::string::npos);
+  CHECK(status.find("\"anchors_retained\":") != std::string::npos);
+}
+
+TEST_CASE("behind a trusted proxy each forwarded client has its own pin; from anyone else the header is ignored") {
+  leanpoint::RoutesOptions r;
+  r.pin_window = 60000ms;
+  r.trusted_proxies = *leanpoint::parse_cidr_list("127.0.4.1");
+  TestServer t(testing::test_server_options(), r);
+  t.publish_anchor(64 << 10, 1000, 96);
+  const std::string path = "/lean/v0/states/finalized";
+  CHECK(fetch(t.port(), "127.0.4.1", path, "X-Forwarded-For: 192.0.2.1\r\n").header("X-Leanpoint-Slot") == "96");
+  CHECK(fetch(t.port(), "127.0.4.2", path, "X-Forwarded-For: 192.0.2.2\r\n").header("X-Leanpoint-Slot") == "96");
+  t.publish_anchor(64 << 10, 1000, 100);
+  // The served anchor is held for window/8 after it became current; a new
+  // forwarded client still gets it, and the pinned one keeps it regardless.
+  CHECK(fetch(t.port(), "127.0.4.1", path, "X-Forwarded-For: 192.0.2.1\r\n").header("X-Leanpoint-Slot") == "96");
+  const auto status = testing::get(t.port(), "/status")->body;
+  CHECK(status.find("\"clients_pinned\":2") != std::string::npos);  // 192.0.2.1 and 127.0.4.2, not 192.0.2.2
+}
+
+TEST_CASE("URL forms: any path ending in the artifact's, a trailing slash, a query, absolute-form") {
+  TestServer t;
+  const auto anchor = t.publish_anchor(64 << 10, 1000, 96);
+  const std::string state(anchor->state->begin(), anchor->state->end());
+  const std::string block(anchor->block->begin(), anchor->block->end());
+  for (const std::string path : {"/lean/v0/states/finalized", "/lean/v0/states/finalized/",
+                                 "/lean/v0/states/finalized?cache=1", "/base/lean/v0/states/finalized",
+                                 "/lean%2fv0%2fstates%2ffinalized"}) {
+    CAPTURE(path);
+    const Reply r = fetch(t.port(), "127.0.0.1", path);
+    CHECK(r.status == 200);
+    CHECK(r.body == state);
+  }
+  for (const std::string path : {"/lean/v0/blocks/finalized/", "/lean/v0/states/finalized/lean/v0/blocks/finalized",
+                                 "http://leanpoint.example:5555/lean/v0/blocks/finalized"}) {
+    CAPTURE(path);
+    const Reply r = fetch(t.port(), "127.0.0.1", path);
+    CHECK(r.status == 200);
+    CHECK(r.body == block);
+  }
+  CHECK(fetch(t.port(), "127.0.0.1", "/lean/v0/states/finalized/x").status == 404);
+  CHECK(fetch(t.port(), "127.0.0.1", "http://h/healthz").status == 200);
+}
+
+TEST_CASE("desync: a head another parser could read differently is answered 400 once, and the connection closed") {
+  TestServer t;
+  t.publish_anchor(64 << 10, 1000, 96);
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string heads[] = {
+      std::string("GET /lean\0/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n", 51) + smuggled,
+      "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n" + smuggled,
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length : " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n" + smuggled,
+      "GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n" + smuggled,
+      "GET  / HTTP/1.1\r\nHost: x\r\n\r\n" + smuggled,
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01z\r\n\r\n" + smuggled,
+      "GET * HTTP/1.1\r\nHost: x\r\n\r\n" + smuggled,
+  };
+  for (const std::string& head : heads) {
+    CAPTURE(head);
+    const int fd = testing::connect_to(t.port());
+    testing::send_all(fd, head);
+    const std::string raw = testing::read_until_close(fd, 5000);
+    ::close(fd);
+    CHECK(raw.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(raw.find("HTTP/1.1", 1) == std::string::npos);  // one answer only
+    CHECK(raw.find("Connection: close") != std::string::npos);
+  }
+}
+
+TEST_CASE("--max-connections-per-client: a fast 503 beyond the cap for that address only") {
+  auto o = testing::test_server_options();
+  o.max_connections_per_client = 4;
+  TestServer t(o);
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) held.push_back(connect_from(t.port(), "127.0.5.1"));
+  const auto by = std::chrono::steady_clock::now() + 5s;
+  while (t.stats().connections_waiting < 4 && std::chrono::steady_clock::now() < by) std::this_thread::yield();
+  const Reply refused = fetch(t.port(), "127.0.5.1", "/healthz");
+  CHECK(refused.status == 503);
+  CHECK(refused.body.find("too many connections from 127.0.5.1") != std::string::npos);
+  CHECK(refused.header("Retry-After") == "1");
+  CHECK(fetch(t.port(), "127.0.5.2", "/healthz").status == 503);  // answered (no anchor yet), not refused
+  CHECK(fetch(t.port(), "127.0.5.2", "/healthz").body.find("too many") == std::string::npos);
+  ::close(held.back());
+  held.pop_back();
+  const auto freed_by = std::chrono::steady_clock::now() + 5s;
+  while (t.stats().connections_open > 3 && std::chrono::steady_clock::now() < freed_by) std::this_thread::yield();
+  CHECK(fetch(t.port(), "127.0.5.1", "/healthz").body.find("too many") == std::string::npos);
+  for (int fd : held) ::close(fd);
+}
