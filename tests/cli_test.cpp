@@ -82,6 +82,9 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--artifact-workers", "=8 ", "LEANPOINT_ARTIFACT_WORKERS"},
       {"--api-workers", "=2 ", "LEANPOINT_API_WORKERS"},
       {"--max-connections", "=0 ", "LEANPOINT_MAX_CONNECTIONS"},
+      {"--max-connections-per-client", "=64 ", "LEANPOINT_MAX_CONNECTIONS_PER_CLIENT"},
+      {"--pin-window-ms", "=120000 ", "LEANPOINT_PIN_WINDOW_MS"},
+      {"--trusted-proxies", nullptr, "LEANPOINT_TRUSTED_PROXIES"},
       {"--fd-threshold", "=80 ", "LEANPOINT_FD_THRESHOLD"},
       {"--zig-metrics", nullptr, "LEANPOINT_ZIG_METRICS"},
       {"--static-dir", nullptr, "LEANPOINT_STATIC_DIR"},
@@ -234,6 +237,17 @@ TEST_CASE("bad input: --max-backoff-ms below --poll-ms") {
                      "--max-backoff-ms (9999) must be at least --poll-ms (10000)");
   expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--max-backoff-ms", "0"}),
                      "--max-backoff-ms: must be positive, got 0");
+}
+
+TEST_CASE("bad input: --trusted-proxies that is not a list of ranges, --pin-window-ms out of range") {
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--trusted-proxies", "10.0.0.0/8,proxy.local"}),
+                     "--trusted-proxies: '10.0.0.0/8,proxy.local' is not a comma-separated list");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--trusted-proxies", "10.0.0.0/33"}),
+                     "--trusted-proxies");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--pin-window-ms", "-1"}),
+                     "--pin-window-ms: -1 is outside 0-3600000");
+  expect_usage_error(args({"--upstream", "a=http://127.0.0.1:1", "--pin-window-ms", "3600001"}),
+                     "--pin-window-ms: 3600001 is outside 0-3600000");
 }
 
 TEST_CASE("bad input: --genesis-time that is not a number") {

@@ -1,5 +1,5 @@
 // libFuzzer target: what the server does with a request head before any
-// handler sees it, on arbitrary bytes: screen_head (gate.h), HeaderLines
+// handler sees it, on arbitrary bytes: screen_head and admit_head (gate.h), HeaderLines
 // (text.h), request_target and decoded_path (route_table.h), the Range
 // filter (take_range_header) and the Range decision (range.h).
 //
@@ -30,7 +30,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace leanpoint;
   const std::string head(reinterpret_cast<const char*>(data), size);
 
-  (void)screen_head(head);
+  // admit_head: a head it lets through has an origin-form target (the
+  // absolute-form rewritten in place) and no control character in it.
+  {
+    std::string admitted = head;
+    const size_t end = head.find("\r\n\r\n");
+    const size_t head_size = end == std::string::npos ? head.size() : end + 4;
+    if (!admit_head(admitted, head_size)) {
+      const std::string_view t = request_target(admitted);
+      check(!t.empty() && t[0] == '/');
+      for (const char c : t) check(static_cast<unsigned char>(c) > 0x20 && c != 0x7f);
+      check(screen_head(admitted.substr(0, admitted.find("\r\n\r\n") + 4)) == std::nullopt ||
+            admitted.find("\r\n\r\n") == std::string::npos);
+    }
+  }
 
   size_t count = 0;
   HeaderLines lines(head);
