@@ -16,6 +16,9 @@
 namespace leanpoint {
 namespace {
 
+// Of a shared body, what a worker sends itself before the gate takes over.
+constexpr size_t kDirectSlice = 256 * 1024;
+
 // Bytes sent but not yet acknowledged by the client (SIOCOUTQ), or -1.
 int unacked(int fd) {
   int n = 0;
@@ -96,10 +99,15 @@ size_t ConnStream::send_now(const char* ptr, size_t size) {
   return done;
 }
 
-bool ConnStream::queue(const char* ptr, size_t size) {
+bool ConnStream::is_shared(const char* ptr, size_t size) const {
   const SharedBytes& owner = conn_.body_owner;
   const auto* begin = owner ? reinterpret_cast<const char*>(owner->data()) : nullptr;
-  if (owner && ptr >= begin && ptr + size <= begin + owner->size()) {
+  return owner && ptr >= begin && ptr + size <= begin + owner->size();
+}
+
+bool ConnStream::queue(const char* ptr, size_t size) {
+  const SharedBytes& owner = conn_.body_owner;
+  if (is_shared(ptr, size)) {
     auto& out = conn_.out;
     if (!out.empty() && out.back().owner == owner && out.back().data + out.back().size == ptr)
       out.back().size += size;  // the next part of the same body
@@ -137,8 +145,12 @@ bool ConnStream::flush_blocking() {
 
 ssize_t ConnStream::write(const char* ptr, size_t size) {
   if (broken_) return -1;
-  // Bytes already queued go first; otherwise as much as the socket takes now.
-  const size_t done = conn_.out.empty() ? send_now(ptr, size) : 0;
+  // Bytes already queued go first; otherwise as much as the socket takes now,
+  // but of a shared body only a first slice: the gate thread sends the rest,
+  // one slice per connection in turn, so that eight workers streaming eight
+  // fast readers do not starve it (and every other download) of the CPU.
+  const size_t now = is_shared(ptr, size) ? std::min(size, kDirectSlice) : size;
+  const size_t done = conn_.out.empty() ? send_now(ptr, now) : 0;
   if (broken_) return -1;
   if (done == size || queue(ptr + done, size - done)) return static_cast<ssize_t>(size);
   // Too much to copy (a file read into a buffer): wait for room, as before.

@@ -8,7 +8,8 @@
 // whatever its rate.
 //
 // Bytes do not hold workers (from the 503s syncing nodes got): a write sends
-// what the socket takes now and queues the rest on the connection, by
+// what the socket takes now (of a shared body, at most a first slice) and
+// queues the rest on the connection, by
 // reference when it is part of the shared body the handler named
 // (RequestContext::body_owner), else as a copy of at most kMaxCopiedOutput.
 // The worker then returns, and the gate sends the queue under the same stall
@@ -50,6 +51,8 @@ class ConnStream : public httplib::Stream {
   bool await_room() const;
   // Sends what the socket takes without waiting; broken on an error.
   size_t send_now(const char* ptr, size_t size);
+  // Whether the bytes lie in the shared body the handler named.
+  bool is_shared(const char* ptr, size_t size) const;
   // Queues bytes on the connection; false if they would be a copy over the cap.
   bool queue(const char* ptr, size_t size);
   // Sends the queue, waiting for room under the stall rule.

@@ -43,6 +43,9 @@ std::string canned_response(int status, const std::string& body, const std::stri
          "Connection: close\r\n\r\n" + body;
 }
 
+// Bytes one connection may send per turn of the gate's loop.
+constexpr size_t kSendSlice = 256 * 1024;
+
 std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
 
 namespace {
@@ -259,11 +262,14 @@ void Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
   auto& out = conn->out;
   bool moved = false;
-  while (!out.empty()) {
+  // At most a slice per turn: one fast reader must not keep the others
+  // waiting while it drains a whole anchor (epoll reports it again).
+  for (size_t budget = kSendSlice; !out.empty() && budget > 0;) {
     OutPiece& piece = out.front();
-    const ssize_t n = ::send(conn->fd(), piece.data, piece.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::send(conn->fd(), piece.data, std::min(piece.size, budget), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       moved = true;
+      budget -= static_cast<size_t>(n);
       stats_.add(Counter::bytes_served, static_cast<uint64_t>(n));
       piece.data += n;
       piece.size -= static_cast<size_t>(n);
