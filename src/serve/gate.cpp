@@ -43,8 +43,11 @@ std::string canned_response(int status, const std::string& body, const std::stri
          "Connection: close\r\n\r\n" + body;
 }
 
-// Bytes one connection may send per turn of the gate's loop.
-constexpr size_t kSendSlice = 256 * 1024;
+// Bytes one connection may send per turn of the gate's loop, and all of them
+// together: the gate also reads every request head, probes included, so no
+// turn may spend long copying bodies into sockets.
+constexpr size_t kSendSlice = 64 * 1024;
+constexpr size_t kTurnBudget = 1024 * 1024;
 
 std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
 
@@ -258,17 +261,17 @@ void Gate::stop_sending(int fd) {
   if (sending_.erase(fd)) --stats_.connections_sending;
 }
 
-void Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
+size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
   auto& out = conn->out;
-  bool moved = false;
+  size_t sent = 0;
   // At most a slice per turn: one fast reader must not keep the others
   // waiting while it drains a whole anchor (epoll reports it again).
   for (size_t budget = kSendSlice; !out.empty() && budget > 0;) {
     OutPiece& piece = out.front();
     const ssize_t n = ::send(conn->fd(), piece.data, std::min(piece.size, budget), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      moved = true;
+      sent += static_cast<size_t>(n);
       budget -= static_cast<size_t>(n);
       stats_.add(Counter::bytes_served, static_cast<uint64_t>(n));
       piece.data += n;
@@ -282,15 +285,16 @@ void Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
       break;
     } else {
       stop_sending(conn->fd());  // reset, or the client went away: closed
-      return;
+      return sent;
     }
   }
-  if (moved) conn->stall.sent(conn->fd(), Clock::now());
-  if (!out.empty()) return;
+  if (sent > 0) conn->stall.sent(conn->fd(), Clock::now());
+  if (!out.empty()) return sent;
   stop_sending(conn->fd());
-  if (conn->close_after_output || stopping_) return;  // closed with `conn`
+  if (conn->close_after_output || stopping_) return sent;  // closed with `conn`
   conn->deadline = Clock::now() + options_.head_timeout;
   wait_for_head(std::move(conn));
+  return sent;
 }
 
 Clock::time_point Gate::check_stalls() {
@@ -369,6 +373,7 @@ void Gate::loop() {
   while (!stopping_) {
     const auto next = std::min(expire_heads(), sending_.empty() ? Clock::time_point::max() : check_stalls());
     const int n = ::epoll_wait(epoll_.get(), events, 64, std::max(1, ms_until(next)));
+    size_t sent = 0;  // this turn; what is left waits (epoll reports it again)
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == wake_.fd()) {
@@ -376,7 +381,7 @@ void Gate::loop() {
         continue;
       }
       if (const auto it = sending_.find(fd); it != sending_.end()) {
-        on_writable(it->second);
+        if (sent < kTurnBudget) sent += on_writable(it->second);
       } else if (const auto w = waiting_.find(fd); w != waiting_.end()) {
         on_readable(w->second);
       }

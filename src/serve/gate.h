@@ -106,7 +106,7 @@ class Gate {
   void loop();
   void take_inbox();
   void on_readable(const std::shared_ptr<Connection>& conn);
-  void on_writable(const std::shared_ptr<Connection>& conn);
+  size_t on_writable(const std::shared_ptr<Connection>& conn);  // bytes sent
   void wait_for_head(std::shared_ptr<Connection> conn);
   void release(int fd);               // stop watching fd and drop the gate's reference
   void stop_sending(int fd);          // the same, for a connection in sending_
