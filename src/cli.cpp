@@ -25,8 +25,12 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   app.add_option("--bind", config.bind_addr, "Address to listen on")->envname("LEANPOINT_BIND_ADDR");
   app.add_option("--port", config.port, "Port to listen on (1-65535)")->envname("LEANPOINT_BIND_PORT");
   auto* file_opt = app.add_option("--upstreams-config", config.upstreams_config,
-                                  "Upstreams file: {\"upstreams\":[{\"name\":..,\"url\":\"http://host:port\"}]}")
+                                  "Upstreams file: {\"upstreams\":[{\"name\":..,\"url\":\"http://host:port\"}]}, or "
+                                  "lean-quickstart's validator-config.yaml")
                        ->envname("LEANPOINT_UPSTREAMS_CONFIG");
+  app.add_option("--upstream-host", config.upstream_host,
+                 "Reach every upstream at this host instead, same port (leanpoint in a container, devnet on the host)")
+      ->envname("LEANPOINT_UPSTREAM_HOST");
   std::vector<std::string> upstream_flags;
   auto* flag_opt =
       app.add_option("--upstream", upstream_flags, "Upstream as NAME=URL (repeatable; instead of --upstreams-config)")
@@ -122,6 +126,7 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
           "give the upstreams one way");
     if (file_opt->count() > 0) config.upstreams = load_upstreams_file(config.upstreams_config);
     for (const auto& value : upstream_flags) config.upstreams.push_back(parse_upstream_flag(value));
+    override_hosts(config.upstreams, config.upstream_host);
     config.log_level = *parse_log_level(level_name);
     validate(config);
     check_descriptor_budget(config, raise_fd_limit());

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cidr.h"
+#include "quickstart_config.h"
 #include "text.h"
 
 namespace leanpoint {
@@ -141,7 +142,19 @@ std::vector<Upstream> load_upstreams_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ConfigError("--upstreams-config: error reading " + single_quoted(path));
+  if (is_validator_config(path, text.str())) return parse_validator_config(text.str(), path);
   return parse_upstreams_json(text.str(), path);
+}
+
+void override_hosts(std::vector<Upstream>& upstreams, const std::string& host) {
+  if (host.empty()) return;
+  for (Upstream& up : upstreams) {
+    const bool v6 = host.find(':') != std::string::npos;
+    std::string path = std::move(up.path);
+    up = parse_upstream_url(up.name, "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(up.port),
+                            "--upstream-host");
+    up.path = std::move(path);
+  }
 }
 
 void validate(const Config& config) {

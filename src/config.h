@@ -24,6 +24,7 @@ struct Config {
   std::string bind_addr = "0.0.0.0";
   int port = 5555;
   std::string upstreams_config;  // the file the upstreams came from, if any
+  std::string upstream_host;     // --upstream-host: replaces every upstream's host
   std::vector<Upstream> upstreams;
   int64_t poll_ms = 10000;
   int64_t timeout_ms = 5000;
@@ -71,8 +72,13 @@ Upstream parse_upstream_flag(const std::string& value);
 // path). `source` names the file in error messages.
 std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::string& source);
 
-// Reads and parses an upstreams file.
+// Reads and parses an upstreams file: the JSON above, or lean-quickstart's
+// validator-config.yaml (quickstart_config.h).
 std::vector<Upstream> load_upstreams_file(const std::string& path);
+
+// --upstream-host: every upstream at `host` instead, same port (leanpoint in a
+// container reaching a devnet on the host). Empty: unchanged.
+void override_hosts(std::vector<Upstream>& upstreams, const std::string& host);
 
 // Checks what no single flag can: at least one upstream, unique names, timeout
 // below the poll interval, positive durations, a reachable --min-agree, a

@@ -45,6 +45,7 @@ void reload_upstreams(const Config& config, Poller& poller) {
   Config next = config;
   try {
     next.upstreams = load_upstreams_file(config.upstreams_config);
+    override_hosts(next.upstreams, config.upstream_host);
     validate(next);
   } catch (const ConfigError& e) {
     log(LogLevel::error, "SIGHUP: keeping the running upstreams: ", e.what());

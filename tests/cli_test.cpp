@@ -69,6 +69,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--port", "=5555 ", "LEANPOINT_BIND_PORT"},
       {"--upstreams-config", nullptr, "LEANPOINT_UPSTREAMS_CONFIG"},
       {"--upstream", nullptr, nullptr},
+      {"--upstream-host", nullptr, "LEANPOINT_UPSTREAM_HOST"},
       {"--poll-ms", "=10000 ", "LEANPOINT_POLL_MS"},
       {"--timeout-ms", "=5000 ", "LEANPOINT_TIMEOUT_MS"},
       {"--stale-ms", "=30000 ", "LEANPOINT_STALE_MS"},
@@ -360,6 +361,19 @@ TEST_CASE("runs from a file and stops cleanly on SIGTERM") {
   CHECK(err.find("received SIGTERM") != std::string::npos);
   // Log lines carry a timestamp and a level.
   CHECK(err.find("Z INFO leanpoint ") != std::string::npos);
+}
+
+TEST_CASE("runs from lean-quickstart's validator-config.yaml, --upstream-host moving every upstream") {
+  testing::TempDir dir;
+  const std::string path = dir.write("validator-config.yaml",
+                                     "validators:\n  - name: zeam_0\n    enrFields: {ip: 10.0.0.11}\n    apiPort: 5052\n"
+                                     "  - name: zeam_1\n    metricsPort: 8081\n");
+  const std::string err =
+      expect_clean_stop(args({"--upstreams-config", path, "--upstream-host", "127.0.0.2"}), {}, SIGTERM);
+  CHECK(err.find("polling zeam_0 at http://127.0.0.2:5052") != std::string::npos);
+  CHECK(err.find("polling zeam_1 at http://127.0.0.2:8081") != std::string::npos);
+  dir.write("bad.yaml", "validators:\n  - name: a\n    apiPort: [1\n");
+  expect_usage_error(args({"--upstreams-config", dir.path() + "/bad.yaml"}), "bad.yaml: invalid YAML at line ");
 }
 
 TEST_CASE("runs from --upstream flags and stops cleanly on SIGINT") {

@@ -1,6 +1,7 @@
 // Unit tests for config.h: URL and upstreams-file parsing, cross-flag checks.
 #include "config.h"
 
+#include "quickstart_config.h"
 #include "tempdir.h"
 #include "testing.h"
 
@@ -197,4 +198,85 @@ TEST_CASE("validate: cross-flag rules") {
     CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("is not a directory") !=
           std::string::npos);
   }
+}
+
+// --- lean-quickstart's validator-config.yaml (quickstart_config.h) ---------
+
+namespace {
+
+// Shaped like lean-quickstart's local-devnet/genesis/validator-config.yaml.
+const char* const kQuickstart = R"(shuffle: roundrobin
+config:
+  activeEpoch: 18
+validators:
+  - name: "zeam_0"
+    privkey: "bdf953adc161873ba026330c56450453f582e3c4ee6cb713644794bcfdd85fe5"
+    enrFields:
+      ip: "10.0.0.11"
+      quic: 9000
+    metricsPort: 8080
+    apiPort: 5052
+    count: 1
+  - name: "lantern_0"
+    enrFields:
+      ip: "10.0.0.12"
+    httpPort: 5053
+    metricsPort: 8081
+  - name: "zeam_old"
+    metricsPort: 8082
+  - name: ream_v6
+    enrFields: {ip: "fd00::7"}
+    apiPort: 5054
+)";
+
+}  // namespace
+
+TEST_CASE("validator-config.yaml: one upstream per validator; apiPort, else httpPort, else metricsPort") {
+  const auto ups = leanpoint::parse_validator_config(kQuickstart, "v.yaml");
+  REQUIRE(ups.size() == 4);
+  CHECK(ups[0].name == "zeam_0");
+  CHECK(ups[0].url == "http://10.0.0.11:5052");
+  CHECK(ups[1].url == "http://10.0.0.12:5053");
+  CHECK(ups[2].url == "http://127.0.0.1:8082");  // no enrFields: this host
+  CHECK(ups[3].host == "fd00::7");
+  CHECK(ups[3].port == 5054);
+}
+
+TEST_CASE("validator-config.yaml: an entry without any port, bad YAML, no validators: one line naming the place") {
+  CHECK(testing::error_of<ConfigError>([] {
+          leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: 1\n  - name: qlean_0\n    "
+                                            "enrFields: {ip: 10.0.0.9}\n",
+                                            "v.yaml");
+        }) == "v.yaml: validators[1] (qlean_0) has no apiPort, httpPort or metricsPort: leanpoint cannot reach its "
+              "lean API");
+  const std::string bad = testing::error_of<ConfigError>(
+      [] { leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: [1\n", "v.yaml"); });
+  CHECK(bad.rfind("v.yaml: invalid YAML at line ", 0) == 0);
+  CHECK(bad.find(", column ") != std::string::npos);
+  CHECK(testing::error_of<ConfigError>([] { leanpoint::parse_validator_config("shuffle: x\n", "v.yaml"); })
+            .find("no 'validators' list") != std::string::npos);
+  CHECK(testing::error_of<ConfigError>([] {
+          leanpoint::parse_validator_config("validators:\n  - apiPort: 1\n", "v.yaml");
+        }) == "v.yaml: validators[0] has no name");
+}
+
+TEST_CASE("an upstreams file is YAML by extension, else by content that is not a JSON object") {
+  CHECK(leanpoint::is_validator_config("x.yaml", "{}"));
+  CHECK(leanpoint::is_validator_config("x.YML", ""));
+  CHECK_FALSE(leanpoint::is_validator_config("x.json", "validators: []"));
+  CHECK_FALSE(leanpoint::is_validator_config("upstreams", "  {\"upstreams\": []}"));
+  CHECK(leanpoint::is_validator_config("upstreams", "validators:\n  - name: a\n"));
+  testing::TempDir dir;
+  const auto ups = leanpoint::load_upstreams_file(dir.write("validator-config.yaml", kQuickstart));
+  CHECK(ups.size() == 4);
+}
+
+TEST_CASE("--upstream-host: every upstream at that host, same port") {
+  auto ups = leanpoint::parse_validator_config(kQuickstart, "v.yaml");
+  leanpoint::override_hosts(ups, "host.containers.internal");
+  CHECK(ups[0].url == "http://host.containers.internal:5052");
+  CHECK(ups[0].host == "host.containers.internal");
+  CHECK(ups[2].url == "http://host.containers.internal:8082");
+  leanpoint::override_hosts(ups, "::1");
+  CHECK(ups[1].url == "http://[::1]:5053");
 }
