@@ -21,6 +21,16 @@ using testing::TestServer;
 
 namespace {
 
+// /metrics once it holds `line`, or after 5 s: a request is counted after its
+// response is written, which the client may have read by then.
+std::string metrics_with(uint16_t port, const std::string& line) {
+  std::string metrics;
+  for (const auto by = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       metrics.find(line) == std::string::npos && std::chrono::steady_clock::now() < by;)
+    metrics = testing::get(port, "/metrics")->body;
+  return metrics;
+}
+
 std::string body_of(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 
 }  // namespace
@@ -233,7 +243,8 @@ TEST_CASE("/metrics: promtool finds nothing to complain about") {
   TestServer t;
   t.publish_anchor(1000);
   get(t.port(), "/lean/v0/states/finalized");
-  const std::string metrics = get(t.port(), "/metrics")->body;
+  const std::string metrics =
+      metrics_with(t.port(), "leanpoint_requests_total{route=\"/lean/v0/states/finalized\",code=\"200\"} 1\n");
   CHECK(metrics.find("leanpoint_finalized_slot 96\n") != std::string::npos);
   CHECK(metrics.find("leanpoint_justified_slot 100\n") != std::string::npos);
   CHECK(metrics.find("leanpoint_requests_total{route=\"/lean/v0/states/finalized\",code=\"200\"} 1\n") !=
@@ -305,8 +316,8 @@ TEST_CASE("a percent-encoded anchor path is the anchor route: artifact pool, its
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->body == body_of(*anchor->block));
-  const std::string metrics = get(t.port(), "/metrics")->body;
-  CHECK(metrics.find("leanpoint_requests_total{route=\"/lean/v0/blocks/finalized\",code=\"200\"} 1\n") !=
-        std::string::npos);
+  const std::string counted = "leanpoint_requests_total{route=\"/lean/v0/blocks/finalized\",code=\"200\"} 1\n";
+  const std::string metrics = metrics_with(t.port(), counted);
+  CHECK(metrics.find(counted) != std::string::npos);
   CHECK(metrics.find("%2") == std::string::npos);
 }
