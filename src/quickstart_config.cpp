@@ -27,7 +27,27 @@ bool is_validator_config(const std::string& path, std::string_view text) {
   return !body.empty() && body.front() != '{';
 }
 
+namespace {
+
+std::vector<Upstream> parse(std::string_view text, const std::string& source);
+
+}  // namespace
+
 std::vector<Upstream> parse_validator_config(std::string_view text, const std::string& source) {
+  try {
+    return parse(text, source);
+  } catch (const ConfigError& e) {
+    // Messages quote names, hosts and YAML's own text: one line, printable.
+    std::string line = e.what();
+    for (char& c : line)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    throw ConfigError(line);
+  }
+}
+
+namespace {
+
+std::vector<Upstream> parse(std::string_view text, const std::string& source) {
   YAML::Node doc;
   try {
     doc = YAML::Load(std::string(text));
@@ -59,5 +79,7 @@ std::vector<Upstream> parse_validator_config(std::string_view text, const std::s
   }
   return upstreams;
 }
+
+}  // namespace
 
 }  // namespace leanpoint

@@ -260,6 +260,14 @@ TEST_CASE("validator-config.yaml: an entry without any port, bad YAML, no valida
         }) == "v.yaml: validators[0] has no name");
 }
 
+TEST_CASE("validator-config.yaml errors stay one printable line, whatever the file holds (found by fuzzing)") {
+  const std::string error = testing::error_of<ConfigError>(
+      [] { leanpoint::parse_validator_config("validators:\n  - name: \"zeam\\n0\\u0001\"\n", "v.yaml"); });
+  CHECK(error.find("has no apiPort") != std::string::npos);
+  CHECK(error.find("zeam?0?") != std::string::npos);
+  CHECK(error.find('\n') == std::string::npos);
+}
+
 TEST_CASE("an upstreams file is YAML by extension, else by content that is not a JSON object") {
   CHECK(leanpoint::is_validator_config("x.yaml", "{}"));
   CHECK(leanpoint::is_validator_config("x.YML", ""));
