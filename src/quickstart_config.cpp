@@ -8,10 +8,6 @@
 namespace leanpoint {
 namespace {
 
-bool ends_with(std::string_view s, std::string_view end) {
-  return s.size() >= end.size() && iequals(s.substr(s.size() - end.size()), end);
-}
-
 // A scalar child as text, or "" when absent or not a scalar.
 std::string scalar(const YAML::Node& node, const char* key) {
   const YAML::Node child = node[key];
@@ -21,8 +17,8 @@ std::string scalar(const YAML::Node& node, const char* key) {
 }  // namespace
 
 bool is_validator_config(const std::string& path, std::string_view text) {
-  if (ends_with(path, ".yaml") || ends_with(path, ".yml")) return true;
-  if (ends_with(path, ".json")) return false;
+  if (ends_with_nocase(path, ".yaml") || ends_with_nocase(path, ".yml")) return true;
+  if (ends_with_nocase(path, ".json")) return false;
   const std::string_view body = trim(text);
   return !body.empty() && body.front() != '{';
 }

@@ -12,6 +12,7 @@ namespace leanpoint {
 
 bool iequals(std::string_view a, std::string_view b);
 bool starts_with_nocase(std::string_view s, std::string_view prefix);
+bool ends_with_nocase(std::string_view s, std::string_view suffix);
 std::string to_lower(std::string_view s);
 
 // A whole string of decimal digits as a number; nullopt for anything else

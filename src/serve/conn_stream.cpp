@@ -47,6 +47,28 @@ void abort_stalled(Connection& conn, std::chrono::milliseconds window) {
   log(LogLevel::warn, "client ", conn.peer, " accepted no bytes for ", window.count(), " ms; transfer aborted");
 }
 
+bool Connection::send_out(size_t budget, size_t& sent) {
+  sent = 0;
+  while (!out.empty() && sent < budget) {
+    OutPiece& piece = out.front();
+    const ssize_t n = ::send(fd(), piece.data, std::min(piece.size, budget - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      stats.add(Counter::bytes_served, static_cast<uint64_t>(n));
+      piece.data += n;
+      piece.size -= static_cast<size_t>(n);
+      if (piece.size > 0) continue;
+      if (!piece.owner) out_copied -= piece.copy.size();
+      out.pop_front();
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // full: wait; else the client is gone
+    }
+  }
+  return true;
+}
+
 size_t head_end(const std::string& input) {
   const size_t at = input.find("\r\n\r\n");
   return at == std::string::npos ? 0 : at + 4;
@@ -63,10 +85,9 @@ bool ConnStream::is_writable() const { return !broken_; }
 bool ConnStream::await_room() const {
   if (broken_) return false;
   // POLLOUT only comes once much of the send queue has drained, which a slow
-  // reader can take longer than a window to do: the queue is sampled four
-  // times a window, so the cut comes between one window and 1.25 windows
-  // after the last progress, never sooner.
-  const auto sample = std::max(stall_ / 4, std::chrono::milliseconds(10));
+  // reader can take longer than a window to do: the queue is sampled within
+  // the window (StallWatch::sample_period).
+  const auto sample = StallWatch::sample_period(stall_);
   StallWatch watch;
   watch.start(conn_.fd(), Clock::now());
   for (;;) {
@@ -116,29 +137,18 @@ bool ConnStream::queue(const char* ptr, size_t size) {
     return true;
   }
   if (conn_.out_copied + size > kMaxCopiedOutput) return false;
-  OutPiece piece;
+  OutPiece& piece = conn_.out.emplace_back();  // in place: `data` points into its own copy
   piece.copy.assign(ptr, size);
   piece.data = piece.copy.data();
   piece.size = size;
   conn_.out_copied += size;
-  conn_.out.push_back(std::move(piece));
-  conn_.out.back().data = conn_.out.back().copy.data();  // the string moved with its piece
   return true;
 }
 
 bool ConnStream::flush_blocking() {
-  auto& out = conn_.out;
-  while (!out.empty()) {
-    OutPiece& piece = out.front();
-    const size_t n = send_now(piece.data, piece.size);
-    piece.data += n;
-    piece.size -= n;
-    if (piece.size == 0) {
-      if (!piece.owner) conn_.out_copied -= piece.copy.size();
-      out.pop_front();
-      continue;
-    }
-    if (broken_ || !await_room()) return false;
+  for (size_t sent = 0; !conn_.out.empty();) {
+    if (!conn_.send_out(SIZE_MAX, sent)) broken_ = true;
+    if (broken_ || (!conn_.out.empty() && !await_room())) return false;
   }
   return true;
 }

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -36,6 +37,12 @@ constexpr size_t kMaxCopiedOutput = 64 * 1024;
 // bytes sent, or the socket's unacknowledged bytes (SIOCOUTQ) shrinking.
 class StallWatch {
  public:
+  // How often to sample within `window`: four times, so the cut comes
+  // between one window and 1.25 windows after the last progress.
+  static std::chrono::milliseconds sample_period(std::chrono::milliseconds window) {
+    return std::max(window / 4, std::chrono::milliseconds(10));
+  }
+
   void start(int fd, Clock::time_point now);
   void sent(int fd, Clock::time_point now);  // bytes went into the socket: progress
   // Samples the socket; true once there was no progress for `window`.
@@ -70,6 +77,11 @@ struct Connection {
   Connection& operator=(const Connection&) = delete;
 
   int fd() const { return socket_.get(); }
+
+  // Sends queued output without waiting, at most `budget` bytes, as the
+  // socket takes it (counted in bytes_served). False on a socket error (a
+  // reset, the client gone); `sent` says how much went out.
+  bool send_out(size_t budget, size_t& sent);
 
   const std::string peer;  // "ip:port", for logs
   std::string ip;          // the peer's address

@@ -70,7 +70,7 @@ bool has_control(std::string_view s, bool tab_ok) {
 }
 
 bool is_absolute_form(std::string_view target) {
-  return iequals(target.substr(0, 7), "http://") || iequals(target.substr(0, 8), "https://");
+  return starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://");
 }
 
 }  // namespace
@@ -264,33 +264,15 @@ void Gate::stop_sending(int fd) {
 
 size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
-  auto& out = conn->out;
-  size_t sent = 0;
   // At most a slice per turn: one fast reader must not keep the others
   // waiting while it drains a whole anchor (epoll reports it again).
-  for (size_t budget = kSendSlice; !out.empty() && budget > 0;) {
-    OutPiece& piece = out.front();
-    const ssize_t n = ::send(conn->fd(), piece.data, std::min(piece.size, budget), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-      budget -= static_cast<size_t>(n);
-      stats_.add(Counter::bytes_served, static_cast<uint64_t>(n));
-      piece.data += n;
-      piece.size -= static_cast<size_t>(n);
-      if (piece.size > 0) continue;
-      if (!piece.owner) conn->out_copied -= piece.copy.size();
-      out.pop_front();
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    } else {
-      stop_sending(conn->fd());  // reset, or the client went away: closed
-      return sent;
-    }
+  size_t sent = 0;
+  if (!conn->send_out(kSendSlice, sent)) {
+    stop_sending(conn->fd());  // reset, or the client went away: closed
+    return sent;
   }
   if (sent > 0) conn->stall.sent(conn->fd(), Clock::now());
-  if (!out.empty()) return sent;
+  if (!conn->out.empty()) return sent;
   stop_sending(conn->fd());
   if (conn->close_after_output || stopping_) return sent;  // closed with `conn`
   conn->deadline = Clock::now() + options_.head_timeout;
@@ -300,9 +282,8 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
 
 Clock::time_point Gate::check_stalls() {
   const auto now = Clock::now();
-  const auto sample = std::max(options_.stall_timeout / 4, std::chrono::milliseconds(10));
   if (now < next_stall_check_) return next_stall_check_;
-  next_stall_check_ = now + sample;
+  next_stall_check_ = now + StallWatch::sample_period(options_.stall_timeout);
   std::vector<int> stalled;
   for (const auto& [fd, conn] : sending_)
     if (conn->stall.stalled(fd, now, options_.stall_timeout)) stalled.push_back(fd);

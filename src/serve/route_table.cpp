@@ -7,17 +7,13 @@
 namespace leanpoint {
 namespace {
 
-bool ends_with(std::string_view s, std::string_view end) {
-  return s.size() >= end.size() && s.substr(s.size() - end.size()) == end;
-}
-
 bool matches(const Route& r, std::string_view path) {
   switch (r.match) {
     case Route::Match::exact: return path == r.path;
     case Route::Match::prefix: return path.substr(0, r.path.size()) == r.path;
     case Route::Match::suffix:
       if (!path.empty() && path.back() == '/') path.remove_suffix(1);
-      return ends_with(path, r.path);
+      return path.ends_with(r.path);
   }
   return false;
 }

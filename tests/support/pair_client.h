@@ -3,9 +3,6 @@
 // (../shared/CLIENTS.md), compared by the slot leanpoint names in each.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,22 +15,7 @@
 namespace testing {
 
 // A connection to the server from `source` (any 127.0.0.0/8 address).
-inline int connect_from(uint16_t port, const std::string& source) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  to.sin_port = htons(port);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+inline int connect_from(uint16_t port, const std::string& source) { return connect_to(port, 0, source); }
 
 struct Reply {
   int status = 0;

@@ -98,10 +98,20 @@ inline httplib::Result get(uint16_t port, const std::string& path, httplib::Head
 }
 
 // A blocking client socket; `rcvbuf` > 0 shrinks its receive buffer (so a
-// client that does not read makes the server block quickly).
-inline int connect_to(uint16_t port, int rcvbuf = 0) {
+// client that does not read makes the server block quickly); `source`, an
+// address in 127.0.0.0/8, is the client's own (a client of its own address).
+inline int connect_to(uint16_t port, int rcvbuf = 0, const std::string& source = "") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (!source.empty()) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
