@@ -38,11 +38,11 @@ struct Config {
   int64_t stall_timeout_ms = 10000;
   uint64_t artifact_workers = 8;
   uint64_t api_workers = 2;
-  uint64_t max_connections = 0;  // 0: derived from RLIMIT_NOFILE
+  uint64_t max_connections = 0;              // 0: derived from RLIMIT_NOFILE
   uint64_t max_connections_per_client = 64;  // 0: no cap
   std::string trusted_proxies;               // CIDR,...: whose X-Forwarded-For names the client
   int64_t pin_window_ms = 120000;            // the pair rule; 0: off
-  uint64_t fd_threshold = 80;    // percent of RLIMIT_NOFILE
+  uint64_t fd_threshold = 80;                // percent of RLIMIT_NOFILE
   bool zig_metrics = false;
   std::string static_dir;
   std::string data_dir;  // empty: anchors are not persisted

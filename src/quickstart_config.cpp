@@ -67,7 +67,8 @@ std::vector<Upstream> parse(std::string_view text, const std::string& source) {
     for (const char* key : {"apiPort", "httpPort", "metricsPort"})
       if (port.empty()) port = scalar(v, key);
     if (port.empty())
-      throw ConfigError(where + " (" + name + ") has no apiPort, httpPort or metricsPort: leanpoint cannot reach "
+      throw ConfigError(where + " (" + name +
+                        ") has no apiPort, httpPort or metricsPort: leanpoint cannot reach "
                         "its lean API");
     const bool v6 = ip.find(':') != std::string::npos;
     upstreams.push_back(

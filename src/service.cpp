@@ -70,8 +70,6 @@ PollerOptions poller_options(const Config& c) {
 
 }  // namespace
 
-size_t fd_headroom(size_t artifact_workers) { return 32 + artifact_workers; }
-
 void check_descriptor_budget(const Config& config, size_t fd_limit) {
   if (config.max_connections == 0) return;  // derived from the limit: always fits
   const size_t need = config.max_connections + fd_headroom(config.artifact_workers);
@@ -81,14 +79,6 @@ void check_descriptor_budget(const Config& config, size_t fd_limit) {
                     ", but RLIMIT_NOFILE is " + std::to_string(fd_limit) +
                     "; raise the limit (ulimit -n, LimitNOFILE=) or lower --max-connections (0 derives it from the "
                     "limit)");
-}
-
-size_t default_max_connections(size_t fd_limit, size_t artifact_workers) {
-  // Stay under the /healthz threshold with room for the poller's socket,
-  // static files being served, logs and the listening socket.
-  const size_t headroom = fd_headroom(artifact_workers);
-  const size_t three_quarters = fd_limit / 4 * 3;
-  return three_quarters > headroom + 16 ? three_quarters - headroom : 16;
 }
 
 void block_stop_signals() {

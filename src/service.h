@@ -18,14 +18,6 @@ void block_stop_signals();
 // stray signals are logged and ignored. Returns the process exit status.
 int run_service(const Config& config);
 
-// Descriptors the service needs besides client connections: the poller's
-// socket, static files being served, logs, eventfds, the listener.
-size_t fd_headroom(size_t artifact_workers);
-
-// --max-connections when not given: three quarters of the descriptor limit,
-// less the headroom.
-size_t default_max_connections(size_t fd_limit, size_t artifact_workers);
-
 // Refuses (ConfigError) a --max-connections that, with the headroom, does not
 // fit `fd_limit`: the process would run out of descriptors under load and
 // its upstream polls would fail with EMFILE.

@@ -26,8 +26,7 @@ bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
 std::vector<HeaderLine> lines_of(std::string_view head) {
   std::vector<HeaderLine> out;
-  HeaderLines lines(head);
-  for (HeaderLine h; lines.next(h);) out.push_back(h);
+  for (const HeaderLine& h : HeaderLines(head)) out.push_back(h);
   return out;
 }
 

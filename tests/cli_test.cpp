@@ -110,8 +110,9 @@ TEST_CASE("--help lists every flag with its default and env var") {
 TEST_CASE("a second leanpoint on the same --data-dir exits 2, naming the directory") {
   testing::TempDir dir;
   const std::string data = dir.path() + "/data";
-  const std::vector<std::string> first_argv = args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1",
-                                                    "--port", std::to_string(testing::free_port()), "--data-dir", data});
+  const std::vector<std::string> first_argv =
+      args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", std::to_string(testing::free_port()),
+            "--data-dir", data});
   testing::Subprocess first(first_argv);
   REQUIRE(first.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
   const auto second = run(args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port",
@@ -365,9 +366,10 @@ TEST_CASE("runs from a file and stops cleanly on SIGTERM") {
 
 TEST_CASE("runs from lean-quickstart's validator-config.yaml, --upstream-host moving every upstream") {
   testing::TempDir dir;
-  const std::string path = dir.write("validator-config.yaml",
-                                     "validators:\n  - name: zeam_0\n    enrFields: {ip: 10.0.0.11}\n    apiPort: 5052\n"
-                                     "  - name: zeam_1\n    metricsPort: 8081\n");
+  const std::string path =
+      dir.write("validator-config.yaml",
+                "validators:\n  - name: zeam_0\n    enrFields: {ip: 10.0.0.11}\n    apiPort: 5052\n"
+                "  - name: zeam_1\n    metricsPort: 8081\n");
   const std::string err =
       expect_clean_stop(args({"--upstreams-config", path, "--upstream-host", "127.0.0.2"}), {}, SIGTERM);
   CHECK(err.find("polling zeam_0 at http://127.0.0.2:5052") != std::string::npos);

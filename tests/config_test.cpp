@@ -244,17 +244,20 @@ TEST_CASE("validator-config.yaml: one upstream per validator; apiPort, else http
 
 TEST_CASE("validator-config.yaml: an entry without any port, bad YAML, no validators: one line naming the place") {
   CHECK(testing::error_of<ConfigError>([] {
-          leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: 1\n  - name: qlean_0\n    "
-                                            "enrFields: {ip: 10.0.0.9}\n",
-                                            "v.yaml");
-        }) == "v.yaml: validators[1] (qlean_0) has no apiPort, httpPort or metricsPort: leanpoint cannot reach its "
-              "lean API");
+          leanpoint::parse_validator_config(
+              "validators:\n  - name: a\n    apiPort: 1\n  - name: qlean_0\n    "
+              "enrFields: {ip: 10.0.0.9}\n",
+              "v.yaml");
+        }) ==
+        "v.yaml: validators[1] (qlean_0) has no apiPort, httpPort or metricsPort: leanpoint cannot reach its "
+        "lean API");
   const std::string bad = testing::error_of<ConfigError>(
       [] { leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: [1\n", "v.yaml"); });
   CHECK(bad.rfind("v.yaml: invalid YAML at line ", 0) == 0);
   CHECK(bad.find(", column ") != std::string::npos);
-  CHECK(testing::error_of<ConfigError>([] { leanpoint::parse_validator_config("shuffle: x\n", "v.yaml"); })
-            .find("no 'validators' list") != std::string::npos);
+  CHECK(testing::error_of<ConfigError>([] {
+          leanpoint::parse_validator_config("shuffle: x\n", "v.yaml");
+        }).find("no 'validators' list") != std::string::npos);
   CHECK(testing::error_of<ConfigError>([] {
           leanpoint::parse_validator_config("validators:\n  - apiPort: 1\n", "v.yaml");
         }) == "v.yaml: validators[0] has no name");

@@ -4,6 +4,8 @@
 // restart with every upstream down serves the same bytes at once, kill -9
 // mid-write never leaves the directory without a valid anchor, and a full or
 // read-only directory costs a counted error, not the service.
+#include "data_dir.h"
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +19,6 @@
 
 #include "anchor_file.h"
 #include "chain.h"
-#include "data_dir.h"
 #include "devnet.h"
 #include "poller.h"
 #include "ports.h"
@@ -60,8 +61,8 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(bytes.data()),
-                                                                static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 std::set<std::string> names_in(const std::string& dir) {
@@ -367,8 +368,19 @@ struct Sim {
 };
 
 std::vector<std::string> leanpoint_argv(const std::string& upstreams, uint16_t port, const std::string& data_dir) {
-  return {testing::leanpoint_bin(), "--upstreams-config", upstreams, "--bind", "127.0.0.1", "--port",
-          std::to_string(port), "--poll-ms", "100", "--timeout-ms", "80", "--data-dir", data_dir};
+  return {testing::leanpoint_bin(),
+          "--upstreams-config",
+          upstreams,
+          "--bind",
+          "127.0.0.1",
+          "--port",
+          std::to_string(port),
+          "--poll-ms",
+          "100",
+          "--timeout-ms",
+          "80",
+          "--data-dir",
+          data_dir};
 }
 
 // GETs `path` until it answers `status` or `within` passes; the last body.
@@ -424,7 +436,8 @@ TEST_CASE("restarted with every upstream down, leanpoint serves the same state a
   CHECK(gap < 2s);
   CHECK(*served == state);
   CHECK(testing::get(port, "/lean/v0/blocks/finalized")->body == block);
-  const auto status = await_json(port, [](const Json&) { return true; }, 5s);
+  const auto status = await_json(
+      port, [](const Json&) { return true; }, 5s);
   REQUIRE(status);
   CHECK((*status)["anchor"]["restored"] == true);
   CHECK((*status)["data_dir"]["restore"] == "serving");
@@ -453,7 +466,8 @@ TEST_CASE("a stored anchor that fails verification: refused and set aside; /live
   CHECK(testing::get(port, "/lean/v0/states/finalized")->status == 503);
   CHECK_FALSE(fs::exists(data + "/anchor"));
   CHECK(count_prefixed(data, "anchor.refused-") == 1);
-  const auto status = await_json(port, [](const Json&) { return true; }, 2s);
+  const auto status = await_json(
+      port, [](const Json&) { return true; }, 2s);
   REQUIRE(status);
   CHECK((*status)["data_dir"]["restore"] == "refused");
   CHECK((*status)["anchor"].is_null());
@@ -509,8 +523,8 @@ TEST_CASE("kill -9 at random moments while anchors advance: the directory always
     REQUIRE_MESSAGE(loaded, (loaded ? std::string() : loaded.error()));
     slots.insert(loaded->anchor->checkpoint.slot);
   }
-  MESSAGE(kKills << " kills" << std::string(slowed ? " (writes slowed by strace)" : "") << ": anchors of " << slots.size()
-                 << " slots seen, " << temp_left << " kills left a partial anchor.tmp");
+  MESSAGE(kKills << " kills" << std::string(slowed ? " (writes slowed by strace)" : "") << ": anchors of "
+                 << slots.size() << " slots seen, " << temp_left << " kills left a partial anchor.tmp");
   CHECK(slots.size() >= 2);  // the anchors did advance under the kills
 }
 
@@ -546,13 +560,13 @@ TEST_CASE("a full or read-only data directory: each failed write logged and coun
     const std::string name = c.name;
     CAPTURE(name);
     const uint16_t port = testing::free_port();
-    std::vector<std::string> argv = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", std::string(c.mount) + " && shift && exec \"$@\"",
-                                     data, "leanpoint"};
+    std::vector<std::string> argv = {
+        "/usr/bin/unshare", "-m", "/bin/sh", "-c", std::string(c.mount) + " && shift && exec \"$@\"", data,
+        "leanpoint"};
     for (const auto& a : leanpoint_argv(sim.upstreams, port, data)) argv.push_back(a);
     testing::Subprocess lp(argv);
     const auto status = await_json(
-        port, [](const Json& j) { return j["data_dir"].is_object() && j["data_dir"]["write_errors_total"] >= 1; },
-        10s);
+        port, [](const Json& j) { return j["data_dir"].is_object() && j["data_dir"]["write_errors_total"] >= 1; }, 10s);
     REQUIRE(status);
     CHECK((*status)["data_dir"]["last_write_error"].get<std::string>().find(c.error) != std::string::npos);
     CHECK((*status)["data_dir"]["writes_total"] == 0);

@@ -48,8 +48,8 @@ std::vector<std::string> engine() {
 size_t fds_of(int pid) {
   size_t n = 0;
   std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != fs::directory_iterator();
-       it.increment(ec))
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec))
     ++n;
   return n;
 }
@@ -83,17 +83,27 @@ TEST_CASE("the image under the incident's conditions: 1024 descriptors, 4 black 
                            "4=black-hole", "--fault", "5=black-hole", "--fault", "6=black-hole", "--fault",
                            "7=black-hole", "--upstreams-out", dir.path() + "/upstreams.json"});
   REQUIRE(sim.wait_for_stdout("ready:", Clock::now() + 10s));
-  fs::permissions(dir.path() + "/upstreams.json", fs::perms::owner_read | fs::perms::owner_write |
-                                                      fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dir.path() + "/upstreams.json",
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
 
   const uint16_t port = testing::free_port();
   const std::string name = "leanpoint-replay-" + std::to_string(::getpid());
-  std::vector<std::string> run_args = {"run", "-d", "--name", name, "--network", "host", "--ulimit", "nofile=1024:1024"};
+  std::vector<std::string> run_args = {"run",       "-d",   "--name",   name,
+                                       "--network", "host", "--ulimit", "nofile=1024:1024"};
   run_args.insert(run_args.end(), run_flags.begin(), run_flags.end());
-  const std::vector<std::string> image_args = {"-v", dir.path() + ":/etc/leanpoint:ro", "leanpoint:latest",
-                                               "--upstreams-config", "/etc/leanpoint/upstreams.json", "--bind",
-                                               "127.0.0.1", "--port", std::to_string(port), "--poll-ms", "1000",
-                                               "--timeout-ms", "800"};
+  const std::vector<std::string> image_args = {"-v",
+                                               dir.path() + ":/etc/leanpoint:ro",
+                                               "leanpoint:latest",
+                                               "--upstreams-config",
+                                               "/etc/leanpoint/upstreams.json",
+                                               "--bind",
+                                               "127.0.0.1",
+                                               "--port",
+                                               std::to_string(port),
+                                               "--poll-ms",
+                                               "1000",
+                                               "--timeout-ms",
+                                               "800"};
   run_args.insert(run_args.end(), image_args.begin(), image_args.end());
   const auto started = testing::run(cmd(run_args), {}, 60s);
   REQUIRE_MESSAGE(started.status == 0, started.err);

@@ -35,9 +35,9 @@ fs::path find_installed(const fs::path& root, const std::string& suffix) {
 
 TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit verifies and is hardened") {
   testing::TempDir dest;
-  const auto install = testing::run({"/usr/bin/meson", "install", "-C", testing::build_dir(), "--no-rebuild",
-                                     "--destdir", dest.path(), "--quiet"},
-                                    {}, std::chrono::seconds(120));
+  const auto install = testing::run(
+      {"/usr/bin/meson", "install", "-C", testing::build_dir(), "--no-rebuild", "--destdir", dest.path(), "--quiet"},
+      {}, std::chrono::seconds(120));
   REQUIRE_MESSAGE(install.status == 0, install.err);
   const fs::path binary = find_installed(dest.path(), "/bin/leanpoint");
   const fs::path man = find_installed(dest.path(), "/man1/leanpoint.1");
@@ -60,8 +60,8 @@ TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit
   }
   // verify checks that ExecStart exists: point it at the installed copy.
   testing::TempDir check;
-  const std::string copy = check.write(
-      "leanpoint.service", std::regex_replace(text, std::regex("\nExecStart=[^\n]*"), "\nExecStart=" + binary.string()));
+  const std::string copy = check.write("leanpoint.service", std::regex_replace(text, std::regex("\nExecStart=[^\n]*"),
+                                                                               "\nExecStart=" + binary.string()));
   const auto verify = testing::run({"/usr/bin/systemd-analyze", "verify", "--man=no", copy});
   CHECK_MESSAGE(verify.status == 0, (verify.out + verify.err));
   const auto security = testing::run({"/usr/bin/systemd-analyze", "security", "--offline=true", copy});
@@ -72,8 +72,8 @@ TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit
   CHECK(std::stod(m[1]) <= 2.0);
 
   if (fs::exists("/usr/bin/man")) {
-    const auto rendered = testing::run({"/usr/bin/man", "--warnings", "-l", man.string()},
-                                       {"MANWIDTH=80", "PATH=/usr/bin:/bin"});
+    const auto rendered =
+        testing::run({"/usr/bin/man", "--warnings", "-l", man.string()}, {"MANWIDTH=80", "PATH=/usr/bin:/bin"});
     CHECK(rendered.status == 0);
     CHECK(rendered.out.find("checkpoint-sync provider") != std::string::npos);
     CHECK_MESSAGE(rendered.err.empty(), rendered.err);

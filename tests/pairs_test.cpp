@@ -12,23 +12,24 @@
 #include "testing.h"
 
 using namespace std::chrono_literals;
-using testing::Order;
-using testing::Reply;
-using testing::TestServer;
 using testing::connect_from;
 using testing::fetch;
+using testing::Order;
 using testing::pair_matches;
+using testing::Reply;
+using testing::TestServer;
 
 namespace {
 
 // Publishes a new anchor every `period` until stopped.
 struct MovingAnchor {
-  MovingAnchor(TestServer& t, std::chrono::milliseconds period) : thread([&t, period, this] {
-    for (uint64_t slot = 100; !stop; slot += 4) {
-      t.publish_anchor(64 << 10, 1000, slot);
-      std::this_thread::sleep_for(period);
-    }
-  }) {}
+  MovingAnchor(TestServer& t, std::chrono::milliseconds period)
+      : thread([&t, period, this] {
+          for (uint64_t slot = 100; !stop; slot += 4) {
+            t.publish_anchor(64 << 10, 1000, slot);
+            std::this_thread::sleep_for(period);
+          }
+        }) {}
   ~MovingAnchor() {
     stop = true;
     thread.join();
@@ -119,9 +120,9 @@ TEST_CASE("URL forms: any path ending in the artifact's, a trailing slash, a que
   const auto anchor = t.publish_anchor(64 << 10, 1000, 96);
   const std::string state(anchor->state->begin(), anchor->state->end());
   const std::string block(anchor->block->begin(), anchor->block->end());
-  for (const std::string path : {"/lean/v0/states/finalized", "/lean/v0/states/finalized/",
-                                 "/lean/v0/states/finalized?cache=1", "/base/lean/v0/states/finalized",
-                                 "/lean%2fv0%2fstates%2ffinalized"}) {
+  for (const std::string path :
+       {"/lean/v0/states/finalized", "/lean/v0/states/finalized/", "/lean/v0/states/finalized?cache=1",
+        "/base/lean/v0/states/finalized", "/lean%2fv0%2fstates%2ffinalized"}) {
     CAPTURE(path);
     const Reply r = fetch(t.port(), "127.0.0.1", path);
     CHECK(r.status == 200);

@@ -25,10 +25,10 @@ TEST_CASE("a client keeps the anchor it first got for the window, from its first
   Pins pins(std::chrono::milliseconds(8000));  // the current anchor changes at most every 1000 ms
   const auto a = anchor(10), b = anchor(14), c = anchor(18);
   CHECK(pins.serve("x", a, 0) == a);
-  CHECK(pins.serve("x", b, 5000) == a);   // pinned; b is current for new clients
+  CHECK(pins.serve("x", b, 5000) == a);  // pinned; b is current for new clients
   CHECK(pins.serve("y", b, 5000) == b);
-  CHECK(pins.serve("x", c, 7999) == a);   // still pinned: requests do not extend the pin...
-  CHECK(pins.serve("x", c, 8000) == c);   // ...which runs out 8 s after it was set
+  CHECK(pins.serve("x", c, 7999) == a);  // still pinned: requests do not extend the pin...
+  CHECK(pins.serve("x", c, 8000) == c);  // ...which runs out 8 s after it was set
   const auto v = pins.view(8000);
   CHECK(v.clients == 2);
   CHECK(v.anchors == 2);  // b (y's) and c

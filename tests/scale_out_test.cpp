@@ -41,9 +41,8 @@ TEST_CASE("two replicas behind nginx with the contrib configuration: every clien
   std::vector<std::unique_ptr<testing::Subprocess>> replicas;
   for (const uint16_t port : {r1, r2})
     replicas.push_back(std::make_unique<testing::Subprocess>(std::vector<std::string>{
-        testing::leanpoint_bin(), "--upstreams-config", dir.path() + "/upstreams.json", "--bind", "127.0.0.1",
-        "--port", std::to_string(port), "--poll-ms", "250", "--timeout-ms", "200", "--trusted-proxies",
-        "127.0.0.1"}));
+        testing::leanpoint_bin(), "--upstreams-config", dir.path() + "/upstreams.json", "--bind", "127.0.0.1", "--port",
+        std::to_string(port), "--poll-ms", "250", "--timeout-ms", "200", "--trusted-proxies", "127.0.0.1"}));
 
   // The contrib file as shipped, with this test's ports.
   std::string conf = read_text(testing::source_dir() + "/contrib/nginx/leanpoint-replicas.conf");
@@ -54,11 +53,13 @@ TEST_CASE("two replicas behind nginx with the contrib configuration: every clien
   const std::string prefix = dir.path() + "/nginx";
   fs::create_directories(prefix + "/logs");
   dir.write("nginx/replicas.conf", conf);
-  dir.write("nginx/nginx.conf", "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " +
-                                    prefix + "/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n"
-                                    "  access_log off;\n  client_body_temp_path " + prefix + "/body;\n"
-                                    "  proxy_temp_path " + prefix + "/proxy;\n  include " + prefix +
-                                    "/replicas.conf;\n}\n");
+  dir.write("nginx/nginx.conf", "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " + prefix +
+                                    "/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n"
+                                    "  access_log off;\n  client_body_temp_path " +
+                                    prefix +
+                                    "/body;\n"
+                                    "  proxy_temp_path " +
+                                    prefix + "/proxy;\n  include " + prefix + "/replicas.conf;\n}\n");
   testing::Subprocess nginx({kNginx, "-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"});
 
   // Ready once both replicas serve a pair through nginx.

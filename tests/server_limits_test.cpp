@@ -8,8 +8,8 @@
 #include "gate.h"
 #include "sanitizers.h"
 #include "subprocess.h"
-#include "test_server.h"
 #include "tempdir.h"
+#include "test_server.h"
 #include "testing.h"
 
 using namespace std::chrono_literals;

@@ -18,6 +18,12 @@ EventFd::EventFd(Mode mode) : fd_(::eventfd(0, EFD_CLOEXEC | (mode == Mode::nonb
   if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
+Expected<EventFd, SysError> EventFd::open(Mode mode) {
+  UniqueFd fd(::eventfd(0, EFD_CLOEXEC | (mode == Mode::nonblocking ? EFD_NONBLOCK : 0)));
+  if (!fd.valid()) return Unexpected(last_sys_error("eventfd"));
+  return EventFd(std::move(fd));
+}
+
 void EventFd::notify() const {
   const uint64_t one = 1;
   // Fails only when the counter would overflow: it is readable then anyway.

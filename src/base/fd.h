@@ -5,6 +5,9 @@
 
 #include <utility>
 
+#include "expected.h"
+#include "sys_error.h"
+
 namespace leanpoint {
 
 class UniqueFd {
@@ -33,10 +36,13 @@ class UniqueFd {
 
 // An eventfd used as a flag another thread can wait for in poll() or epoll:
 // notify() makes it readable (from any thread, any number of times) until
-// drain(). Throws std::system_error if the kernel refuses one.
+// drain().
 class EventFd {
  public:
   enum class Mode { blocking, nonblocking };
+  // Fails when the kernel refuses one (EMFILE, ENFILE, ENOMEM).
+  static Expected<EventFd, SysError> open(Mode mode = Mode::blocking);
+  // TRANSITIONAL: throws std::system_error; being replaced by open().
   explicit EventFd(Mode mode = Mode::blocking);
 
   void notify() const;
@@ -44,6 +50,7 @@ class EventFd {
   int fd() const { return fd_.get(); }
 
  private:
+  explicit EventFd(UniqueFd fd) : fd_(std::move(fd)) {}
   UniqueFd fd_;
 };
 

@@ -49,26 +49,33 @@ std::string describe_size(size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
-HeaderLines::HeaderLines(std::string_view head) : head_(head), at_(head.find("\r\n")) {
-  if (at_ != std::string_view::npos) at_ += 2;
+HeaderLines::iterator HeaderLines::begin() const {
+  const size_t first = head_.find("\r\n");  // the start line is skipped
+  return iterator(head_, first == std::string_view::npos ? first : first + 2);
 }
 
-bool HeaderLines::next(HeaderLine& out) {
-  if (at_ == std::string_view::npos || at_ >= head_.size()) return false;
+void HeaderLines::iterator::advance() {
+  at_ = next_;
+  if (at_ == std::string_view::npos || at_ >= head_.size()) {
+    at_ = std::string_view::npos;
+    return;
+  }
   const size_t eol = head_.find("\r\n", at_);
   const std::string_view line = head_.substr(at_, eol == std::string_view::npos ? std::string_view::npos : eol - at_);
-  if (line.empty()) return false;  // the blank line that ends the head
-  out = HeaderLine{};
-  out.line = line;
-  out.offset = at_;
-  const size_t colon = line.find(':');
-  out.has_colon = colon != std::string_view::npos;
-  if (out.has_colon) {
-    out.name = line.substr(0, colon);
-    out.value = trim(line.substr(colon + 1));
+  if (line.empty()) {  // the blank line that ends the head
+    at_ = std::string_view::npos;
+    return;
   }
-  at_ = eol == std::string_view::npos ? eol : eol + 2;
-  return true;
+  line_ = HeaderLine{};
+  line_.line = line;
+  line_.offset = at_;
+  const size_t colon = line.find(':');
+  line_.has_colon = colon != std::string_view::npos;
+  if (line_.has_colon) {
+    line_.name = line.substr(0, colon);
+    line_.value = trim(line.substr(colon + 1));
+  }
+  next_ = eol == std::string_view::npos ? eol : eol + 2;
 }
 
 }  // namespace leanpoint

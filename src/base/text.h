@@ -36,16 +36,37 @@ struct HeaderLine {
 
 // The header lines of a head (the start line skipped), in order, up to the
 // blank line or the end of `head`:
-//   HeaderLines lines(head);
-//   for (HeaderLine h; lines.next(h);) ...
+//   for (const HeaderLine& h : HeaderLines(head)) ...
 class HeaderLines {
  public:
-  explicit HeaderLines(std::string_view head);
-  bool next(HeaderLine& out);
+  explicit HeaderLines(std::string_view head) : head_(head) {}
+
+  class iterator {
+   public:
+    const HeaderLine& operator*() const { return line_; }
+    const HeaderLine* operator->() const { return &line_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    bool operator==(const iterator& other) const { return at_ == other.at_; }
+
+   private:
+    friend class HeaderLines;
+    iterator(std::string_view head, size_t at) : head_(head), next_(at) { advance(); }
+    void advance();  // reads the line at next_, or ends (at_ = npos)
+
+    std::string_view head_;
+    size_t at_ = 0;  // where line_ starts; npos: the end
+    size_t next_;    // where the line after it starts; npos: none
+    HeaderLine line_;
+  };
+
+  iterator begin() const;
+  iterator end() const { return iterator(head_, std::string_view::npos); }
 
  private:
   std::string_view head_;
-  size_t at_;  // the start of the next line, or npos
 };
 
 }  // namespace leanpoint

@@ -24,68 +24,54 @@ Expected<StateSummary, Failure> summarize_state(ssz::Bytes bytes) {
 
 namespace {
 
-AnchorVerdict refuse(AnchorVerdict v, FailureKind fault, const std::string& what, const std::string& got,
-                     const std::string& want) {
-  v.fault = fault;
-  v.detail = what + " is " + got + ", expected " + want;
-  return v;
+Unexpected<Failure> refuse(FailureKind kind, const std::string& what, const std::string& got, const std::string& want) {
+  return Unexpected(Failure{kind, what + " is " + got + ", expected " + want});
 }
 
 }  // namespace
 
-AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, const lean::Checkpoint& checkpoint,
-                            std::optional<uint64_t> genesis_time) {
-  AnchorVerdict v;
+Expected<StateSummary, Failure> verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block,
+                                              const lean::Checkpoint& checkpoint,
+                                              std::optional<uint64_t> genesis_time) {
   auto summary = summarize_state(state);
-  if (!summary) {
-    v.fault = summary.error().kind;
-    v.detail = summary.error().detail;
-    return v;
-  }
-  v.state = *summary;
-  v = verify_state(v.state, checkpoint, genesis_time);
-  if (!v.ok() || !block) return v;
-  return verify_block(v.state, *block, checkpoint);
+  if (!summary) return summary;
+  auto verified = verify_state(*summary, checkpoint, genesis_time);
+  if (!verified || !block) return verified;
+  return verify_block(*verified, *block, checkpoint);
 }
 
-AnchorVerdict verify_state(const StateSummary& s, const lean::Checkpoint& checkpoint,
-                           std::optional<uint64_t> genesis_time) {
+Expected<StateSummary, Failure> verify_state(const StateSummary& s, const lean::Checkpoint& checkpoint,
+                                             std::optional<uint64_t> genesis_time) {
   using std::to_string;
-  AnchorVerdict v;
-  v.state = s;
   if (genesis_time && s.genesis_time != *genesis_time)
-    return refuse(v, FailureKind::genesis_time, "state genesis_time", to_string(s.genesis_time),
-                  to_string(*genesis_time));
+    return refuse(FailureKind::genesis_time, "state genesis_time", to_string(s.genesis_time), to_string(*genesis_time));
   if (s.slot != checkpoint.slot)
-    return refuse(v, FailureKind::slot_mismatch, "state slot", to_string(s.slot), to_string(checkpoint.slot));
+    return refuse(FailureKind::slot_mismatch, "state slot", to_string(s.slot), to_string(checkpoint.slot));
   if (s.block_root != checkpoint.root)
-    return refuse(v, FailureKind::root_mismatch, "anchored block root", to_hex(s.block_root), to_hex(checkpoint.root));
-  return v;
+    return refuse(FailureKind::root_mismatch, "anchored block root", to_hex(s.block_root), to_hex(checkpoint.root));
+  return s;
 }
 
-AnchorVerdict verify_block(const StateSummary& s, ssz::Bytes block, const lean::Checkpoint& checkpoint) {
+Expected<StateSummary, Failure> verify_block(const StateSummary& s, ssz::Bytes block,
+                                             const lean::Checkpoint& checkpoint) {
   using std::to_string;
-  AnchorVerdict v;
-  v.state = s;
   lean::SignedBlock signed_block;
   try {
     signed_block = lean::decode_signed_block(block);
   } catch (const ssz::SszError& e) {
-    v.fault = FailureKind::layout;
-    v.detail = std::string("block: ") + e.what();
-    return v;
+    return Unexpected(Failure{FailureKind::layout, std::string("block: ") + e.what()});
   }
   const lean::Block& b = signed_block.message;
   if (b.slot != checkpoint.slot)
-    return refuse(v, FailureKind::block_slot, "block slot", to_string(b.slot), to_string(checkpoint.slot));
+    return refuse(FailureKind::block_slot, "block slot", to_string(b.slot), to_string(checkpoint.slot));
   if (b.parent_root != s.parent_root)
-    return refuse(v, FailureKind::block_parent, "block parent_root", to_hex(b.parent_root), to_hex(s.parent_root));
+    return refuse(FailureKind::block_parent, "block parent_root", to_hex(b.parent_root), to_hex(s.parent_root));
   if (b.state_root != s.state_root)
-    return refuse(v, FailureKind::block_state_root, "block state_root", to_hex(b.state_root), to_hex(s.state_root));
+    return refuse(FailureKind::block_state_root, "block state_root", to_hex(b.state_root), to_hex(s.state_root));
   const ssz::Root block_root = lean::hash_tree_root(b);
   if (block_root != checkpoint.root)
-    return refuse(v, FailureKind::block_root, "block root", to_hex(block_root), to_hex(checkpoint.root));
-  return v;
+    return refuse(FailureKind::block_root, "block root", to_hex(block_root), to_hex(checkpoint.root));
+  return s;
 }
 
 }  // namespace leanpoint

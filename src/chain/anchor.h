@@ -35,27 +35,26 @@ struct StateSummary {
 // decoders' ssz::SszError stops here.
 Expected<StateSummary, Failure> summarize_state(ssz::Bytes state);
 
-struct AnchorVerdict {
-  std::optional<FailureKind> fault;  // one of the anchor kinds; empty: the anchor is proven
-  std::string detail;                // for logs: what differed, with both values
-  StateSummary state;                // valid unless fault == layout on the state
-
-  bool ok() const { return !fault.has_value(); }
-};
+// The proofs below return the state's summary when the anchor is proven, and
+// otherwise a Failure of one of the anchor kinds (layout, genesis_time,
+// slot_mismatch, root_mismatch, block_*) whose detail names what differed,
+// with both values.
 
 // Verifies a state already summarized against `checkpoint` (and, when
 // given, the genesis time): the checks verify_anchor makes after decoding.
-AnchorVerdict verify_state(const StateSummary& state, const lean::Checkpoint& checkpoint,
-                           std::optional<uint64_t> genesis_time = std::nullopt);
+Expected<StateSummary, Failure> verify_state(const StateSummary& state, const lean::Checkpoint& checkpoint,
+                                             std::optional<uint64_t> genesis_time = std::nullopt);
 
 // Verifies a SignedBlock against a state already summarized and verified
 // against `checkpoint`: the block must be the one the state anchors. Never
-// faults with layout-on-state, genesis_time, slot_mismatch or root_mismatch.
-AnchorVerdict verify_block(const StateSummary& state, ssz::Bytes block, const lean::Checkpoint& checkpoint);
+// fails with layout-on-state, genesis_time, slot_mismatch or root_mismatch.
+Expected<StateSummary, Failure> verify_block(const StateSummary& state, ssz::Bytes block,
+                                             const lean::Checkpoint& checkpoint);
 
 // Verifies `state` (and `block`, a SignedBlock, when given) against
 // `checkpoint`; with `genesis_time`, also the state's genesis time.
-AnchorVerdict verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block, const lean::Checkpoint& checkpoint,
-                            std::optional<uint64_t> genesis_time = std::nullopt);
+Expected<StateSummary, Failure> verify_anchor(ssz::Bytes state, std::optional<ssz::Bytes> block,
+                                              const lean::Checkpoint& checkpoint,
+                                              std::optional<uint64_t> genesis_time = std::nullopt);
 
 }  // namespace leanpoint

@@ -59,8 +59,8 @@ Expected<AnchorFileView, std::string> parse_anchor_file(ssz::Bytes file) {
   const size_t start = kAnchorFileMagic.size();
   const size_t end = text.find('\n', start);
   if (end == std::string_view::npos || end - start > kAnchorFileMaxHeader)
-    return Unexpected<std::string>("the header line is missing or longer than " +
-                                   std::to_string(kAnchorFileMaxHeader) + " bytes");
+    return Unexpected<std::string>("the header line is missing or longer than " + std::to_string(kAnchorFileMaxHeader) +
+                                   " bytes");
   const json header = json::parse(text.substr(start, end - start), nullptr, false);
   if (!header.is_object()) return Unexpected<std::string>("the header line is not a JSON object");
   const auto slot = field<uint64_t>(header, "slot");
@@ -98,19 +98,20 @@ Expected<AnchorFileView, std::string> parse_anchor_file(ssz::Bytes file) {
 Expected<LoadedAnchor, std::string> load_anchor(ssz::Bytes file, std::optional<uint64_t> genesis_time) {
   auto view = parse_anchor_file(file);
   if (!view) return Unexpected(std::move(view.error()));
-  const AnchorVerdict verdict = verify_anchor(view->state, view->block, view->checkpoint, genesis_time);
-  if (!verdict.ok()) return Unexpected<std::string>(std::string(to_string(*verdict.fault)) + ": " + verdict.detail);
+  const auto verified = verify_anchor(view->state, view->block, view->checkpoint, genesis_time);
+  if (!verified)
+    return Unexpected<std::string>(std::string(to_string(verified.error().kind)) + ": " + verified.error().detail);
   auto a = std::make_shared<VerifiedAnchor>();
   a->checkpoint = view->checkpoint;
   a->state = std::make_shared<const std::vector<uint8_t>>(view->state.begin(), view->state.end());
   if (view->block) a->block = std::make_shared<const std::vector<uint8_t>>(view->block->begin(), view->block->end());
-  a->state_root = verdict.state.state_root;
+  a->state_root = verified->state_root;
   a->state_source = view->state_source;
   a->block_source = view->block ? view->block_source : std::string();
   a->verified_at_ms = view->verified_at_ms;
-  a->genesis_time = verdict.state.genesis_time;
+  a->genesis_time = verified->genesis_time;
   a->restored = true;
-  return LoadedAnchor{std::move(a), verdict.state};
+  return LoadedAnchor{std::move(a), *verified};
 }
 
 }  // namespace leanpoint

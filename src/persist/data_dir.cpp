@@ -90,7 +90,8 @@ std::optional<LoadedAnchor> DataDir::restore(uint64_t max_bytes, std::optional<u
     return std::nullopt;
   }
   const auto bytes = read_file(path, 2 * max_bytes + kAnchorFileMagic.size() + kAnchorFileMaxHeader + 1);
-  auto loaded = bytes ? load_anchor(*bytes, genesis_time) : Expected<LoadedAnchor, std::string>(Unexpected(bytes.error()));
+  auto loaded =
+      bytes ? load_anchor(*bytes, genesis_time) : Expected<LoadedAnchor, std::string>(Unexpected(bytes.error()));
   if (!loaded) {
     status.restore = RestoreOutcome::refused;
     status.restore_detail = loaded.error();
@@ -120,8 +121,8 @@ void DataDir::set_aside(const std::string& reason) {
   }
   const std::string aside = std::string(kPrefix) + std::to_string(std::max(unix_ms(), after + 1));
   if (::rename(file("anchor").c_str(), file(aside.c_str()).c_str()) != 0) {
-    log(LogLevel::error, "--data-dir: the stored anchor is refused (", reason, ") and cannot be set aside: ",
-        std::strerror(errno), "; it is not served");
+    log(LogLevel::error, "--data-dir: the stored anchor is refused (", reason,
+        ") and cannot be set aside: ", std::strerror(errno), "; it is not served");
     return;
   }
   log(LogLevel::error, "--data-dir: the stored anchor is refused (", reason, "); kept as ", aside, ", not served");

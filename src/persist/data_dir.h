@@ -44,8 +44,7 @@ class DataDir {
   // Reads the stored anchor and verifies it (anchor_file.h). No file: empty.
   // A file that fails is logged, set aside as anchor.refused-MS, and reported
   // in `status` (restore = refused).
-  std::optional<LoadedAnchor> restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time,
-                                      DataDirStatus& status);
+  std::optional<LoadedAnchor> restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time, DataDirStatus& status);
 
   // Replaces the stored anchor, atomically; the error is one line for the log.
   Expected<size_t, std::string> write(const VerifiedAnchor& anchor);

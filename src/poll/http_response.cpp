@@ -100,8 +100,7 @@ void ResponseReader::parse_head(std::string_view head) {
     abort_with(FailureKind::malformed, "bad status code");
 
   size_t count = 0;
-  HeaderLines lines(head);
-  for (HeaderLine h; lines.next(h);) {
+  for (const HeaderLine& h : HeaderLines(head)) {
     if (++count > limits_.headers)
       abort_with(FailureKind::too_large, "more than " + std::to_string(limits_.headers) + " header lines");
     if (!h.has_colon || h.name.empty() || h.line.front() == ' ' || h.line.front() == '\t')

@@ -278,33 +278,36 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
     const Upstream& up = options_.upstreams[i];
     if (need_state) {
       SharedBytes state = t.observed_state;
-      AnchorVerdict verdict;
-      if (state) {
-        // Observed through its state this round: already decoded and hashed.
-        verdict = verify_state(t.observed_summary, checkpoint, options_.genesis_time);
-      } else {
+      StateSummary observed = t.observed_summary;  // observed through its state this round: already hashed
+      if (!state) {
         auto fetched = fetch_ssz(up, kStatePath, options_.max_state_bytes, Clock::now() + options_.timeout, cancel_fd);
         if (!fetched) {
           record_anchor_failure(t, fetched.error());
           continue;
         }
         state = std::make_shared<const std::vector<uint8_t>>(std::move(*fetched));
-        verdict = verify_anchor(*state, std::nullopt, checkpoint, options_.genesis_time);
+        auto summarized = summarize_state(*state);
+        if (!summarized) {
+          record_anchor_failure(t, summarized.error());
+          continue;
+        }
+        observed = *summarized;
       }
-      if (verdict.fault == FailureKind::slot_mismatch && verdict.state.slot > checkpoint.slot) {
+      const auto verified = verify_state(observed, checkpoint, options_.genesis_time);
+      if (!verified && verified.error().kind == FailureKind::slot_mismatch && observed.slot > checkpoint.slot) {
         // Finality moved on between the node's fork_choice answer and this
         // download: not the node's fault. The next round agrees on the newer
         // checkpoint; these bytes are still refused for this one.
-        log(LogLevel::info, "upstream ", up.name, " is already at finalized slot ", verdict.state.slot,
+        log(LogLevel::info, "upstream ", up.name, " is already at finalized slot ", observed.slot,
             "; anchoring the newer checkpoint once the upstreams agree on it");
         continue;
       }
-      if (!verdict.ok()) {
-        record_anchor_failure(t, Failure{*verdict.fault, verdict.detail});
+      if (!verified) {
+        record_anchor_failure(t, verified.error());
         continue;
       }
       t.status.anchor_error.reset();
-      summary = verdict.state;
+      summary = *verified;
       next = std::make_shared<VerifiedAnchor>();
       next->checkpoint = checkpoint;
       next->state = std::move(state);
@@ -321,9 +324,9 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
       continue;
     }
     auto& bytes = *block;
-    const AnchorVerdict verdict = verify_block(summary, bytes, checkpoint);
-    if (!verdict.ok()) {
-      record_anchor_failure(t, Failure{*verdict.fault, verdict.detail});
+    const auto verified = verify_block(summary, bytes, checkpoint);
+    if (!verified) {
+      record_anchor_failure(t, verified.error());
       continue;
     }
     t.status.anchor_error.reset();
@@ -360,8 +363,8 @@ void Poller::settle_restored(const lean::Checkpoint& agreed) {
   }
   if (agreed.slot > restored.slot) return;  // served until the newer anchor verifies
   restore_ = RestoreOutcome::dropped;
-  restore_detail_ = "the upstreams agree on " + describe(agreed) + ", another chain than the restored " +
-                    describe(restored);
+  restore_detail_ =
+      "the upstreams agree on " + describe(agreed) + ", another chain than the restored " + describe(restored);
   log(LogLevel::warn, restore_detail_, "; the restored anchor is dropped and not served again");
   anchor_.reset();
   anchor_summary_ = StateSummary{};

@@ -53,17 +53,15 @@ void respond_body(const httplib::Request& req, httplib::Response& res, BodySourc
   // Shared bytes go in one write: what the socket cannot take is queued by
   // reference and sent by the gate, and the worker moves on.
   if (body.bytes && context.body_owner) *context.body_owner = body.bytes;
-  res.set_content_provider(d.length, h.content_type.c_str(),
-                           [body = std::move(body), first](size_t offset, size_t length, httplib::DataSink& sink) {
-                             if (body.bytes)
-                               return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset,
-                                                 length);
-                             const size_t n = std::min(length, kSlice);
-                             std::vector<char> buf(n);
-                             const ssize_t got =
-                                 ::pread(body.file->get(), buf.data(), n, static_cast<off_t>(first + offset));
-                             return got > 0 && sink.write(buf.data(), static_cast<size_t>(got));
-                           });
+  res.set_content_provider(
+      d.length, h.content_type.c_str(),
+      [body = std::move(body), first](size_t offset, size_t length, httplib::DataSink& sink) {
+        if (body.bytes) return sink.write(reinterpret_cast<const char*>(body.bytes->data()) + first + offset, length);
+        const size_t n = std::min(length, kSlice);
+        std::vector<char> buf(n);
+        const ssize_t got = ::pread(body.file->get(), buf.data(), n, static_cast<off_t>(first + offset));
+        return got > 0 && sink.write(buf.data(), static_cast<size_t>(got));
+      });
 }
 
 }  // namespace leanpoint

@@ -83,8 +83,8 @@ struct Connection {
   // reset, the client gone); `sent` says how much went out.
   bool send_out(size_t budget, size_t& sent);
 
-  const std::string peer;  // "ip:port", for logs
-  std::string ip;          // the peer's address
+  const std::string peer;           // "ip:port", for logs
+  std::string ip;                   // the peer's address
   std::shared_ptr<void> peer_slot;  // counts this connection against its address (gate.h)
   ServerStats& stats;
   std::string input;             // received, not yet consumed: the head being read, pipelined requests
@@ -97,10 +97,10 @@ struct Connection {
   // socket is full, so that a slow reader holds a socket and a reference to
   // shared bytes, never a worker.
   std::deque<OutPiece> out;
-  size_t out_copied = 0;         // bytes of `out` held as copies
-  SharedBytes body_owner;        // the body the response being written comes from
+  size_t out_copied = 0;   // bytes of `out` held as copies
+  SharedBytes body_owner;  // the body the response being written comes from
   bool close_after_output = false;
-  StallWatch stall;              // while the gate sends `out`
+  StallWatch stall;  // while the gate sends `out`
 
  private:
   UniqueFd socket_;

@@ -57,7 +57,8 @@ namespace {
 // RFC 9110 §5.6.2: the characters of a method or a header name.
 bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
 }
 
@@ -94,8 +95,7 @@ std::optional<std::string> screen_head(std::string_view head) {
   // characters. Anything looser is where two parsers disagree about where a
   // request ends: refused, and the connection closed, never read on.
   // A body (any Content-Length but 0, any Transfer-Encoding) is refused too.
-  HeaderLines lines(head);
-  for (HeaderLine h; lines.next(h);) {
+  for (const HeaderLine& h : HeaderLines(head)) {
     if (!h.has_colon || !is_token(h.name) || has_control(h.value, true))
       return canned_response(400, "malformed header line\n");
     if (iequals(h.name, "transfer-encoding") || (iequals(h.name, "content-length") && h.value != "0"))
@@ -113,9 +113,9 @@ std::optional<std::string> admit_head(std::string& input, size_t head_size) {
   if (is_absolute_form(target)) {
     const size_t scheme = target.find("//") + 2;
     const size_t path = target.find_first_of("/?", scheme);
-    const std::string origin = path == std::string_view::npos         ? std::string("/")
-                               : target[path] == '?' ? "/" + std::string(target.substr(path))
-                                                     : std::string(target.substr(path));
+    const std::string origin = path == std::string_view::npos ? std::string("/")
+                               : target[path] == '?'          ? "/" + std::string(target.substr(path))
+                                                              : std::string(target.substr(path));
     input.replace(at, target.size(), origin);
   }
   return std::nullopt;

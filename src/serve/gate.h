@@ -108,10 +108,10 @@ class Gate {
   void on_readable(const std::shared_ptr<Connection>& conn);
   size_t on_writable(const std::shared_ptr<Connection>& conn);  // bytes sent
   void wait_for_head(std::shared_ptr<Connection> conn);
-  void release(int fd);               // stop watching fd and drop the gate's reference
-  void stop_sending(int fd);          // the same, for a connection in sending_
-  Clock::time_point expire_heads();   // closes overdue ones; returns the next deadline
-  Clock::time_point check_stalls();   // aborts stalled transfers; returns the next sample time
+  void release(int fd);              // stop watching fd and drop the gate's reference
+  void stop_sending(int fd);         // the same, for a connection in sending_
+  Clock::time_point expire_heads();  // closes overdue ones; returns the next deadline
+  Clock::time_point check_stalls();  // aborts stalled transfers; returns the next sample time
 
   GateOptions options_;
   ServerStats& stats_;

@@ -32,8 +32,7 @@ class InlineQueue : public httplib::TaskQueue {
 
 std::optional<std::string> take_range_header(std::string& input, size_t head_size) {
   std::optional<std::string> value;
-  HeaderLines lines(std::string_view(input).substr(0, head_size));
-  for (HeaderLine h; lines.next(h);) {
+  for (const HeaderLine& h : HeaderLines(std::string_view(input).substr(0, head_size))) {
     if (!h.has_colon || !iequals(h.name, "range")) continue;
     value = value ? *value + "," + std::string(h.value) : std::string(h.value);
     input[h.offset] = 'X';  // "Xange:": an unknown header to cpp-httplib
@@ -56,8 +55,7 @@ class HttpServer::Impl : public httplib::Server {
         api_("api", options_.api_workers, options_.api_workers * options_.queue_per_worker),
         gate_(GateOptions{options_.head_timeout, options_.stall_timeout, options_.max_connections,
                           options_.max_connections_per_client, options_.trusted_proxies},
-              stats,
-              [this](std::shared_ptr<Connection> conn) { dispatch(std::move(conn)); }) {
+              stats, [this](std::shared_ptr<Connection> conn) { dispatch(std::move(conn)); }) {
     new_task_queue = [] { return new InlineQueue; };
     // cpp-httplib's default adds SO_REUSEPORT: a second leanpoint on the same
     // port would then share its traffic silently instead of failing to start.

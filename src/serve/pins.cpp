@@ -21,8 +21,7 @@ void Pins::advance(const std::shared_ptr<const VerifiedAnchor>& newest, int64_t 
 }
 
 std::shared_ptr<const VerifiedAnchor> Pins::serve(const std::string& client,
-                                                  const std::shared_ptr<const VerifiedAnchor>& newest,
-                                                  int64_t now_ms) {
+                                                  const std::shared_ptr<const VerifiedAnchor>& newest, int64_t now_ms) {
   if (window_ms_ <= 0) return newest;
   std::lock_guard lock(mutex_);
   if (!newest) {
@@ -69,8 +68,8 @@ PinsView Pins::view(int64_t now_ms) const {
   return v;
 }
 
-std::string client_address(const std::string& peer_ip, const std::string& forwarded_for,
-                           const std::string& real_ip, const std::vector<Cidr>& trusted_proxies) {
+std::string client_address(const std::string& peer_ip, const std::string& forwarded_for, const std::string& real_ip,
+                           const std::vector<Cidr>& trusted_proxies) {
   if (!any_contains(trusted_proxies, peer_ip)) return peer_ip;
   // Each proxy appends the address it got the request from: the rightmost
   // entry that is not one of ours is the client.

@@ -35,8 +35,8 @@ namespace leanpoint {
 struct PinsView {
   std::shared_ptr<const VerifiedAnchor> current;  // what a new client gets
   int64_t current_since_ms = 0;
-  size_t clients = 0;   // pins in force
-  size_t anchors = 0;   // distinct anchors those pins and `current` hold
+  size_t clients = 0;  // pins in force
+  size_t anchors = 0;  // distinct anchors those pins and `current` hold
   int64_t window_ms = 0;
 };
 
@@ -71,7 +71,7 @@ class Pins {
 // The address a request comes from: the peer, or, when the peer is a trusted
 // proxy, the client it names (X-Forwarded-For, read from the right past other
 // trusted proxies; else X-Real-IP). Headers from any other peer are ignored.
-std::string client_address(const std::string& peer_ip, const std::string& forwarded_for,
-                           const std::string& real_ip, const std::vector<Cidr>& trusted_proxies);
+std::string client_address(const std::string& peer_ip, const std::string& forwarded_for, const std::string& real_ip,
+                           const std::vector<Cidr>& trusted_proxies);
 
 }  // namespace leanpoint

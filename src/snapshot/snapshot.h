@@ -46,8 +46,8 @@ enum class RestoreOutcome : uint8_t {
   dropped,    // the upstreams agreed on another chain; never served again
 };
 
-inline constexpr RestoreOutcome kRestoreOutcomes[] = {RestoreOutcome::none,      RestoreOutcome::refused,
-                                                      RestoreOutcome::serving,   RestoreOutcome::confirmed,
+inline constexpr RestoreOutcome kRestoreOutcomes[] = {RestoreOutcome::none,     RestoreOutcome::refused,
+                                                      RestoreOutcome::serving,  RestoreOutcome::confirmed,
                                                       RestoreOutcome::replaced, RestoreOutcome::dropped};
 
 inline std::string_view to_string(RestoreOutcome o) {
@@ -72,6 +72,21 @@ struct DataDirStatus {
   uint64_t write_errors_total = 0;
   std::string last_write_error;  // empty once a write succeeds again
   int64_t last_write_ms = 0;     // unix ms of the last anchor written; 0: none yet
+};
+
+// The data directory's counters: the one list /status ("data_dir") and
+// /metrics both render. A metric is "leanpoint_data_dir_" + its /status name.
+struct DataDirCounter {
+  uint64_t DataDirStatus::*field;
+  std::string_view status_field;
+  std::string_view metric;
+  std::string_view help;
+};
+inline constexpr DataDirCounter kDataDirCounters[] = {
+    {&DataDirStatus::writes_total, "writes_total", "leanpoint_data_dir_writes_total",
+     "Verified anchors written to --data-dir."},
+    {&DataDirStatus::write_errors_total, "write_errors_total", "leanpoint_data_dir_write_errors_total",
+     "Anchors that could not be written to --data-dir (full, read-only, ...); serving goes on."},
 };
 
 // How the poller learned an upstream's finalized checkpoint.
@@ -122,7 +137,19 @@ struct AgreedCheckpoint {
   int64_t first_agreed_ms = 0;
 };
 
+// What the poller runs with, as the serving side needs it (/livez's stall
+// rule, Retry-After, /status): published in every snapshot, so the serving
+// side never copies the poller's options. The defaults are PollerOptions'
+// (poller.h); zero here means no poller has published yet.
+struct PollSettings {
+  int64_t poll_ms = 0;
+  int64_t timeout_ms = 0;
+  size_t min_agree = 0;
+  int64_t started_ms = 0;  // unix ms the poller was built, before its first round
+};
+
 struct Snapshot {
+  PollSettings settings;
   uint64_t round = 0;  // 0: no round has finished yet
   int64_t round_started_ms = 0;
   int64_t round_duration_ms = 0;
@@ -138,6 +165,24 @@ struct Snapshot {
   std::vector<UpstreamStatus> upstreams;         // in config order
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
+};
+
+// The poller's counters: the one list /status ("round") and /metrics both
+// render. A metric is "leanpoint_" + its /status name. (The Zig leanpoint's
+// `error_count` and `leanpoint_error_total`, rounds without agreement, keep
+// their names beside them.)
+struct RoundCounter {
+  uint64_t Snapshot::*field;
+  std::string_view status_field;
+  std::string_view metric;
+  std::string_view help;
+};
+inline constexpr RoundCounter kRoundCounters[] = {
+    {&Snapshot::round, "rounds_total", "leanpoint_rounds_total", "Polling rounds finished."},
+    {&Snapshot::rounds_overrun_total, "rounds_overrun_total", "leanpoint_rounds_overrun_total",
+     "Rounds that took longer than the poll interval."},
+    {&Snapshot::local_errors_total, "local_errors_total", "leanpoint_local_errors_total",
+     "Upstream requests that failed for want of local resources (descriptors, memory); no upstream blamed."},
 };
 
 // The current snapshot. The mutex is held only to copy a pointer: no reader

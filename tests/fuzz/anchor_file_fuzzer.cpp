@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   if (!inside(view->state) || (view->block && !inside(*view->block))) __builtin_trap();
   // The parts end the file exactly.
-  const uint8_t* end = view->block ? view->block->data() + view->block->size() : view->state.data() + view->state.size();
+  const uint8_t* end =
+      view->block ? view->block->data() + view->block->size() : view->state.data() + view->state.size();
   if (end != data + size) __builtin_trap();
   const auto loaded = leanpoint::load_anchor(input, std::nullopt);
   if (!loaded) return 0;

@@ -46,8 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   size_t count = 0;
-  HeaderLines lines(head);
-  for (HeaderLine h; lines.next(h);) {
+  for (const HeaderLine& h : HeaderLines(head)) {
     check(++count <= size);
     check(h.offset + h.line.size() <= head.size());
     check(head.compare(h.offset, h.line.size(), h.line) == 0);

@@ -40,7 +40,7 @@ inline Reply parse(const std::string& raw) {
 
 // One request on a new connection from `source`; the whole answer.
 inline Reply fetch(uint16_t port, const std::string& source, const std::string& path,
-            const std::string& extra_headers = "") {
+                   const std::string& extra_headers = "") {
   const int fd = connect_from(port, source);
   if (fd < 0) return {};
   testing::send_all(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + extra_headers + "Connection: close\r\n\r\n");

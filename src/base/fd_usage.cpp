@@ -50,4 +50,14 @@ size_t raise_fd_limit() {
   return static_cast<size_t>(rl.rlim_cur);
 }
 
+size_t fd_headroom(size_t artifact_workers) { return 32 + artifact_workers; }
+
+size_t default_max_connections(size_t fd_limit, size_t artifact_workers) {
+  // Stay under the /healthz threshold with room for the poller's socket,
+  // static files being served, logs and the listening socket.
+  const size_t headroom = fd_headroom(artifact_workers);
+  const size_t three_quarters = fd_limit / 4 * 3;
+  return three_quarters > headroom + 16 ? three_quarters - headroom : 16;
+}
+
 }  // namespace leanpoint

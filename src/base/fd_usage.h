@@ -22,4 +22,12 @@ constexpr size_t kMaxFdLimit = 1 << 20;
 // returns the soft limit in force afterwards.
 size_t raise_fd_limit();
 
+// Descriptors the service needs besides client connections: the poller's
+// socket, static files being served, logs, eventfds, the listener.
+size_t fd_headroom(size_t artifact_workers);
+
+// --max-connections when not given: three quarters of the descriptor limit,
+// less the headroom (at least 16).
+size_t default_max_connections(size_t fd_limit, size_t artifact_workers);
+
 }  // namespace leanpoint
