@@ -10,7 +10,8 @@ namespace leanpoint {
 
 // What the command line asks for: run the service with `config`, describe an
 // anchor file (`leanpoint inspect`), probe a URL (`leanpoint probe`), or exit
-// now with `exit_code` (after --help, --version, or an error already printed).
+// now with `exit_code` (after --help, --version, or an error already printed:
+// kExitUsage, exit_codes.h).
 struct Invocation {
   enum class Action { serve, inspect, probe, exit };
   Action action = Action::exit;
@@ -21,9 +22,6 @@ struct Invocation {
   std::string probe_url;
   int64_t probe_timeout_ms = 0;
 };
-
-// Exit status for anything the operator got wrong (flags, env, files).
-constexpr int kExitUsage = 2;
 
 // Parses argv and the LEANPOINT_* environment. Help and version go to `out`;
 // errors go to `err` as one line, "leanpoint: <what is wrong>".

@@ -4,25 +4,21 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cidr.h"
+#include "fd_usage.h"
 #include "quickstart_config.h"
 #include "text.h"
+#include "upstream_url.h"
 
 namespace leanpoint {
 namespace {
 
 std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-bool is_host_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
 
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error
 // at line 3, column 5: ..."; keep the part from the position on.
@@ -33,69 +29,15 @@ std::string describe_parse_error(const nlohmann::json::parse_error& e) {
   return "invalid JSON at byte " + std::to_string(e.byte) + ": " + what;
 }
 
-}  // namespace
-
-Upstream parse_upstream_url(std::string name, const std::string& url, const std::string& where) {
-  const std::string bad = where + ": url " + single_quoted(url) + " ";
-  if (starts_with_nocase(url, "https://"))
-    throw ConfigError(bad +
-                      "uses https, which leanpoint does not support; poll the node's plain "
-                      "http port, or put a TLS-terminating proxy (e.g. stunnel or nginx) on "
-                      "this host in front of it and give its http://host:port");
-  if (!starts_with_nocase(url, "http://")) throw ConfigError(bad + "is not of the form http://host:port");
-
-  std::string_view rest = std::string_view(url).substr(7);
-  const size_t end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, end);
-  if (end != std::string_view::npos && rest.substr(end) != "/")
-    throw ConfigError(bad + "has a path, query or fragment; give only http://host:port");
-  if (authority.find('@') != std::string_view::npos)
-    throw ConfigError(bad + "has user information; give only http://host:port");
-
-  Upstream up;
-  up.name = std::move(name);
-  up.url = url;
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) throw ConfigError(bad + "has an unclosed '[' in its host");
-    up.host = std::string(authority.substr(1, close - 1));
-    in6_addr addr6{};
-    if (inet_pton(AF_INET6, up.host.c_str(), &addr6) != 1)
-      throw ConfigError(bad + "has an invalid IPv6 address " + single_quoted(up.host));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') throw ConfigError(bad + "is not of the form http://host:port");
-    if (!after.empty()) port_text = after.substr(1);
-  } else {
-    const size_t colon = authority.rfind(':');
-    up.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    for (char c : up.host)
-      if (!is_host_char(c)) throw ConfigError(bad + "has an invalid host " + single_quoted(up.host));
-  }
-  if (up.host.empty()) throw ConfigError(bad + "has no host");
-  if (port_text.empty())
-    throw ConfigError(bad +
-                      "has no port; lean nodes serve their API on a port of their own, "
-                      "e.g. http://" +
-                      (up.host.find(':') == std::string::npos ? up.host : "[" + up.host + "]") + ":5052");
-  unsigned long port = 0;
-  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535)
-    throw ConfigError(bad + "has port " + single_quoted(port_text) + "; it must be 1-65535");
-  up.port = static_cast<uint16_t>(port);
-  return up;
-}
-
-Upstream parse_upstream_flag(const std::string& value) {
+Upstream upstream_from_flag(const std::string& value) {
   const std::string where = "--upstream " + single_quoted(value);
   const size_t eq = value.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError(where + ": expected NAME=URL, e.g. zeam_0=http://127.0.0.1:5052");
-  return parse_upstream_url(value.substr(0, eq), value.substr(eq + 1), where);
+  return upstream_url_or_throw(value.substr(0, eq), value.substr(eq + 1), where);
 }
 
-std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::string& source) {
+std::vector<Upstream> upstreams_from_json(std::string_view text, const std::string& source) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
@@ -122,7 +64,7 @@ std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::str
     const auto path = entry.find("path");
     if (path != entry.end() && !path->is_string()) throw ConfigError(where + ": \"path\" must be a string");
 
-    Upstream up = parse_upstream_url("", url->get<std::string>(), where);
+    Upstream up = upstream_url_or_throw("", url->get<std::string>(), where);
     if (path != entry.end()) up.path = path->get<std::string>();
     // A nameless entry is named after its address, as the operator would.
     up.name = name != entry.end() ? name->get<std::string>() : up.url.substr(7);
@@ -132,7 +74,7 @@ std::vector<Upstream> parse_upstreams_json(std::string_view text, const std::str
   return upstreams;
 }
 
-std::vector<Upstream> load_upstreams_file(const std::string& path) {
+std::vector<Upstream> upstreams_from_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   struct stat st {};
   if (!in || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
@@ -142,22 +84,23 @@ std::vector<Upstream> load_upstreams_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ConfigError("--upstreams-config: error reading " + single_quoted(path));
-  if (is_validator_config(path, text.str())) return parse_validator_config(text.str(), path);
-  return parse_upstreams_json(text.str(), path);
+  if (is_validator_config(path, text.str())) return upstreams_from_validator_config(text.str(), path);
+  return upstreams_from_json(text.str(), path);
 }
 
-void override_hosts(std::vector<Upstream>& upstreams, const std::string& host) {
-  if (host.empty()) return;
+std::vector<Upstream> with_host(std::vector<Upstream> upstreams, const std::string& host) {
+  if (host.empty()) return upstreams;
+  const bool v6 = host.find(':') != std::string::npos;
   for (Upstream& up : upstreams) {
-    const bool v6 = host.find(':') != std::string::npos;
     std::string path = std::move(up.path);
-    up = parse_upstream_url(up.name, "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(up.port),
-                            "--upstream-host");
+    up = upstream_url_or_throw(up.name, "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(up.port),
+                               "--upstream-host");
     up.path = std::move(path);
   }
+  return upstreams;
 }
 
-void validate(const Config& config) {
+void check_upstreams(const Config& config) {
   if (config.upstreams.empty())
     throw ConfigError(
         "no upstreams: give --upstreams-config FILE (or LEANPOINT_UPSTREAMS_CONFIG) or "
@@ -171,56 +114,138 @@ void validate(const Config& config) {
                         std::to_string(it->second) + " and " + std::to_string(i) + ")");
     }
   }
-  if (config.port < 1 || config.port > 65535)
-    throw ConfigError("--port: " + std::to_string(config.port) + " is outside 1-65535");
-  const std::pair<const char*, int64_t> durations[] = {{"--poll-ms", config.poll_ms},
-                                                       {"--timeout-ms", config.timeout_ms},
-                                                       {"--stale-ms", config.stale_ms},
-                                                       {"--max-backoff-ms", config.max_backoff_ms},
-                                                       {"--head-timeout-ms", config.head_timeout_ms},
-                                                       {"--stall-timeout-ms", config.stall_timeout_ms}};
-  for (const auto& [flag, value] : durations)
-    if (value <= 0) throw ConfigError(std::string(flag) + ": must be positive, got " + std::to_string(value));
-  if (config.timeout_ms >= config.poll_ms)
-    throw ConfigError("--timeout-ms (" + std::to_string(config.timeout_ms) + ") must be smaller than --poll-ms (" +
-                      std::to_string(config.poll_ms) + "): a request may not outlive its round");
-  if (config.max_backoff_ms < config.poll_ms)
-    throw ConfigError("--max-backoff-ms (" + std::to_string(config.max_backoff_ms) + ") must be at least --poll-ms (" +
-                      std::to_string(config.poll_ms) + ")");
-  if (config.min_agree < 1 || config.min_agree > config.upstreams.size())
-    throw ConfigError("--min-agree " + std::to_string(config.min_agree) + " can never be met by " +
+  const uint64_t min_agree = config.poller.min_agree;
+  if (min_agree < 1 || min_agree > config.upstreams.size())
+    throw ConfigError("--min-agree " + std::to_string(min_agree) + " can never be met by " +
                       std::to_string(config.upstreams.size()) + " upstream(s); give 1-" +
                       std::to_string(config.upstreams.size()));
-  if (config.max_json_bytes < kMinJsonBytes)
-    throw ConfigError("--max-json-bytes " + std::to_string(config.max_json_bytes) + " is below " +
+}
+
+void check_durations(const Config& config) {
+  const PollerOptions& p = config.poller;
+  const std::pair<const char*, int64_t> durations[] = {{"--poll-ms", p.poll_ms},
+                                                       {"--timeout-ms", p.timeout_ms},
+                                                       {"--stale-ms", config.site.health.stale_ms},
+                                                       {"--max-backoff-ms", p.max_backoff_ms},
+                                                       {"--head-timeout-ms", config.server.gate.head_timeout_ms},
+                                                       {"--stall-timeout-ms", config.server.gate.stall_timeout_ms}};
+  for (const auto& [flag, value] : durations)
+    if (value <= 0) throw ConfigError(std::string(flag) + ": must be positive, got " + std::to_string(value));
+  if (p.timeout_ms >= p.poll_ms)
+    throw ConfigError("--timeout-ms (" + std::to_string(p.timeout_ms) + ") must be smaller than --poll-ms (" +
+                      std::to_string(p.poll_ms) + "): a request may not outlive its round");
+  if (p.max_backoff_ms < p.poll_ms)
+    throw ConfigError("--max-backoff-ms (" + std::to_string(p.max_backoff_ms) + ") must be at least --poll-ms (" +
+                      std::to_string(p.poll_ms) + ")");
+  const int64_t pin_window = config.site.pin_window_ms;
+  if (pin_window < 0 || pin_window > kMaxPinWindowMs)
+    throw ConfigError("--pin-window-ms: " + std::to_string(pin_window) + " is outside 0-" +
+                      std::to_string(kMaxPinWindowMs) +
+                      " (a client's anchor may lag the agreement by about that much)");
+}
+
+void check_sizes(const Config& config) {
+  const PollerOptions& p = config.poller;
+  if (p.max_json_bytes < kMinJsonBytes)
+    throw ConfigError("--max-json-bytes " + std::to_string(p.max_json_bytes) + " is below " +
                       describe_size(kMinJsonBytes) + "; fork_choice lists every block since finality");
-  if (config.max_state_bytes < kMinStateBytes)
-    throw ConfigError("--max-state-bytes " + std::to_string(config.max_state_bytes) + " is below " +
+  if (p.max_state_bytes < kMinStateBytes)
+    throw ConfigError("--max-state-bytes " + std::to_string(p.max_state_bytes) + " is below " +
                       describe_size(kMinStateBytes) + "; real finalized states pass 2 MB within days");
-  for (const auto& [flag, workers] :
-       {std::pair{"--artifact-workers", config.artifact_workers}, std::pair{"--api-workers", config.api_workers}})
+  for (const auto& [flag, workers] : {std::pair{"--artifact-workers", config.server.artifact_workers},
+                                      std::pair{"--api-workers", config.server.api_workers}})
     if (workers < 1 || workers > kMaxWorkers)
       throw ConfigError(std::string(flag) + ": " + std::to_string(workers) + " is outside 1-" +
                         std::to_string(kMaxWorkers));
-  if (config.fd_threshold < 1 || config.fd_threshold > 100)
-    throw ConfigError("--fd-threshold: " + std::to_string(config.fd_threshold) + " is not a percentage (1-100)");
-  if (config.pin_window_ms < 0 || config.pin_window_ms > 3'600'000)
-    throw ConfigError("--pin-window-ms: " + std::to_string(config.pin_window_ms) +
-                      " is outside 0-3600000 (a client's anchor may lag the agreement by about that much)");
-  if (!parse_cidr_list(config.trusted_proxies))
-    throw ConfigError("--trusted-proxies: " + single_quoted(config.trusted_proxies) +
-                      " is not a comma-separated list of addresses or CIDR ranges (10.0.0.0/8,::1)");
+  const uint64_t threshold = config.site.health.fd_threshold_percent;
+  if (threshold < 1 || threshold > 100)
+    throw ConfigError("--fd-threshold: " + std::to_string(threshold) + " is not a percentage (1-100)");
+}
+
+// A --max-connections that, with the service's own descriptors, does not fit
+// the limit: the process would run out of descriptors under load and its
+// upstream polls would fail with EMFILE.
+void check_descriptor_budget(const ServerOptions& server, size_t fd_limit) {
+  const uint64_t max = server.gate.max_connections;
+  if (max == 0 || fd_limit == 0) return;  // derived from the limit: always fits
+  const size_t headroom = fd_headroom(server.artifact_workers);
+  if (max + headroom <= fd_limit) return;
+  throw ConfigError("--max-connections " + std::to_string(max) + " needs " + std::to_string(max + headroom) +
+                    " descriptors with the service's own " + std::to_string(headroom) + ", but RLIMIT_NOFILE is " +
+                    std::to_string(fd_limit) +
+                    "; raise the limit (ulimit -n, LimitNOFILE=) or lower --max-connections (0 derives it from the "
+                    "limit)");
+}
+
+void check_server(const Config& config, size_t fd_limit) {
+  const ServerOptions& s = config.server;
+  if (s.port < 1 || s.port > 65535) throw ConfigError("--port: " + std::to_string(s.port) + " is outside 1-65535");
   in_addr a4{};
   in6_addr a6{};
-  if (inet_pton(AF_INET, config.bind_addr.c_str(), &a4) != 1 && inet_pton(AF_INET6, config.bind_addr.c_str(), &a6) != 1)
-    throw ConfigError("--bind: " + single_quoted(config.bind_addr) + " is not an IPv4 or IPv6 address");
-  if (!config.static_dir.empty()) {
+  if (inet_pton(AF_INET, s.bind.c_str(), &a4) != 1 && inet_pton(AF_INET6, s.bind.c_str(), &a6) != 1)
+    throw ConfigError("--bind: " + single_quoted(s.bind) + " is not an IPv4 or IPv6 address");
+  check_descriptor_budget(s, fd_limit);
+  const std::string& dir = config.site.static_dir;
+  if (!dir.empty()) {
     struct stat st {};
-    if (::stat(config.static_dir.c_str(), &st) != 0)
-      throw ConfigError("--static-dir: " + single_quoted(config.static_dir) + ": " + std::strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-      throw ConfigError("--static-dir: " + single_quoted(config.static_dir) + " is not a directory");
+    if (::stat(dir.c_str(), &st) != 0)
+      throw ConfigError("--static-dir: " + single_quoted(dir) + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw ConfigError("--static-dir: " + single_quoted(dir) + " is not a directory");
   }
+}
+
+void check(const Config& config, size_t fd_limit) {
+  check_upstreams(config);
+  check_server(config, fd_limit);
+  check_durations(config);
+  check_sizes(config);
+}
+
+}  // namespace
+
+Expected<Upstream, ConfigError> parse_upstream_flag(const std::string& value) {
+  return config_result([&] { return upstream_from_flag(value); });
+}
+
+Expected<std::vector<Upstream>, ConfigError> parse_upstreams_json(std::string_view text, const std::string& source) {
+  return config_result([&] { return upstreams_from_json(text, source); });
+}
+
+Expected<std::vector<Upstream>, ConfigError> load_upstreams_file(const std::string& path) {
+  return config_result([&] { return upstreams_from_file(path); });
+}
+
+Expected<std::vector<Upstream>, ConfigError> override_hosts(std::vector<Upstream> upstreams, const std::string& host) {
+  return config_result([&] { return with_host(std::move(upstreams), host); });
+}
+
+Expected<void, ConfigError> validate(const Config& config, size_t fd_limit) {
+  return config_result([&] { check(config, fd_limit); });
+}
+
+Expected<Config, ConfigError> complete(Config config, const std::vector<std::string>& upstream_flags, size_t fd_limit) {
+  return config_result([&] {
+    if (!config.upstreams_config.empty() && !upstream_flags.empty())
+      throw ConfigError(
+          "--upstream conflicts with --upstreams-config (or LEANPOINT_UPSTREAMS_CONFIG): "
+          "give the upstreams one way");
+    if (!config.upstreams_config.empty()) config.upstreams = upstreams_from_file(config.upstreams_config);
+    for (const auto& value : upstream_flags) config.upstreams.push_back(upstream_from_flag(value));
+    config.upstreams = with_host(std::move(config.upstreams), config.upstream_host);
+    check(config, fd_limit);
+    return config;
+  });
+}
+
+Expected<std::vector<Upstream>, ConfigError> reload_upstreams(const Config& running) {
+  return config_result([&] {
+    if (running.upstreams_config.empty())
+      throw ConfigError("the upstreams came from --upstream flags; there is no file to reload");
+    Config next = running;
+    next.upstreams = with_host(upstreams_from_file(running.upstreams_config), running.upstream_host);
+    check(next, 0);
+    return next.upstreams;
+  });
 }
 
 }  // namespace leanpoint

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "anchor.h"
+#include "exit_codes.h"
 #include "hex.h"
 #include "lean.h"
 
@@ -55,7 +56,9 @@ nlohmann::ordered_json describe_block(ssz::Bytes bytes) {
 
 }  // namespace
 
-nlohmann::ordered_json inspect_artifact(ssz::Bytes bytes, ArtifactType type) {
+namespace {
+
+nlohmann::ordered_json describe(ssz::Bytes bytes, ArtifactType type) {
   switch (type) {
     case ArtifactType::state: return describe_state(bytes);
     case ArtifactType::block: return describe_block(bytes);
@@ -73,6 +76,16 @@ nlohmann::ordered_json inspect_artifact(ssz::Bytes bytes, ArtifactType type) {
   }
 }
 
+}  // namespace
+
+Expected<nlohmann::ordered_json, Failure> inspect_artifact(ssz::Bytes bytes, ArtifactType type) {
+  try {
+    return describe(bytes, type);
+  } catch (const ssz::SszError& e) {  // the decoders'; it ends here
+    return Unexpected(Failure{FailureKind::layout, e.what()});
+  }
+}
+
 int run_inspect(const std::string& path, ArtifactType type, std::istream& in, std::ostream& out, std::ostream& err) {
   std::vector<uint8_t> bytes;
   if (path == "-") {
@@ -81,21 +94,21 @@ int run_inspect(const std::string& path, ArtifactType type, std::istream& in, st
     std::ifstream file(path, std::ios::binary);
     if (!file) {
       err << "leanpoint inspect: cannot read '" << path << "': " << std::strerror(errno) << "\n";
-      return 2;
+      return kExitUsage;
     }
     bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     if (file.bad()) {
       err << "leanpoint inspect: error reading '" << path << "'\n";
-      return 2;
+      return kExitUsage;
     }
   }
-  try {
-    out << inspect_artifact(bytes, type).dump(2) << "\n";
-  } catch (const ssz::SszError& e) {
-    err << "leanpoint inspect: " << (path == "-" ? "stdin" : path) << ": " << e.what() << "\n";
-    return 1;
+  const auto described = inspect_artifact(bytes, type);
+  if (!described) {
+    err << "leanpoint inspect: " << (path == "-" ? "stdin" : path) << ": " << described.error().detail << "\n";
+    return kExitFailure;
   }
-  return 0;
+  out << described->dump(2) << "\n";
+  return kExitOk;
 }
 
 }  // namespace leanpoint

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "expected.h"
+#include "failure.h"
 #include "ssz.h"
 
 namespace leanpoint {
@@ -15,7 +17,8 @@ enum class ArtifactType { state, block, detect };
 
 // Describes `bytes` as a State or a SignedBlock (or whichever decodes, for
 // `detect`). Throws ssz::SszError naming the reason when it is neither.
-nlohmann::ordered_json inspect_artifact(ssz::Bytes bytes, ArtifactType type);
+// The artifact as JSON; a `layout` Failure naming what does not decode.
+Expected<nlohmann::ordered_json, Failure> inspect_artifact(ssz::Bytes bytes, ArtifactType type);
 
 // Reads `path` ("-" for stdin), prints the description to `out`. Returns the
 // exit status: 0, 1 if the bytes are not a valid artifact, 2 if the file

@@ -4,8 +4,9 @@
 #include <ostream>
 #include <string_view>
 
-#include "config.h"
+#include "exit_codes.h"
 #include "http_client.h"
+#include "upstream_url.h"
 
 namespace leanpoint {
 namespace {
@@ -18,8 +19,8 @@ struct Target {
 };
 
 // http://host[:port][/path]: the path goes to the request, and the rest is
-// parsed as an upstream's URL is (config.h), with port 80 when none is given.
-Target parse(const std::string& url) {
+// parsed as an upstream's URL is (upstream_url.h), with port 80 when none is given.
+Expected<Target, ConfigError> parse(const std::string& url) {
   Target t;
   const size_t scheme = url.find("://");
   const size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
@@ -30,22 +31,23 @@ Target parse(const std::string& url) {
     const bool bracketed = !authority.empty() && authority.front() == '[';
     if (authority.find(bracketed ? "]:" : ":") == std::string_view::npos) base += ":80";
   }
-  t.upstream = parse_upstream_url("probe", base, "probe");
+  auto upstream = parse_upstream_url("probe", base, "probe");
+  if (!upstream) return Unexpected(upstream.error());
+  t.upstream = std::move(*upstream);
   return t;
 }
 
 }  // namespace
 
 int run_probe(const std::string& url, int64_t timeout_ms, std::ostream& out, std::ostream& err) {
-  Target target;
-  try {
-    target = parse(url);
-  } catch (const ConfigError& e) {
-    err << "leanpoint probe: '" << url << "' is not of the form http://host[:port][/path] (" << e.what() << ")\n";
-    return 2;
+  const auto target = parse(url);
+  if (!target) {
+    err << "leanpoint probe: '" << url << "' is not of the form http://host[:port][/path] (" << target.error().what()
+        << ")\n";
+    return kExitUsage;
   }
   std::string first_line;
-  const auto r = http_get({target.upstream.host, target.upstream.port, target.path, "*/*", kMaxProbeBody},
+  const auto r = http_get({target->upstream.host, target->upstream.port, target->path, "*/*", kMaxProbeBody},
                           Clock::now() + std::chrono::milliseconds(timeout_ms), -1,
                           [&first_line](std::istream& body) -> std::optional<Failure> {
                             std::getline(body, first_line);
@@ -56,10 +58,10 @@ int run_probe(const std::string& url, int64_t timeout_ms, std::ostream& out, std
                           });
   if (!r) {
     err << "leanpoint probe: " << url << ": " << to_string(r.error().kind) << " (" << r.error().detail << ")\n";
-    return 1;
+    return kExitFailure;
   }
   out << r->status << (first_line.empty() ? "" : " ") << first_line << "\n";
-  return r->status == 200 ? 0 : 1;
+  return r->status == 200 ? kExitOk : kExitFailure;
 }
 
 }  // namespace leanpoint

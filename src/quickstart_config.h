@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config_error.h"
 #include "upstream.h"
 
 namespace leanpoint {
@@ -27,7 +28,10 @@ bool is_validator_config(const std::string& path, std::string_view text);
 
 // Parses the file's text. Errors are ConfigError naming `source` and, for bad
 // YAML, the line and column; an entry without a name or without any port
-// names its index.
-std::vector<Upstream> parse_validator_config(std::string_view text, const std::string& source);
+// names its index. Messages are one printable line whatever the file holds.
+Expected<std::vector<Upstream>, ConfigError> parse_validator_config(std::string_view text, const std::string& source);
+
+// The same, throwing: for the config module's own steps (config_error.h).
+std::vector<Upstream> upstreams_from_validator_config(std::string_view text, const std::string& source);
 
 }  // namespace leanpoint

@@ -2,11 +2,10 @@
 
 #include <csignal>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
-#include "cli.h"
 #include "data_dir.h"
+#include "exit_codes.h"
 #include "fd.h"
 #include "fd_usage.h"
 #include "http_server.h"
@@ -37,35 +36,73 @@ sigset_t waited_signals() {
 
 // SIGHUP: the upstreams file again, validated exactly as at start; on any
 // error the running upstreams stay.
-void reload_upstreams(const Config& config, Poller& poller) {
-  if (config.upstreams_config.empty()) {
-    log(LogLevel::warn, "SIGHUP: the upstreams came from --upstream flags; there is no file to reload");
+void reload(const Config& config, Poller& poller) {
+  auto upstreams = reload_upstreams(config);
+  if (!upstreams) {
+    log(LogLevel::error, "SIGHUP: keeping the running upstreams: ", upstreams.error().what());
     return;
   }
-  Config next = config;
-  try {
-    next.upstreams = load_upstreams_file(config.upstreams_config);
-    override_hosts(next.upstreams, config.upstream_host);
-    validate(next);
-  } catch (const ConfigError& e) {
-    log(LogLevel::error, "SIGHUP: keeping the running upstreams: ", e.what());
-    return;
-  }
-  log(LogLevel::info, "SIGHUP: reloaded ", config.upstreams_config, ": ", next.upstreams.size(), " upstream(s)");
-  poller.set_upstreams(next.upstreams);
+  log(LogLevel::info, "SIGHUP: reloaded ", config.upstreams_config, ": ", upstreams->size(), " upstream(s)");
+  poller.set_upstreams(std::move(*upstreams));
 }
 
-PollerOptions poller_options(const Config& c) {
-  PollerOptions o;
-  o.upstreams = c.upstreams;
-  o.poll_interval = std::chrono::milliseconds(c.poll_ms);
-  o.timeout = std::chrono::milliseconds(c.timeout_ms);
-  o.max_backoff = std::chrono::milliseconds(c.max_backoff_ms);
-  o.max_state_bytes = c.max_state_bytes;
-  o.max_json_bytes = c.max_json_bytes;
-  o.min_agree = c.min_agree;
-  o.genesis_time = c.genesis_time;
-  return o;
+void log_start(const Config& config) {
+  const PollerOptions& p = config.poller;
+  const int64_t stale_ms = config.site.health.stale_ms;
+  log(LogLevel::info, "leanpoint ", LEANPOINT_VERSION, " starting: ", config.upstreams.size(),
+      " upstream(s), poll every ", p.poll_ms, " ms, request deadline ", p.timeout_ms, " ms, stale after ", stale_ms,
+      " ms");
+  if (stale_ms <= p.poll_ms)
+    log(LogLevel::warn, "--stale-ms (", stale_ms, ") is not above --poll-ms (", p.poll_ms,
+        "): /healthz will report stale between rounds");
+  for (const auto& up : config.upstreams) log(LogLevel::info, "polling ", up.name, " at ", up.url);
+}
+
+// --data-dir: the directory locked, and the stored anchor read back (and
+// verified again) before the server starts, so the first request can be
+// answered with it; then the writer thread that keeps it.
+struct Persistence {
+  std::unique_ptr<DataDir> dir;
+  std::unique_ptr<AnchorWriter> writer;
+  PersistHooks hooks;
+};
+
+Expected<Persistence, PersistError> open_persistence(const Config& config) {
+  Persistence p;
+  if (config.data_dir.empty()) return p;
+  auto opened = DataDir::open(config.data_dir);
+  if (!opened) return Unexpected(opened.error());
+  p.dir = std::move(*opened);
+  auto restored = p.dir->restore(config.poller.max_state_bytes, config.poller.genesis_time);
+  if (restored.anchor) {
+    p.hooks.restored = std::move(restored.anchor->anchor);
+    p.hooks.restored_summary = restored.anchor->summary;
+  }
+  p.writer = std::make_unique<AnchorWriter>(*p.dir, std::move(restored.status));
+  p.hooks.on_anchor = [w = p.writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
+    a ? w->save(std::move(a)) : w->drop();
+  };
+  p.hooks.data_dir_status = [w = p.writer.get()] { return w->status(); };
+  return p;
+}
+
+// Waits for SIGINT or SIGTERM; reloads on SIGHUP; logs stray signals.
+void wait_for_stop(const Config& config, Poller& poller) {
+  const sigset_t set = waited_signals();
+  for (int signal = 0;;) {
+    if (sigwait(&set, &signal) != 0) continue;
+    if (signal == SIGINT || signal == SIGTERM) {
+      log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
+      return;
+    }
+    if (signal == SIGHUP) {
+      reload(config, poller);
+      continue;
+    }
+    const char* name = sigabbrev_np(signal);
+    log(LogLevel::info, "received ", name ? "SIG" + std::string(name) : "signal " + std::to_string(signal),
+        "; ignored (SIGHUP reloads the upstreams file, SIGINT and SIGTERM stop)");
+  }
 }
 
 }  // namespace
@@ -89,105 +126,41 @@ void block_stop_signals() {
 }
 
 int run_service(const Config& config) {
-  log(LogLevel::info, "leanpoint ", LEANPOINT_VERSION, " starting: ", config.upstreams.size(),
-      " upstream(s), poll every ", config.poll_ms, " ms, request deadline ", config.timeout_ms, " ms, stale after ",
-      config.stale_ms, " ms");
-  if (config.stale_ms <= config.poll_ms)
-    log(LogLevel::warn, "--stale-ms (", config.stale_ms, ") is not above --poll-ms (", config.poll_ms,
-        "): /healthz will report stale between rounds");
-  for (const auto& up : config.upstreams) log(LogLevel::info, "polling ", up.name, " at ", up.url);
-
-  const size_t fd_limit = raise_fd_limit();
-  ServerOptions server_options;
-  server_options.bind = config.bind_addr;
-  server_options.port = config.port;
-  server_options.head_timeout = std::chrono::milliseconds(config.head_timeout_ms);
-  server_options.stall_timeout = std::chrono::milliseconds(config.stall_timeout_ms);
-  server_options.artifact_workers = config.artifact_workers;
-  server_options.api_workers = config.api_workers;
-  server_options.max_connections =
-      config.max_connections ? config.max_connections : default_max_connections(fd_limit, config.artifact_workers);
-  server_options.max_connections_per_client = config.max_connections_per_client;
-  server_options.trusted_proxies = *parse_cidr_list(config.trusted_proxies);  // validated
-  RoutesOptions routes;
-  routes.pin_window = std::chrono::milliseconds(config.pin_window_ms);
-  routes.trusted_proxies = server_options.trusted_proxies;
-  routes.health.stale_ms = config.stale_ms;
-  routes.health.fd_threshold_percent = static_cast<int>(config.fd_threshold);
-  routes.health.poll_ms = config.poll_ms;
-  routes.health.timeout_ms = config.timeout_ms;
-  routes.health.upstreams = config.upstreams.size();
-  routes.health.started_ms = unix_ms();
-  routes.poll_ms = config.poll_ms;
-  routes.min_agree = config.min_agree;
-  routes.zig_metrics = config.zig_metrics;
-  if (!config.static_dir.empty()) routes.static_dir = std::filesystem::canonical(config.static_dir).string();
-  log(LogLevel::info, "descriptor limit ", fd_limit, "; /healthz fails at ", config.fd_threshold, "%");
-
-  // --data-dir: read back (and verify again) the stored anchor before the
-  // server starts, so the first request can be answered with it.
-  PollerOptions poll_options = poller_options(config);
-  std::unique_ptr<DataDir> data_dir;
-  std::unique_ptr<AnchorWriter> writer;
-  if (!config.data_dir.empty()) {
-    auto opened = DataDir::open(config.data_dir);
-    if (!opened) {
-      log(LogLevel::error, opened.error());
-      return kExitUsage;
-    }
-    data_dir = std::move(*opened);
-    DataDirStatus initial;
-    initial.path = data_dir->path();
-    if (auto restored = data_dir->restore(config.max_state_bytes, config.genesis_time, initial)) {
-      poll_options.restored = std::move(restored->anchor);
-      poll_options.restored_summary = restored->summary;
-    }
-    writer = std::make_unique<AnchorWriter>(*data_dir, std::move(initial));
-    poll_options.on_anchor = [w = writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
-      a ? w->save(std::move(a)) : w->drop();
-    };
-    poll_options.data_dir_status = [w = writer.get()] { return w->status(); };
+  log_start(config);
+  auto persistence = open_persistence(config);
+  if (!persistence) {  // another leanpoint holds the directory
+    log(LogLevel::error, persistence.error().detail);
+    return kExitUsage;
   }
-
   SnapshotStore store;
   ServerStats stats;
-  // Built before the server starts: it publishes a restored anchor at once.
-  Poller poller(std::move(poll_options), store);
-  HttpServer server(server_options, stats);
-  server.set_routes(leanpoint_routes(store, server, stats, routes));
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    log(LogLevel::error, e.what());
-    return 1;
-  }
-
+  // Built before the server starts: it publishes its settings, and a
+  // restored anchor, at once.
+  Poller poller(config.poller, config.upstreams, store, persistence->hooks);
+  HttpServer server(config.server, stats);
+  server.set_routes(leanpoint_routes(store, server, stats, config.site));
   // Readable once notified: every wait in the poller watches it, so a stop
   // ends a request in flight instead of waiting out its deadline.
-  const EventFd stop;
-  std::thread poller_thread([&] { poller.run(stop.fd()); });
-  log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
-
-  const sigset_t set = waited_signals();
-  for (int signal = 0;;) {
-    if (sigwait(&set, &signal) != 0) continue;
-    if (signal == SIGINT || signal == SIGTERM) {
-      log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
-      break;
-    }
-    if (signal == SIGHUP) {
-      reload_upstreams(config, poller);
-      continue;
-    }
-    const char* name = sigabbrev_np(signal);
-    log(LogLevel::info, "received ", name ? "SIG" + std::string(name) : "signal " + std::to_string(signal),
-        "; ignored (SIGHUP reloads the upstreams file, SIGINT and SIGTERM stop)");
+  auto stop = EventFd::open();
+  if (!stop) {
+    log(LogLevel::error, "cannot start: ", stop.error().text());
+    return kExitFailure;
   }
-  stop.notify();
+  if (auto started = server.start(); !started) {
+    log(LogLevel::error, started.error().text());
+    return kExitFailure;
+  }
+  log(LogLevel::info, "descriptor limit ", reachable_fd_limit(), "; /healthz fails at ",
+      config.site.health.fd_threshold_percent, "%");
+
+  std::thread poller_thread([&] { poller.run(stop->fd()); });
+  log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
+  wait_for_stop(config, poller);
+  stop->notify();
   server.stop();
   poller_thread.join();
   log(LogLevel::info, "stopped");
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace leanpoint

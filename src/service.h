@@ -2,8 +2,6 @@
 // or SIGTERM, stops them (threads joined, sockets closed).
 #pragma once
 
-#include <cstddef>
-
 #include "config.h"
 
 namespace leanpoint {
@@ -15,12 +13,9 @@ namespace leanpoint {
 void block_stop_signals();
 
 // Runs until SIGINT or SIGTERM; SIGHUP reloads the upstreams file, other
-// stray signals are logged and ignored. Returns the process exit status.
+// stray signals are logged and ignored. Returns the process exit status
+// (exit_codes.h): a service that cannot start (the port taken, eventfd or
+// epoll refused) logs one line and returns kExitFailure.
 int run_service(const Config& config);
-
-// Refuses (ConfigError) a --max-connections that, with the headroom, does not
-// fit `fd_limit`: the process would run out of descriptors under load and
-// its upstream polls would fail with EMFILE.
-void check_descriptor_budget(const Config& config, size_t fd_limit);
 
 }  // namespace leanpoint

@@ -29,6 +29,13 @@ std::vector<std::string> args(std::initializer_list<std::string> rest) {
   return v;
 }
 
+// The last line of `s`, without its newline.
+std::string last_line(const std::string& s) {
+  const std::string body = s.empty() || s.back() != '\n' ? s : s.substr(0, s.size() - 1);
+  const size_t nl = body.rfind('\n');
+  return nl == std::string::npos ? body : body.substr(nl + 1);
+}
+
 size_t count_lines(const std::string& s) {
   size_t n = 0;
   for (char c : s) n += c == '\n';
@@ -283,6 +290,22 @@ TEST_CASE("a port already in use: a clear error, exit 1") {
   ::close(fd);
   CHECK(r.status == 1);
   CHECK(r.err.find("cannot listen on 127.0.0.1:" + port) != std::string::npos);
+  CHECK(last_line(r.err).find(" ERROR ") != std::string::npos);
+}
+
+TEST_CASE("descriptors too few for the service's own eventfds and epoll: one clear line, exit 1, never a crash") {
+  // The hard limit caps what leanpoint can raise its soft limit to. With 3
+  // descriptors (stdin, stdout, stderr) the stop eventfd fails; with a few
+  // more, the gate's epoll or eventfd, or the listening socket.
+  for (const char* limit : {"3", "4", "5", "6"}) {
+    CAPTURE(limit);
+    const auto r = run({"prlimit", std::string("--nofile=") + limit + ":" + limit, "--", leanpoint_bin(), "--upstream",
+                        "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", std::to_string(testing::free_port())});
+    CAPTURE(r.err);
+    CHECK(r.status == 1);
+    CHECK(last_line(r.err).find(" ERROR ") != std::string::npos);
+    CHECK(last_line(r.err).find("Too many open files") != std::string::npos);
+  }
 }
 
 TEST_CASE("a second leanpoint on the same port fails instead of sharing it") {

@@ -6,7 +6,6 @@
 #include "testing.h"
 
 using leanpoint::Config;
-using leanpoint::ConfigError;
 using leanpoint::parse_upstream_flag;
 using leanpoint::parse_upstream_url;
 using leanpoint::parse_upstreams_json;
@@ -16,14 +15,14 @@ namespace {
 
 Config valid_config() {
   Config c;
-  c.upstreams.push_back(parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test"));
+  c.upstreams.push_back(*parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test"));
   return c;
 }
 
 }  // namespace
 
 TEST_CASE("upstream URL: host and port") {
-  const Upstream up = parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test");
+  const Upstream up = *parse_upstream_url("zeam_0", "http://127.0.0.1:8081", "test");
   CHECK(up.name == "zeam_0");
   CHECK(up.host == "127.0.0.1");
   CHECK(up.port == 8081);
@@ -31,13 +30,13 @@ TEST_CASE("upstream URL: host and port") {
 }
 
 TEST_CASE("upstream URL: hostname, trailing slash, upper-case scheme") {
-  const Upstream up = parse_upstream_url("n", "HTTP://lean-node-3.devnet:5052/", "test");
+  const Upstream up = *parse_upstream_url("n", "HTTP://lean-node-3.devnet:5052/", "test");
   CHECK(up.host == "lean-node-3.devnet");
   CHECK(up.port == 5052);
 }
 
 TEST_CASE("upstream URL: IPv6 literal") {
-  const Upstream up = parse_upstream_url("n", "http://[::1]:9000", "test");
+  const Upstream up = *parse_upstream_url("n", "http://[::1]:9000", "test");
   CHECK(up.host == "::1");
   CHECK(up.port == 9000);
 }
@@ -67,30 +66,27 @@ TEST_CASE("upstream URL: rejected forms name the URL and the problem") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.url);
-    const std::string msg = testing::error_of<ConfigError>([&] { parse_upstream_url("n", c.url, "where"); });
+    const std::string msg = testing::error_of(parse_upstream_url("n", c.url, "where"));
     CHECK(msg.find(c.expect) != std::string::npos);
     CHECK(msg.rfind("where: url '", 0) == 0);
   }
 }
 
 TEST_CASE("https upstream: the error suggests a TLS-terminating proxy") {
-  const std::string msg = testing::error_of<ConfigError>([] { parse_upstream_url("n", "https://node:443", "w"); });
+  const std::string msg = testing::error_of(parse_upstream_url("n", "https://node:443", "w"));
   CHECK(msg.find("TLS-terminating proxy") != std::string::npos);
 }
 
 TEST_CASE("--upstream NAME=URL") {
-  const Upstream up = parse_upstream_flag("ream_1=http://10.0.0.2:5052");
+  const Upstream up = *parse_upstream_flag("ream_1=http://10.0.0.2:5052");
   CHECK(up.name == "ream_1");
   CHECK(up.port == 5052);
-  CHECK(testing::error_of<ConfigError>([] { parse_upstream_flag("http://10.0.0.2:5052"); }).find("expected NAME=URL") !=
-        std::string::npos);
-  CHECK(testing::error_of<ConfigError>([] {
-          parse_upstream_flag("=http://10.0.0.2:5052");
-        }).find("expected NAME=URL") != std::string::npos);
+  CHECK(testing::error_of(parse_upstream_flag("http://10.0.0.2:5052")).find("expected NAME=URL") != std::string::npos);
+  CHECK(testing::error_of(parse_upstream_flag("=http://10.0.0.2:5052")).find("expected NAME=URL") != std::string::npos);
 }
 
 TEST_CASE("upstreams file: the Zig leanpoint format, path ignored") {
-  const auto ups = parse_upstreams_json(
+  const auto ups = *parse_upstreams_json(
       R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:8081","path":"/v0/health"},
                        {"url":"http://127.0.0.1:8082"}]})",
       "u.json");
@@ -122,81 +118,72 @@ TEST_CASE("upstreams file: errors name the file, the entry and the position") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.json);
-    const std::string msg = testing::error_of<ConfigError>([&] { parse_upstreams_json(c.json, "u.json"); });
+    const std::string msg = testing::error_of(parse_upstreams_json(c.json, "u.json"));
     CHECK(msg.find(c.expect) != std::string::npos);
   }
 }
 
 TEST_CASE("upstreams file: missing, unreadable or a directory") {
   testing::TempDir dir;
-  CHECK(testing::error_of<ConfigError>([&] {
-          leanpoint::load_upstreams_file(dir.path() + "/none.json");
-        }).find("--upstreams-config: cannot read '" + dir.path() + "/none.json': No such file") != std::string::npos);
-  CHECK(testing::error_of<ConfigError>([&] { leanpoint::load_upstreams_file(dir.path()); }).find("Is a directory") !=
-        std::string::npos);
+  CHECK(testing::error_of(leanpoint::load_upstreams_file(dir.path() + "/none.json"))
+            .find("--upstreams-config: cannot read '" + dir.path() + "/none.json': No such file") != std::string::npos);
+  CHECK(testing::error_of(leanpoint::load_upstreams_file(dir.path())).find("Is a directory") != std::string::npos);
 }
 
-TEST_CASE("validate: a valid config passes") {
-  CHECK(testing::error_of<ConfigError>([] { leanpoint::validate(valid_config()); }) == "");
-}
+TEST_CASE("validate: a valid config passes") { CHECK(testing::error_of(leanpoint::validate(valid_config())) == ""); }
 
 TEST_CASE("validate: cross-flag rules") {
   Config c = valid_config();
   SUBCASE("no upstreams") {
     c.upstreams.clear();
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("no upstreams") != std::string::npos);
+    CHECK(testing::error_of(leanpoint::validate(c)).find("no upstreams") != std::string::npos);
   }
   SUBCASE("duplicate names") {
     c.upstreams.push_back(c.upstreams[0]);
     c.upstreams_config = "u.json";
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) ==
-          "u.json: duplicate upstream name 'zeam_0' (entries 0 and 1)");
+    CHECK(testing::error_of(leanpoint::validate(c)) == "u.json: duplicate upstream name 'zeam_0' (entries 0 and 1)");
   }
   SUBCASE("port") {
-    c.port = 0;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--port: 0 is outside 1-65535");
-    c.port = 65536;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--port: 65536 is outside 1-65535");
+    c.server.port = 0;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "--port: 0 is outside 1-65535");
+    c.server.port = 65536;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "--port: 65536 is outside 1-65535");
   }
   SUBCASE("non-positive durations") {
-    c.timeout_ms = 0;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--timeout-ms: must be positive, got 0");
-    c.timeout_ms = 1;
-    c.stale_ms = -5;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "--stale-ms: must be positive, got -5");
+    c.poller.timeout_ms = 0;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "--timeout-ms: must be positive, got 0");
+    c.poller.timeout_ms = 1;
+    c.site.health.stale_ms = -5;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "--stale-ms: must be positive, got -5");
   }
   SUBCASE("timeout not below poll interval") {
-    c.poll_ms = 5000;
-    c.timeout_ms = 5000;
-    CHECK(testing::error_of<ConfigError>([&] {
-            leanpoint::validate(c);
-          }).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") != std::string::npos);
+    c.poller.poll_ms = 5000;
+    c.poller.timeout_ms = 5000;
+    CHECK(testing::error_of(leanpoint::validate(c)).find("--timeout-ms (5000) must be smaller than --poll-ms (5000)") !=
+          std::string::npos);
   }
   SUBCASE("caps on what upstreams send") {
-    c.max_json_bytes = 1000;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) ==
+    c.poller.max_json_bytes = 1000;
+    CHECK(testing::error_of(leanpoint::validate(c)) ==
           "--max-json-bytes 1000 is below 64 KiB; fork_choice lists every block since finality");
-    c.max_json_bytes = 64 << 10;
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "");
-    CHECK(leanpoint::Config{}.max_json_bytes == 64u << 20);
+    c.poller.max_json_bytes = 64 << 10;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "");
+    CHECK(leanpoint::Config{}.poller.max_json_bytes == 64u << 20);
   }
   SUBCASE("bind address") {
-    c.bind_addr = "localhost";
-    CHECK(testing::error_of<ConfigError>([&] {
-            leanpoint::validate(c);
-          }).find("--bind: 'localhost' is not an IPv4 or IPv6") != std::string::npos);
-    c.bind_addr = "::";
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }) == "");
+    c.server.bind = "localhost";
+    CHECK(testing::error_of(leanpoint::validate(c)).find("--bind: 'localhost' is not an IPv4 or IPv6") !=
+          std::string::npos);
+    c.server.bind = "::";
+    CHECK(testing::error_of(leanpoint::validate(c)) == "");
   }
   SUBCASE("static dir") {
-    c.static_dir = "/nonexistent-leanpoint-dir";
-    CHECK(testing::error_of<ConfigError>([&] {
-            leanpoint::validate(c);
-          }).find("--static-dir: '/nonexistent-leanpoint-dir'") != std::string::npos);
-    testing::TempDir dir;
-    c.static_dir = dir.write("file", "not a directory");
-    CHECK(testing::error_of<ConfigError>([&] { leanpoint::validate(c); }).find("is not a directory") !=
+    c.site.static_dir = "/nonexistent-leanpoint-dir";
+    CHECK(testing::error_of(leanpoint::validate(c)).find("--static-dir: '/nonexistent-leanpoint-dir'") !=
           std::string::npos);
+    testing::TempDir dir;
+    c.site.static_dir = dir.write("file", "not a directory");
+    CHECK(testing::error_of(leanpoint::validate(c)).find("is not a directory") != std::string::npos);
   }
 }
 
@@ -232,7 +219,7 @@ validators:
 }  // namespace
 
 TEST_CASE("validator-config.yaml: one upstream per validator; apiPort, else httpPort, else metricsPort") {
-  const auto ups = leanpoint::parse_validator_config(kQuickstart, "v.yaml");
+  const auto ups = *leanpoint::parse_validator_config(kQuickstart, "v.yaml");
   REQUIRE(ups.size() == 4);
   CHECK(ups[0].name == "zeam_0");
   CHECK(ups[0].url == "http://10.0.0.11:5052");
@@ -243,29 +230,25 @@ TEST_CASE("validator-config.yaml: one upstream per validator; apiPort, else http
 }
 
 TEST_CASE("validator-config.yaml: an entry without any port, bad YAML, no validators: one line naming the place") {
-  CHECK(testing::error_of<ConfigError>([] {
-          leanpoint::parse_validator_config(
-              "validators:\n  - name: a\n    apiPort: 1\n  - name: qlean_0\n    "
-              "enrFields: {ip: 10.0.0.9}\n",
-              "v.yaml");
-        }) ==
+  CHECK(testing::error_of(
+            leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: 1\n  - name: qlean_0\n    "
+                                              "enrFields: {ip: 10.0.0.9}\n",
+                                              "v.yaml")) ==
         "v.yaml: validators[1] (qlean_0) has no apiPort, httpPort or metricsPort: leanpoint cannot reach its "
         "lean API");
-  const std::string bad = testing::error_of<ConfigError>(
-      [] { leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: [1\n", "v.yaml"); });
+  const std::string bad =
+      testing::error_of(leanpoint::parse_validator_config("validators:\n  - name: a\n    apiPort: [1\n", "v.yaml"));
   CHECK(bad.rfind("v.yaml: invalid YAML at line ", 0) == 0);
   CHECK(bad.find(", column ") != std::string::npos);
-  CHECK(testing::error_of<ConfigError>([] {
-          leanpoint::parse_validator_config("shuffle: x\n", "v.yaml");
-        }).find("no 'validators' list") != std::string::npos);
-  CHECK(testing::error_of<ConfigError>([] {
-          leanpoint::parse_validator_config("validators:\n  - apiPort: 1\n", "v.yaml");
-        }) == "v.yaml: validators[0] has no name");
+  CHECK(testing::error_of(leanpoint::parse_validator_config("shuffle: x\n", "v.yaml")).find("no 'validators' list") !=
+        std::string::npos);
+  CHECK(testing::error_of(leanpoint::parse_validator_config("validators:\n  - apiPort: 1\n", "v.yaml")) ==
+        "v.yaml: validators[0] has no name");
 }
 
 TEST_CASE("validator-config.yaml errors stay one printable line, whatever the file holds (found by fuzzing)") {
-  const std::string error = testing::error_of<ConfigError>(
-      [] { leanpoint::parse_validator_config("validators:\n  - name: \"zeam\\n0\\u0001\"\n", "v.yaml"); });
+  const std::string error =
+      testing::error_of(leanpoint::parse_validator_config("validators:\n  - name: \"zeam\\n0\\u0001\"\n", "v.yaml"));
   CHECK(error.find("has no apiPort") != std::string::npos);
   CHECK(error.find("zeam?0?") != std::string::npos);
   CHECK(error.find('\n') == std::string::npos);
@@ -278,16 +261,16 @@ TEST_CASE("an upstreams file is YAML by extension, else by content that is not a
   CHECK_FALSE(leanpoint::is_validator_config("upstreams", "  {\"upstreams\": []}"));
   CHECK(leanpoint::is_validator_config("upstreams", "validators:\n  - name: a\n"));
   testing::TempDir dir;
-  const auto ups = leanpoint::load_upstreams_file(dir.write("validator-config.yaml", kQuickstart));
+  const auto ups = *leanpoint::load_upstreams_file(dir.write("validator-config.yaml", kQuickstart));
   CHECK(ups.size() == 4);
 }
 
 TEST_CASE("--upstream-host: every upstream at that host, same port") {
-  auto ups = leanpoint::parse_validator_config(kQuickstart, "v.yaml");
-  leanpoint::override_hosts(ups, "host.containers.internal");
+  auto ups = *leanpoint::parse_validator_config(kQuickstart, "v.yaml");
+  ups = *leanpoint::override_hosts(ups, "host.containers.internal");
   CHECK(ups[0].url == "http://host.containers.internal:5052");
   CHECK(ups[0].host == "host.containers.internal");
   CHECK(ups[2].url == "http://host.containers.internal:8082");
-  leanpoint::override_hosts(ups, "::1");
+  ups = *leanpoint::override_hosts(ups, "::1");
   CHECK(ups[1].url == "http://[::1]:5053");
 }

@@ -51,7 +51,9 @@ TEST_CASE("inspect: every State and SignedBlock vector") {
     if (type != "State" && type != "SignedBlock") continue;
     CAPTURE(entry.path().filename().string());
     const auto bytes = *leanpoint::from_hex(fixture.at("serialized").get<std::string>());
-    const auto j = inspect_artifact(bytes, ArtifactType::detect);
+    const auto described = inspect_artifact(bytes, ArtifactType::detect);
+    REQUIRE(described);
+    const auto& j = *described;
     CHECK(j["size"] == bytes.size());
     if (type == "State") {
       ++states;

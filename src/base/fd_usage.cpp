@@ -38,14 +38,21 @@ FdUsage fd_usage() {
   return cached;
 }
 
+size_t reachable_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  return static_cast<size_t>(std::max(rl.rlim_cur, std::min<rlim_t>(rl.rlim_max, kMaxFdLimit)));
+}
+
 size_t raise_fd_limit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
   const rlim_t want = std::min<rlim_t>(rl.rlim_max, kMaxFdLimit);
   if (rl.rlim_cur < want) {
     rl.rlim_cur = want;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    getrlimit(RLIMIT_NOFILE, &rl);
+    // A refusal leaves the limit as it was, which the second read reports.
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
   }
   return static_cast<size_t>(rl.rlim_cur);
 }

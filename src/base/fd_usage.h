@@ -18,6 +18,10 @@ FdUsage fd_usage();
 // Linux's default fs.nr_open: no process can hold more descriptors.
 constexpr size_t kMaxFdLimit = 1 << 20;
 
+// The soft RLIMIT_NOFILE raise_fd_limit() would reach (the hard limit, at
+// most kMaxFdLimit), without raising it.
+size_t reachable_fd_limit();
+
 // Raises the soft RLIMIT_NOFILE to the hard limit (at most kMaxFdLimit);
 // returns the soft limit in force afterwards.
 size_t raise_fd_limit();

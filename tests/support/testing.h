@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include "expected.h"
+
 namespace testing {
 
 // The message of the E that `f` throws, or "" if it throws none.
@@ -20,6 +22,12 @@ std::string error_of(F&& f) {
     return e.what();
   }
   return "";
+}
+
+// The message of the error `r` holds, or "" if it holds a value.
+template <typename T, typename E>
+std::string error_of(const leanpoint::Expected<T, E>& r) {
+  return r ? std::string() : std::string(r.error().what());
 }
 
 }  // namespace testing

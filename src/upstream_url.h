@@ -1,0 +1,19 @@
+// An upstream's base URL, "http://host:port" with an optional trailing "/":
+// the one parser behind --upstream, the upstreams file, lean-quickstart's
+// YAML, --upstream-host and `leanpoint probe`.
+#pragma once
+
+#include <string>
+
+#include "config_error.h"
+#include "upstream.h"
+
+namespace leanpoint {
+
+// `where` names the source in error messages (a flag, or file + index).
+Expected<Upstream, ConfigError> parse_upstream_url(std::string name, const std::string& url, const std::string& where);
+
+// The same, throwing: for the config module's own steps (config_error.h).
+Upstream upstream_url_or_throw(std::string name, const std::string& url, const std::string& where);
+
+}  // namespace leanpoint
