@@ -53,8 +53,8 @@ void add_polling_flags(CLI::App& app, Config& config, std::vector<std::string>& 
       ->envname("LEANPOINT_GENESIS_TIME");
 }
 
-// How clients are served (ServerOptions, SiteOptions).
-void add_serving_flags(CLI::App& app, Config& config) {
+// How clients are served (ServerOptions).
+void add_server_flags(CLI::App& app, Config& config) {
   app.add_option("--head-timeout-ms", config.server.gate.head_timeout_ms,
                  "Deadline for a client's complete request head, ms")
       ->envname("LEANPOINT_HEAD_TIMEOUT_MS");
@@ -72,10 +72,6 @@ void add_serving_flags(CLI::App& app, Config& config) {
   app.add_option("--max-connections-per-client", config.server.gate.max_connections_per_client,
                  "Connections from one client address beyond which new ones get a fast 503 (0: no cap)")
       ->envname("LEANPOINT_MAX_CONNECTIONS_PER_CLIENT");
-  app.add_option("--pin-window-ms", config.site.pin_window_ms,
-                 "Serve each client address the anchor it first got for this long, so its state and block match "
-                 "(0: off)")
-      ->envname("LEANPOINT_PIN_WINDOW_MS");
   app.add_option_function<std::string>(
          "--trusted-proxies",
          [&config](const std::string& text) { config.server.gate.trusted_proxies = *parse_cidr_list(text); },
@@ -89,6 +85,14 @@ void add_serving_flags(CLI::App& app, Config& config) {
           },
           "CIDR,...", "trusted proxies"))
       ->envname("LEANPOINT_TRUSTED_PROXIES");
+}
+
+// What is answered (SiteOptions).
+void add_site_flags(CLI::App& app, Config& config) {
+  app.add_option("--pin-window-ms", config.site.pin_window_ms,
+                 "Serve each client address the anchor it first got for this long, so its state and block match "
+                 "(0: off)")
+      ->envname("LEANPOINT_PIN_WINDOW_MS");
   app.add_option("--fd-threshold", config.site.health.fd_threshold_percent,
                  "/healthz fails at this percent of RLIMIT_NOFILE in use")
       ->envname("LEANPOINT_FD_THRESHOLD");
@@ -151,7 +155,8 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   app.set_version_flag("--version", "leanpoint " LEANPOINT_VERSION);
   std::vector<std::string> upstream_flags;
   add_polling_flags(app, config, upstream_flags);
-  add_serving_flags(app, config);
+  add_server_flags(app, config);
+  add_site_flags(app, config);
   add_process_flags(app, config);
   auto* inspect = add_inspect(app, result);
   auto* probe = add_probe(app, result);

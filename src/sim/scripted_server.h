@@ -74,9 +74,13 @@ class ScriptedServer {
   void wait_client_gone(int fd);  // until the peer closes or the server stops
   void reap_finished();
 
+  // The stop flag every wait watches; throws std::runtime_error if the
+  // kernel refuses an eventfd (the sim's constructors throw on any failure).
+  static EventFd open_stop_fd();
+
   Handler handler_;
   mutable std::mutex mutex_;
-  EventFd stop_;
+  EventFd stop_ = open_stop_fd();
   UniqueFd listen_;
   uint16_t port_ = 0;
   std::vector<UniqueFd> fillers_;
