@@ -132,17 +132,16 @@ int run_service(const Config& config) {
   if (!config.data_dir.empty()) {
     auto opened = DataDir::open(config.data_dir);
     if (!opened) {
-      log(LogLevel::error, opened.error());
+      log(LogLevel::error, opened.error().text());
       return kExitUsage;
     }
     data_dir = std::move(*opened);
-    DataDirStatus initial;
-    initial.path = data_dir->path();
-    if (auto restored = data_dir->restore(config.max_state_bytes, config.genesis_time, initial)) {
-      poll_options.restored = std::move(restored->anchor);
-      poll_options.restored_summary = restored->summary;
+    auto restored = data_dir->restore(config.max_state_bytes, config.genesis_time);
+    if (restored.anchor) {
+      poll_options.restored = std::move(restored.anchor->anchor);
+      poll_options.restored_summary = restored.anchor->summary;
     }
-    writer = std::make_unique<AnchorWriter>(*data_dir, std::move(initial));
+    writer = std::make_unique<AnchorWriter>(*data_dir, std::move(restored.status));
     poll_options.on_anchor = [w = writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
       a ? w->save(std::move(a)) : w->drop();
     };

@@ -29,6 +29,7 @@
 
 using leanpoint::DataDir;
 using leanpoint::DataDirStatus;
+using leanpoint::PersistErrorKind;
 using leanpoint::RestoreOutcome;
 using leanpoint::VerifiedAnchor;
 using testing::Clock;
@@ -89,11 +90,12 @@ TEST_CASE("an anchor written and read back: the same bytes, verified again, mark
   REQUIRE(written);
   CHECK(names_in(dir->path()) == std::set<std::string>{"anchor"});
 
-  DataDirStatus status;
-  const auto loaded = dir->restore(64 << 20, std::nullopt, status);
+  const auto restored = dir->restore(64 << 20, std::nullopt);
+  const auto& loaded = restored.anchor;
   REQUIRE(loaded);
-  CHECK(status.restore == RestoreOutcome::serving);
-  CHECK(status.restored == a->checkpoint);
+  CHECK(restored.status.restore == RestoreOutcome::serving);
+  CHECK(restored.status.restored == a->checkpoint);
+  CHECK(restored.status.path == dir->path());
   const VerifiedAnchor& r = *loaded->anchor;
   CHECK(r.restored);
   CHECK(r.checkpoint == a->checkpoint);
@@ -108,8 +110,7 @@ TEST_CASE("an anchor written and read back: the same bytes, verified again, mark
 
   SUBCASE("without a block") {
     REQUIRE(dir->write(*verified(*chain.anchor_at(44), false)));
-    DataDirStatus again;
-    const auto no_block = dir->restore(64 << 20, std::nullopt, again);
+    const auto no_block = dir->restore(64 << 20, std::nullopt).anchor;
     REQUIRE(no_block);
     CHECK(no_block->anchor->checkpoint.slot == 44);
     CHECK(no_block->anchor->block == nullptr);
@@ -119,9 +120,10 @@ TEST_CASE("an anchor written and read back: the same bytes, verified again, mark
 TEST_CASE("no stored anchor: nothing restored, nothing refused") {
   testing::TempDir tmp;
   auto dir = open_dir(tmp.path());
-  DataDirStatus status;
-  CHECK_FALSE(dir->restore(64 << 20, std::nullopt, status));
-  CHECK(status.restore == RestoreOutcome::none);
+  const auto restored = dir->restore(64 << 20, std::nullopt);
+  CHECK_FALSE(restored.anchor);
+  CHECK(restored.status.restore == RestoreOutcome::none);
+  CHECK(restored.status.path == dir->path());
 }
 
 TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set aside untouched, never served") {
@@ -160,10 +162,10 @@ TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set
     for (const auto& name : names_in(tmp.path()))
       if (name != "anchor") fs::remove(tmp.path() + "/" + name);
     write_bytes(path, c.bytes);
-    DataDirStatus status;
-    CHECK_FALSE(dir->restore(64 << 20, c.genesis_time, status));
-    CHECK(status.restore == RestoreOutcome::refused);
-    CHECK(status.restore_detail.find(c.reason) != std::string::npos);
+    const auto restored = dir->restore(64 << 20, c.genesis_time);
+    CHECK_FALSE(restored.anchor);
+    CHECK(restored.status.restore == RestoreOutcome::refused);
+    CHECK(restored.status.restore_detail.find(c.reason) != std::string::npos);
     CHECK_FALSE(fs::exists(path));  // never read again
     const auto names = names_in(tmp.path());
     REQUIRE(names.size() == 1);
@@ -177,8 +179,7 @@ TEST_CASE("refused files are kept, the newest four") {
   auto dir = open_dir(tmp.path());
   for (int i = 0; i < 7; ++i) {
     write_bytes(tmp.path() + "/anchor", {'x', static_cast<uint8_t>('0' + i)});
-    DataDirStatus status;
-    CHECK_FALSE(dir->restore(64 << 20, std::nullopt, status));
+    CHECK_FALSE(dir->restore(64 << 20, std::nullopt).anchor);
   }
   CHECK(count_prefixed(tmp.path(), "anchor.refused-") == leanpoint::kRefusedFilesKept);
   // The newest ones: the last written holds "x6".
@@ -197,7 +198,8 @@ TEST_CASE("the directory: created when missing, locked against a second leanpoin
   CHECK(fs::is_directory(path));
   const auto second = DataDir::open(path);
   REQUIRE_FALSE(second);
-  CHECK(second.error().find("in use by another leanpoint") != std::string::npos);
+  CHECK(second.error().kind == leanpoint::PersistErrorKind::locked);
+  CHECK(second.error().detail.find("in use by another leanpoint") != std::string::npos);
   first.reset();  // unlocked
   tmp.write("a/b/anchor.tmp", "half a write");
   auto third = open_dir(path);
@@ -228,8 +230,7 @@ TEST_CASE("a write that fails leaves the stored anchor as it was and is counted;
     CHECK(writer.status().writes_total == 1);
     CHECK(writer.status().last_write_error.empty());
   }
-  DataDirStatus status;
-  const auto loaded = dir->restore(64 << 20, std::nullopt, status);
+  const auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
   REQUIRE(loaded);
   CHECK(loaded->anchor->checkpoint.slot == 48);
 }
@@ -242,8 +243,7 @@ TEST_CASE("the writer: only the newest waiting anchor is written; what waits at 
     leanpoint::AnchorWriter writer(*dir, DataDirStatus{});
     for (uint64_t slot = 40; slot <= 80; slot += 4) writer.save(verified(*chain.anchor_at(slot)));
   }  // stops after writing what waits
-  DataDirStatus status;
-  const auto loaded = dir->restore(64 << 20, std::nullopt, status);
+  const auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
   REQUIRE(loaded);
   CHECK(loaded->anchor->checkpoint.slot == 80);
 }
@@ -265,8 +265,7 @@ struct Restored {
     testing::TempDir tmp;
     auto dir = open_dir(tmp.path());
     REQUIRE(dir->write(*verified(stored)));
-    DataDirStatus status;
-    auto loaded = dir->restore(64 << 20, std::nullopt, status);
+    auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
     REQUIRE(loaded);
     auto o = net.poller_options();
     o.restored = loaded->anchor;
@@ -520,7 +519,7 @@ TEST_CASE("kill -9 at random moments while anchors advance: the directory always
     }
     const auto bytes = read_bytes(data + "/anchor");
     const auto loaded = leanpoint::load_anchor(bytes, std::nullopt);
-    REQUIRE_MESSAGE(loaded, (loaded ? std::string() : loaded.error()));
+    REQUIRE_MESSAGE(loaded, (loaded ? std::string() : loaded.error().text()));
     slots.insert(loaded->anchor->checkpoint.slot);
   }
   MESSAGE(kKills << " kills" << std::string(slowed ? " (writes slowed by strace)" : "") << ": anchors of "
