@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -138,23 +139,27 @@ TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set
     const char* name;
     std::vector<uint8_t> bytes;
     std::optional<uint64_t> genesis_time;
-    const char* reason;  // in the status detail
+    PersistErrorKind kind;  // the status detail starts with its name
+    const char* reason;     // in the status detail
   };
+  using K = PersistErrorKind;
   std::vector<Case> cases;
   auto flipped = good;
   flipped[flipped.size() - chain.anchor_at(40)->block.size() - 100] ^= 0x01;  // a byte of the state
-  cases.push_back({"a flipped state byte", flipped, std::nullopt, "root_mismatch"});
+  cases.push_back({"a flipped state byte", flipped, std::nullopt, K::verify, "root_mismatch"});
   auto bad_block = good;
   bad_block[bad_block.size() - 10] ^= 0x01;  // a byte of the block's signature
-  cases.push_back({"a flipped block byte", bad_block, std::nullopt, "block_sha256"});
-  cases.push_back({"truncated", std::vector<uint8_t>(good.begin(), good.end() - 100), std::nullopt, "truncated"});
+  cases.push_back({"a flipped block byte", bad_block, std::nullopt, K::corrupt, "block_sha256"});
+  cases.push_back(
+      {"truncated", std::vector<uint8_t>(good.begin(), good.end() - 100), std::nullopt, K::corrupt, "truncated"});
   auto longer = good;
   longer.push_back(0);
-  cases.push_back({"a byte too many", longer, std::nullopt, "after the state and block"});
+  cases.push_back({"a byte too many", longer, std::nullopt, K::corrupt, "after the state and block"});
   const std::string foreign = "{\"hello\": \"world\"}\n";
-  cases.push_back({"foreign", std::vector<uint8_t>(foreign.begin(), foreign.end()), std::nullopt, "not a leanpoint"});
-  cases.push_back({"empty", {}, std::nullopt, "not a leanpoint"});
-  cases.push_back({"another genesis", good, uint64_t{1'600'000'000}, "genesis"});
+  cases.push_back(
+      {"foreign", std::vector<uint8_t>(foreign.begin(), foreign.end()), std::nullopt, K::foreign, "not a leanpoint"});
+  cases.push_back({"empty", {}, std::nullopt, K::foreign, "not a leanpoint"});
+  cases.push_back({"another genesis", good, uint64_t{1'600'000'000}, K::verify, "genesis"});
 
   for (const Case& c : cases) {
     const std::string name = c.name;
@@ -166,6 +171,7 @@ TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set
     CHECK_FALSE(restored.anchor);
     CHECK(restored.status.restore == RestoreOutcome::refused);
     CHECK(restored.status.restore_detail.find(c.reason) != std::string::npos);
+    CHECK(restored.status.restore_detail.rfind(std::string(to_string(c.kind)) + ": ", 0) == 0);
     CHECK_FALSE(fs::exists(path));  // never read again
     const auto names = names_in(tmp.path());
     REQUIRE(names.size() == 1);
@@ -204,6 +210,130 @@ TEST_CASE("the directory: created when missing, locked against a second leanpoin
   tmp.write("a/b/anchor.tmp", "half a write");
   auto third = open_dir(path);
   CHECK_FALSE(fs::exists(path + "/anchor.tmp"));
+}
+
+// --- PersistError: each kind from the failure that produces it --------------
+
+TEST_CASE("the error kinds of parsing and loading an anchor file") {
+  const leanpoint::sim::Chain chain(1);
+  const std::string header = leanpoint::anchor_file_header(*verified(*chain.anchor_at(40)));
+  const auto a = verified(*chain.anchor_at(40));
+  std::vector<uint8_t> good(header.begin(), header.end());
+  good.insert(good.end(), a->state->begin(), a->state->end());
+  good.insert(good.end(), a->block->begin(), a->block->end());
+  REQUIRE(leanpoint::load_anchor(good, std::nullopt));
+
+  const auto kind_of = [](const std::vector<uint8_t>& bytes, std::optional<uint64_t> genesis = std::nullopt) {
+    const auto loaded = leanpoint::load_anchor(bytes, genesis);
+    REQUIRE_FALSE(loaded);
+    CHECK_FALSE(loaded.error().detail.empty());
+    // Parsing alone agrees, except for what only the proof can see.
+    const auto parsed = leanpoint::parse_anchor_file(bytes);
+    if (!parsed) CHECK(parsed.error().kind == loaded.error().kind);
+    return loaded.error().kind;
+  };
+  const std::string foreign = "GET / HTTP/1.1\r\n";
+  CHECK(kind_of({foreign.begin(), foreign.end()}) == PersistErrorKind::foreign);
+  CHECK(kind_of(std::vector<uint8_t>(good.begin(), good.end() - 1)) == PersistErrorKind::corrupt);  // truncated
+  auto trailing = good;
+  trailing.push_back(0);
+  CHECK(kind_of(trailing) == PersistErrorKind::corrupt);
+  const std::string no_json = std::string(leanpoint::kAnchorFileMagic) + "slot=40\n";
+  CHECK(kind_of({no_json.begin(), no_json.end()}) == PersistErrorKind::corrupt);
+  auto flipped = good;
+  flipped[header.size() + 10] ^= 0x01;  // a byte of the state: it parses, and does not prove
+  REQUIRE(leanpoint::parse_anchor_file(flipped));
+  CHECK(kind_of(flipped) == PersistErrorKind::verify);
+  const auto genesis = leanpoint::load_anchor(good, uint64_t{1'600'000'000});
+  REQUIRE_FALSE(genesis);
+  CHECK(genesis.error().kind == PersistErrorKind::verify);
+  CHECK(genesis.error().detail.rfind("genesis_time: ", 0) == 0);  // the proof's Failure kind, then its detail
+  CHECK(genesis.error().text().rfind("verify: genesis_time: ", 0) == 0);
+}
+
+TEST_CASE("the error kinds of restore: too large, not a regular file, unreadable") {
+  testing::TempDir tmp;
+  const leanpoint::sim::Chain chain(1);
+  auto dir = open_dir(tmp.path());
+  const std::string path = tmp.path() + "/anchor";
+  const auto refused_as = [&](uint64_t max_bytes) {
+    const auto restored = dir->restore(max_bytes, std::nullopt);
+    CHECK_FALSE(restored.anchor);
+    CHECK(restored.status.restore == RestoreOutcome::refused);
+    CHECK(names_in(tmp.path()).count("anchor") == 0);  // set aside, whatever it was
+    CHECK(count_prefixed(tmp.path(), "anchor.refused-") >= 1);
+    return restored.status.restore_detail;
+  };
+  SUBCASE("larger than a state and a block of --max-state-bytes") {
+    REQUIRE(dir->write(*verified(*chain.anchor_at(40))));
+    const auto detail = refused_as(1);  // at most 2 + the header: less than the file
+    CHECK(detail.rfind("too_large: ", 0) == 0);
+    CHECK(detail.find("--max-state-bytes") != std::string::npos);
+  }
+  SUBCASE("a directory where the file should be") {
+    fs::create_directory(path);
+    const auto detail = refused_as(64 << 20);
+    CHECK(detail.rfind("foreign: ", 0) == 0);
+    CHECK(detail.find("not a regular file") != std::string::npos);
+  }
+  SUBCASE("a FIFO: refused at once, not waited on") {
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    CHECK(refused_as(64 << 20).rfind("foreign: ", 0) == 0);
+  }
+  SUBCASE("a symlink loop: open fails") {
+    fs::create_symlink("anchor", path);
+    const auto detail = refused_as(64 << 20);
+    CHECK(detail.rfind("io: open ", 0) == 0);
+    CHECK(detail.find(std::strerror(ELOOP)) != std::string::npos);
+  }
+}
+
+TEST_CASE("the error kinds of writing and dropping: io, with the call, the file and errno's text") {
+  testing::TempDir tmp;
+  const leanpoint::sim::Chain chain(1);
+  const auto a = verified(*chain.anchor_at(40));
+  SUBCASE("the temp file cannot be created") {
+    auto dir = open_dir(tmp.path());
+    fs::create_directory(tmp.path() + "/anchor.tmp");
+    const auto written = dir->write(*a);
+    REQUIRE_FALSE(written);
+    CHECK(written.error().kind == PersistErrorKind::io);
+    CHECK(written.error().detail == "create " + tmp.path() + "/anchor.tmp: " + std::strerror(EISDIR));
+    CHECK(names_in(tmp.path()) == std::set<std::string>{"anchor.tmp"});
+  }
+  SUBCASE("the directory cannot be created: open succeeds, every write fails") {
+    tmp.write("file", "a regular file");
+    auto dir = open_dir(tmp.path() + "/file/data");
+    const auto written = dir->write(*a);
+    REQUIRE_FALSE(written);
+    CHECK(written.error().kind == PersistErrorKind::io);
+    CHECK(written.error().detail.find(std::strerror(ENOTDIR)) != std::string::npos);
+  }
+  SUBCASE("drop: nothing stored is not an error; a rename that fails is io") {
+    auto dir = open_dir(tmp.path());
+    CHECK(dir->drop());
+    REQUIRE(dir->write(*a));
+    fs::create_directories(tmp.path() + "/anchor.dropped/in-the-way");
+    const auto dropped = dir->drop();
+    REQUIRE_FALSE(dropped);
+    CHECK(dropped.error().kind == PersistErrorKind::io);
+    CHECK(dropped.error().detail.find("anchor.dropped") != std::string::npos);
+    CHECK(fs::exists(tmp.path() + "/anchor"));  // left where it was
+    fs::remove_all(tmp.path() + "/anchor.dropped");
+    CHECK(dir->drop());
+    CHECK(names_in(tmp.path()) == std::set<std::string>{"anchor.dropped"});
+  }
+}
+
+TEST_CASE("PersistErrorKind names") {
+  using K = PersistErrorKind;
+  CHECK(to_string(K::locked) == "locked");
+  CHECK(to_string(K::io) == "io");
+  CHECK(to_string(K::too_large) == "too_large");
+  CHECK(to_string(K::foreign) == "foreign");
+  CHECK(to_string(K::corrupt) == "corrupt");
+  CHECK(to_string(K::verify) == "verify");
+  CHECK(leanpoint::PersistError{K::locked, "x"}.text() == "locked: x");
 }
 
 TEST_CASE("a write that fails leaves the stored anchor as it was and is counted; the next success recovers") {
