@@ -129,7 +129,7 @@ int run_service(const Config& config) {
   log_start(config);
   auto persistence = open_persistence(config);
   if (!persistence) {  // another leanpoint holds the directory
-    log(LogLevel::error, persistence.error().detail);
+    log(LogLevel::error, persistence.error().text());
     return kExitUsage;
   }
   SnapshotStore store;

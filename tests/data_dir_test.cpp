@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -29,6 +30,7 @@
 
 using leanpoint::DataDir;
 using leanpoint::DataDirStatus;
+using leanpoint::PersistErrorKind;
 using leanpoint::RestoreOutcome;
 using leanpoint::VerifiedAnchor;
 using testing::Clock;
@@ -89,11 +91,12 @@ TEST_CASE("an anchor written and read back: the same bytes, verified again, mark
   REQUIRE(written);
   CHECK(names_in(dir->path()) == std::set<std::string>{"anchor"});
 
-  DataDirStatus status;
-  const auto loaded = dir->restore(64 << 20, std::nullopt, status);
+  const auto restored = dir->restore(64 << 20, std::nullopt);
+  const auto& loaded = restored.anchor;
   REQUIRE(loaded);
-  CHECK(status.restore == RestoreOutcome::serving);
-  CHECK(status.restored == a->checkpoint);
+  CHECK(restored.status.restore == RestoreOutcome::serving);
+  CHECK(restored.status.restored == a->checkpoint);
+  CHECK(restored.status.path == dir->path());
   const VerifiedAnchor& r = *loaded->anchor;
   CHECK(r.restored);
   CHECK(r.checkpoint == a->checkpoint);
@@ -108,8 +111,7 @@ TEST_CASE("an anchor written and read back: the same bytes, verified again, mark
 
   SUBCASE("without a block") {
     REQUIRE(dir->write(*verified(*chain.anchor_at(44), false)));
-    DataDirStatus again;
-    const auto no_block = dir->restore(64 << 20, std::nullopt, again);
+    const auto no_block = dir->restore(64 << 20, std::nullopt).anchor;
     REQUIRE(no_block);
     CHECK(no_block->anchor->checkpoint.slot == 44);
     CHECK(no_block->anchor->block == nullptr);
@@ -119,9 +121,10 @@ TEST_CASE("an anchor written and read back: the same bytes, verified again, mark
 TEST_CASE("no stored anchor: nothing restored, nothing refused") {
   testing::TempDir tmp;
   auto dir = open_dir(tmp.path());
-  DataDirStatus status;
-  CHECK_FALSE(dir->restore(64 << 20, std::nullopt, status));
-  CHECK(status.restore == RestoreOutcome::none);
+  const auto restored = dir->restore(64 << 20, std::nullopt);
+  CHECK_FALSE(restored.anchor);
+  CHECK(restored.status.restore == RestoreOutcome::none);
+  CHECK(restored.status.path == dir->path());
 }
 
 TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set aside untouched, never served") {
@@ -136,23 +139,27 @@ TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set
     const char* name;
     std::vector<uint8_t> bytes;
     std::optional<uint64_t> genesis_time;
-    const char* reason;  // in the status detail
+    PersistErrorKind kind;  // the status detail starts with its name
+    const char* reason;     // in the status detail
   };
+  using K = PersistErrorKind;
   std::vector<Case> cases;
   auto flipped = good;
   flipped[flipped.size() - chain.anchor_at(40)->block.size() - 100] ^= 0x01;  // a byte of the state
-  cases.push_back({"a flipped state byte", flipped, std::nullopt, "root_mismatch"});
+  cases.push_back({"a flipped state byte", flipped, std::nullopt, K::verify, "root_mismatch"});
   auto bad_block = good;
   bad_block[bad_block.size() - 10] ^= 0x01;  // a byte of the block's signature
-  cases.push_back({"a flipped block byte", bad_block, std::nullopt, "block_sha256"});
-  cases.push_back({"truncated", std::vector<uint8_t>(good.begin(), good.end() - 100), std::nullopt, "truncated"});
+  cases.push_back({"a flipped block byte", bad_block, std::nullopt, K::corrupt, "block_sha256"});
+  cases.push_back(
+      {"truncated", std::vector<uint8_t>(good.begin(), good.end() - 100), std::nullopt, K::corrupt, "truncated"});
   auto longer = good;
   longer.push_back(0);
-  cases.push_back({"a byte too many", longer, std::nullopt, "after the state and block"});
+  cases.push_back({"a byte too many", longer, std::nullopt, K::corrupt, "after the state and block"});
   const std::string foreign = "{\"hello\": \"world\"}\n";
-  cases.push_back({"foreign", std::vector<uint8_t>(foreign.begin(), foreign.end()), std::nullopt, "not a leanpoint"});
-  cases.push_back({"empty", {}, std::nullopt, "not a leanpoint"});
-  cases.push_back({"another genesis", good, uint64_t{1'600'000'000}, "genesis"});
+  cases.push_back(
+      {"foreign", std::vector<uint8_t>(foreign.begin(), foreign.end()), std::nullopt, K::foreign, "not a leanpoint"});
+  cases.push_back({"empty", {}, std::nullopt, K::foreign, "not a leanpoint"});
+  cases.push_back({"another genesis", good, uint64_t{1'600'000'000}, K::verify, "genesis"});
 
   for (const Case& c : cases) {
     const std::string name = c.name;
@@ -160,10 +167,11 @@ TEST_CASE("a corrupted, truncated, foreign or other-genesis file is refused, set
     for (const auto& name : names_in(tmp.path()))
       if (name != "anchor") fs::remove(tmp.path() + "/" + name);
     write_bytes(path, c.bytes);
-    DataDirStatus status;
-    CHECK_FALSE(dir->restore(64 << 20, c.genesis_time, status));
-    CHECK(status.restore == RestoreOutcome::refused);
-    CHECK(status.restore_detail.find(c.reason) != std::string::npos);
+    const auto restored = dir->restore(64 << 20, c.genesis_time);
+    CHECK_FALSE(restored.anchor);
+    CHECK(restored.status.restore == RestoreOutcome::refused);
+    CHECK(restored.status.restore_detail.find(c.reason) != std::string::npos);
+    CHECK(restored.status.restore_detail.rfind(std::string(to_string(c.kind)) + ": ", 0) == 0);
     CHECK_FALSE(fs::exists(path));  // never read again
     const auto names = names_in(tmp.path());
     REQUIRE(names.size() == 1);
@@ -177,8 +185,7 @@ TEST_CASE("refused files are kept, the newest four") {
   auto dir = open_dir(tmp.path());
   for (int i = 0; i < 7; ++i) {
     write_bytes(tmp.path() + "/anchor", {'x', static_cast<uint8_t>('0' + i)});
-    DataDirStatus status;
-    CHECK_FALSE(dir->restore(64 << 20, std::nullopt, status));
+    CHECK_FALSE(dir->restore(64 << 20, std::nullopt).anchor);
   }
   CHECK(count_prefixed(tmp.path(), "anchor.refused-") == leanpoint::kRefusedFilesKept);
   // The newest ones: the last written holds "x6".
@@ -197,11 +204,136 @@ TEST_CASE("the directory: created when missing, locked against a second leanpoin
   CHECK(fs::is_directory(path));
   const auto second = DataDir::open(path);
   REQUIRE_FALSE(second);
-  CHECK(second.error().find("in use by another leanpoint") != std::string::npos);
+  CHECK(second.error().kind == leanpoint::PersistErrorKind::locked);
+  CHECK(second.error().detail.find("in use by another leanpoint") != std::string::npos);
   first.reset();  // unlocked
   tmp.write("a/b/anchor.tmp", "half a write");
   auto third = open_dir(path);
   CHECK_FALSE(fs::exists(path + "/anchor.tmp"));
+}
+
+// --- PersistError: each kind from the failure that produces it --------------
+
+TEST_CASE("the error kinds of parsing and loading an anchor file") {
+  const leanpoint::sim::Chain chain(1);
+  const std::string header = leanpoint::anchor_file_header(*verified(*chain.anchor_at(40)));
+  const auto a = verified(*chain.anchor_at(40));
+  std::vector<uint8_t> good(header.begin(), header.end());
+  good.insert(good.end(), a->state->begin(), a->state->end());
+  good.insert(good.end(), a->block->begin(), a->block->end());
+  REQUIRE(leanpoint::load_anchor(good, std::nullopt));
+
+  const auto kind_of = [](const std::vector<uint8_t>& bytes, std::optional<uint64_t> genesis = std::nullopt) {
+    const auto loaded = leanpoint::load_anchor(bytes, genesis);
+    REQUIRE_FALSE(loaded);
+    CHECK_FALSE(loaded.error().detail.empty());
+    // Parsing alone agrees, except for what only the proof can see.
+    const auto parsed = leanpoint::parse_anchor_file(bytes);
+    if (!parsed) CHECK(parsed.error().kind == loaded.error().kind);
+    return loaded.error().kind;
+  };
+  const std::string foreign = "GET / HTTP/1.1\r\n";
+  CHECK(kind_of({foreign.begin(), foreign.end()}) == PersistErrorKind::foreign);
+  CHECK(kind_of(std::vector<uint8_t>(good.begin(), good.end() - 1)) == PersistErrorKind::corrupt);  // truncated
+  auto trailing = good;
+  trailing.push_back(0);
+  CHECK(kind_of(trailing) == PersistErrorKind::corrupt);
+  const std::string no_json = std::string(leanpoint::kAnchorFileMagic) + "slot=40\n";
+  CHECK(kind_of({no_json.begin(), no_json.end()}) == PersistErrorKind::corrupt);
+  auto flipped = good;
+  flipped[header.size() + 10] ^= 0x01;  // a byte of the state: it parses, and does not prove
+  REQUIRE(leanpoint::parse_anchor_file(flipped));
+  CHECK(kind_of(flipped) == PersistErrorKind::verify);
+  const auto genesis = leanpoint::load_anchor(good, uint64_t{1'600'000'000});
+  REQUIRE_FALSE(genesis);
+  CHECK(genesis.error().kind == PersistErrorKind::verify);
+  CHECK(genesis.error().detail.rfind("genesis_time: ", 0) == 0);  // the proof's Failure kind, then its detail
+  CHECK(genesis.error().text().rfind("verify: genesis_time: ", 0) == 0);
+}
+
+TEST_CASE("the error kinds of restore: too large, not a regular file, unreadable") {
+  testing::TempDir tmp;
+  const leanpoint::sim::Chain chain(1);
+  auto dir = open_dir(tmp.path());
+  const std::string path = tmp.path() + "/anchor";
+  const auto refused_as = [&](uint64_t max_bytes) {
+    const auto restored = dir->restore(max_bytes, std::nullopt);
+    CHECK_FALSE(restored.anchor);
+    CHECK(restored.status.restore == RestoreOutcome::refused);
+    CHECK(names_in(tmp.path()).count("anchor") == 0);  // set aside, whatever it was
+    CHECK(count_prefixed(tmp.path(), "anchor.refused-") >= 1);
+    return restored.status.restore_detail;
+  };
+  SUBCASE("larger than a state and a block of --max-state-bytes") {
+    REQUIRE(dir->write(*verified(*chain.anchor_at(40))));
+    const auto detail = refused_as(1);  // at most 2 + the header: less than the file
+    CHECK(detail.rfind("too_large: ", 0) == 0);
+    CHECK(detail.find("--max-state-bytes") != std::string::npos);
+  }
+  SUBCASE("a directory where the file should be") {
+    fs::create_directory(path);
+    const auto detail = refused_as(64 << 20);
+    CHECK(detail.rfind("foreign: ", 0) == 0);
+    CHECK(detail.find("not a regular file") != std::string::npos);
+  }
+  SUBCASE("a FIFO: refused at once, not waited on") {
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    CHECK(refused_as(64 << 20).rfind("foreign: ", 0) == 0);
+  }
+  SUBCASE("a symlink loop: open fails") {
+    fs::create_symlink("anchor", path);
+    const auto detail = refused_as(64 << 20);
+    CHECK(detail.rfind("io: open ", 0) == 0);
+    CHECK(detail.find(std::strerror(ELOOP)) != std::string::npos);
+  }
+}
+
+TEST_CASE("the error kinds of writing and dropping: io, with the call, the file and errno's text") {
+  testing::TempDir tmp;
+  const leanpoint::sim::Chain chain(1);
+  const auto a = verified(*chain.anchor_at(40));
+  SUBCASE("the temp file cannot be created") {
+    auto dir = open_dir(tmp.path());
+    fs::create_directory(tmp.path() + "/anchor.tmp");
+    const auto written = dir->write(*a);
+    REQUIRE_FALSE(written);
+    CHECK(written.error().kind == PersistErrorKind::io);
+    CHECK(written.error().detail == "create " + tmp.path() + "/anchor.tmp: " + std::strerror(EISDIR));
+    CHECK(names_in(tmp.path()) == std::set<std::string>{"anchor.tmp"});
+  }
+  SUBCASE("the directory cannot be created: open succeeds, every write fails") {
+    tmp.write("file", "a regular file");
+    auto dir = open_dir(tmp.path() + "/file/data");
+    const auto written = dir->write(*a);
+    REQUIRE_FALSE(written);
+    CHECK(written.error().kind == PersistErrorKind::io);
+    CHECK(written.error().detail.find(std::strerror(ENOTDIR)) != std::string::npos);
+  }
+  SUBCASE("drop: nothing stored is not an error; a rename that fails is io") {
+    auto dir = open_dir(tmp.path());
+    CHECK(dir->drop());
+    REQUIRE(dir->write(*a));
+    fs::create_directories(tmp.path() + "/anchor.dropped/in-the-way");
+    const auto dropped = dir->drop();
+    REQUIRE_FALSE(dropped);
+    CHECK(dropped.error().kind == PersistErrorKind::io);
+    CHECK(dropped.error().detail.find("anchor.dropped") != std::string::npos);
+    CHECK(fs::exists(tmp.path() + "/anchor"));  // left where it was
+    fs::remove_all(tmp.path() + "/anchor.dropped");
+    CHECK(dir->drop());
+    CHECK(names_in(tmp.path()) == std::set<std::string>{"anchor.dropped"});
+  }
+}
+
+TEST_CASE("PersistErrorKind names") {
+  using K = PersistErrorKind;
+  CHECK(to_string(K::locked) == "locked");
+  CHECK(to_string(K::io) == "io");
+  CHECK(to_string(K::too_large) == "too_large");
+  CHECK(to_string(K::foreign) == "foreign");
+  CHECK(to_string(K::corrupt) == "corrupt");
+  CHECK(to_string(K::verify) == "verify");
+  CHECK(leanpoint::PersistError{K::locked, "x"}.text() == "locked: x");
 }
 
 TEST_CASE("a write that fails leaves the stored anchor as it was and is counted; the next success recovers") {
@@ -228,8 +360,7 @@ TEST_CASE("a write that fails leaves the stored anchor as it was and is counted;
     CHECK(writer.status().writes_total == 1);
     CHECK(writer.status().last_write_error.empty());
   }
-  DataDirStatus status;
-  const auto loaded = dir->restore(64 << 20, std::nullopt, status);
+  const auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
   REQUIRE(loaded);
   CHECK(loaded->anchor->checkpoint.slot == 48);
 }
@@ -242,8 +373,7 @@ TEST_CASE("the writer: only the newest waiting anchor is written; what waits at 
     leanpoint::AnchorWriter writer(*dir, DataDirStatus{});
     for (uint64_t slot = 40; slot <= 80; slot += 4) writer.save(verified(*chain.anchor_at(slot)));
   }  // stops after writing what waits
-  DataDirStatus status;
-  const auto loaded = dir->restore(64 << 20, std::nullopt, status);
+  const auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
   REQUIRE(loaded);
   CHECK(loaded->anchor->checkpoint.slot == 80);
 }
@@ -265,8 +395,7 @@ struct Restored {
     testing::TempDir tmp;
     auto dir = open_dir(tmp.path());
     REQUIRE(dir->write(*verified(stored)));
-    DataDirStatus status;
-    auto loaded = dir->restore(64 << 20, std::nullopt, status);
+    auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
     REQUIRE(loaded);
     auto o = net.poller_options();
     o.restored = loaded->anchor;
@@ -520,7 +649,7 @@ TEST_CASE("kill -9 at random moments while anchors advance: the directory always
     }
     const auto bytes = read_bytes(data + "/anchor");
     const auto loaded = leanpoint::load_anchor(bytes, std::nullopt);
-    REQUIRE_MESSAGE(loaded, (loaded ? std::string() : loaded.error()));
+    REQUIRE_MESSAGE(loaded, (loaded ? std::string() : loaded.error().text()));
     slots.insert(loaded->anchor->checkpoint.slot);
   }
   MESSAGE(kKills << " kills" << std::string(slowed ? " (writes slowed by strace)" : "") << ": anchors of "

@@ -52,55 +52,84 @@ std::string anchor_file_header(const VerifiedAnchor& a) {
   return std::string(kAnchorFileMagic) + line + "\n";
 }
 
-Expected<AnchorFileView, std::string> parse_anchor_file(ssz::Bytes file) {
-  const std::string_view text(reinterpret_cast<const char*>(file.data()), file.size());
+namespace {
+
+PersistError corrupt(std::string detail) { return PersistError{PersistErrorKind::corrupt, std::move(detail)}; }
+
+// The header line's fields that must be there, and where the bytes start.
+struct Header {
+  json fields;
+  lean::Checkpoint checkpoint;
+  uint64_t genesis_time = 0;
+  uint64_t state_bytes = 0, block_bytes = 0;
+  size_t body_start = 0;  // the first byte after the header line
+};
+
+Expected<Header, PersistError> parse_header(std::string_view text) {
   if (text.substr(0, kAnchorFileMagic.size()) != kAnchorFileMagic)
-    return Unexpected<std::string>("not a leanpoint anchor file (no \"leanpoint-anchor 1\" line)");
+    return Unexpected(
+        PersistError{PersistErrorKind::foreign, "not a leanpoint anchor file (no \"leanpoint-anchor 1\" line)"});
   const size_t start = kAnchorFileMagic.size();
   const size_t end = text.find('\n', start);
   if (end == std::string_view::npos || end - start > kAnchorFileMaxHeader)
-    return Unexpected<std::string>("the header line is missing or longer than " + std::to_string(kAnchorFileMaxHeader) +
-                                   " bytes");
-  const json header = json::parse(text.substr(start, end - start), nullptr, false);
-  if (!header.is_object()) return Unexpected<std::string>("the header line is not a JSON object");
-  const auto slot = field<uint64_t>(header, "slot");
-  const auto root = field<std::string>(header, "root");
-  const auto state_bytes = field<uint64_t>(header, "state_bytes");
-  const auto block_bytes = field<uint64_t>(header, "block_bytes");
-  const auto genesis = field<uint64_t>(header, "genesis_time");
+    return Unexpected(
+        corrupt("the header line is missing or longer than " + std::to_string(kAnchorFileMaxHeader) + " bytes"));
+  Header h;
+  h.fields = json::parse(text.substr(start, end - start), nullptr, false);
+  if (!h.fields.is_object()) return Unexpected(corrupt("the header line is not a JSON object"));
+  const auto slot = field<uint64_t>(h.fields, "slot");
+  const auto root = field<std::string>(h.fields, "root");
+  const auto state_bytes = field<uint64_t>(h.fields, "state_bytes");
+  const auto block_bytes = field<uint64_t>(h.fields, "block_bytes");
+  const auto genesis = field<uint64_t>(h.fields, "genesis_time");
   const auto parsed_root = root ? lean::parse_root(*root) : std::nullopt;
   if (!slot || !parsed_root || !state_bytes || !block_bytes || !genesis)
-    return Unexpected<std::string>("the header lacks slot, root, state_bytes, block_bytes or genesis_time");
-  const uint64_t body = file.size() - (end + 1);
-  if (*state_bytes > body || *block_bytes > body - *state_bytes)
-    return Unexpected<std::string>("truncated: the header announces " + std::to_string(*state_bytes) + " + " +
-                                   std::to_string(*block_bytes) + " bytes, the file holds " + std::to_string(body));
-  if (*state_bytes + *block_bytes != body)
-    return Unexpected<std::string>(std::to_string(body - *state_bytes - *block_bytes) +
-                                   " bytes after the state and block");
+    return Unexpected(corrupt("the header lacks slot, root, state_bytes, block_bytes or genesis_time"));
+  h.checkpoint = lean::Checkpoint{*parsed_root, *slot};
+  h.genesis_time = *genesis;
+  h.state_bytes = *state_bytes;
+  h.block_bytes = *block_bytes;
+  h.body_start = end + 1;
+  return h;
+}
+
+}  // namespace
+
+Expected<AnchorFileView, PersistError> parse_anchor_file(ssz::Bytes file) {
+  auto header = parse_header(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()));
+  if (!header) return Unexpected(std::move(header.error()));
+  const Header& h = *header;
+  const uint64_t body = file.size() - h.body_start;
+  if (h.state_bytes > body || h.block_bytes > body - h.state_bytes)
+    return Unexpected(corrupt("truncated: the header announces " + std::to_string(h.state_bytes) + " + " +
+                              std::to_string(h.block_bytes) + " bytes, the file holds " + std::to_string(body)));
+  if (h.state_bytes + h.block_bytes != body)
+    return Unexpected(
+        corrupt(std::to_string(body - h.state_bytes - h.block_bytes) + " bytes after the state and block"));
   AnchorFileView v;
-  v.checkpoint = lean::Checkpoint{*parsed_root, *slot};
-  v.genesis_time = *genesis;
-  v.state_source = field<std::string>(header, "state_source").value_or("");
-  v.block_source = field<std::string>(header, "block_source").value_or("");
-  v.verified_at_ms = field<int64_t>(header, "verified_at_ms").value_or(0);
-  v.state = file.subspan(end + 1, *state_bytes);
-  if (*block_bytes) {
-    v.block = file.subspan(end + 1 + *state_bytes, *block_bytes);
-    const auto sum = field<std::string>(header, "block_sha256");
+  v.checkpoint = h.checkpoint;
+  v.genesis_time = h.genesis_time;
+  v.state_source = field<std::string>(h.fields, "state_source").value_or("");
+  v.block_source = field<std::string>(h.fields, "block_source").value_or("");
+  v.verified_at_ms = field<int64_t>(h.fields, "verified_at_ms").value_or(0);
+  v.state = file.subspan(h.body_start, h.state_bytes);
+  if (h.block_bytes) {
+    v.block = file.subspan(h.body_start + h.state_bytes, h.block_bytes);
+    const auto sum = field<std::string>(h.fields, "block_sha256");
     const auto expected = sum ? lean::parse_root(*sum) : std::nullopt;
     if (!expected || *expected != ssz::sha256(*v.block))
-      return Unexpected<std::string>("the block's bytes do not match block_sha256");
+      return Unexpected(corrupt("the block's bytes do not match block_sha256"));
   }
   return v;
 }
 
-Expected<LoadedAnchor, std::string> load_anchor(ssz::Bytes file, std::optional<uint64_t> genesis_time) {
+Expected<LoadedAnchor, PersistError> load_anchor(ssz::Bytes file, std::optional<uint64_t> genesis_time) {
   auto view = parse_anchor_file(file);
   if (!view) return Unexpected(std::move(view.error()));
   const auto verified = verify_anchor(view->state, view->block, view->checkpoint, genesis_time);
   if (!verified)
-    return Unexpected<std::string>(std::string(to_string(verified.error().kind)) + ": " + verified.error().detail);
+    return Unexpected(PersistError{PersistErrorKind::verify,
+                                   std::string(to_string(verified.error().kind)) + ": " + verified.error().detail});
   auto a = std::make_shared<VerifiedAnchor>();
   a->checkpoint = view->checkpoint;
   a->state = std::make_shared<const std::vector<uint8_t>>(view->state.begin(), view->state.end());

@@ -22,6 +22,7 @@
 
 #include "anchor.h"
 #include "expected.h"
+#include "persist_error.h"
 #include "snapshot.h"
 
 namespace leanpoint {
@@ -41,9 +42,10 @@ struct AnchorFileView {
   std::optional<ssz::Bytes> block;
 };
 
-// Splits a file into its header and bytes; the error says what is wrong
-// (not an anchor file, a bad header, truncated, trailing bytes).
-Expected<AnchorFileView, std::string> parse_anchor_file(ssz::Bytes file);
+// Splits a file into its header and bytes. The error is `foreign` (not an
+// anchor file) or `corrupt` (a bad header, truncated, trailing bytes, a block
+// that does not match its SHA-256), its detail saying which.
+Expected<AnchorFileView, PersistError> parse_anchor_file(ssz::Bytes file);
 
 struct LoadedAnchor {
   std::shared_ptr<const VerifiedAnchor> anchor;  // marked restored
@@ -51,7 +53,8 @@ struct LoadedAnchor {
 };
 
 // Parses and verifies a whole file; with `genesis_time`, an anchor of
-// another genesis is refused too. The error is one line for the log.
-Expected<LoadedAnchor, std::string> load_anchor(ssz::Bytes file, std::optional<uint64_t> genesis_time);
+// another genesis is refused too. The error is parse_anchor_file's, or
+// `verify` with the proof's Failure kind and detail ("root_mismatch: ...").
+Expected<LoadedAnchor, PersistError> load_anchor(ssz::Bytes file, std::optional<uint64_t> genesis_time);
 
 }  // namespace leanpoint

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -20,153 +19,224 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+constexpr std::string_view kRefusedPrefix = "anchor.refused-";
 
-// Writes all of `bytes`; false with errno set on a failure.
-bool write_all(int fd, const void* data, size_t size) {
+// Writes all of `size` bytes to `fd`, the file at `path`.
+Expected<void, PersistError> write_all(int fd, const void* data, size_t size, const std::string& path) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
     const ssize_t n = ::write(fd, p, size);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n == 0) errno = EIO;
-      return false;
+      return Unexpected(last_io_error("write " + path));
     }
     p += n;
     size -= static_cast<size_t>(n);
   }
-  return true;
+  return {};
 }
 
-// The whole file, if it is no larger than `max_bytes`.
-Expected<std::vector<uint8_t>, std::string> read_file(const std::string& path, uint64_t max_bytes) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Unexpected(errno_text("open " + path));
+// The whole file, if it is a regular file no larger than `max_bytes`.
+Expected<std::vector<uint8_t>, PersistError> read_file(const std::string& path, uint64_t max_bytes) {
+  // O_NONBLOCK: a FIFO put there would otherwise hold the start until
+  // someone writes to it; it is refused below as not a regular file.
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return Unexpected(last_io_error("open " + path));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Unexpected(errno_text("stat " + path));
-  if (!S_ISREG(st.st_mode)) return Unexpected<std::string>(path + " is not a regular file");
+  if (::fstat(fd.get(), &st) != 0) return Unexpected(last_io_error("stat " + path));
+  if (!S_ISREG(st.st_mode)) return Unexpected(PersistError{PersistErrorKind::foreign, path + " is not a regular file"});
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return Unexpected<std::string>(path + " holds " + std::to_string(st.st_size) + " bytes, more than a state and " +
-                                   "a block of --max-state-bytes each");
+    return Unexpected(PersistError{PersistErrorKind::too_large, path + " holds " + std::to_string(st.st_size) +
+                                                                    " bytes, more than a state and " +
+                                                                    "a block of --max-state-bytes each"});
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Unexpected(errno_text("read " + path));
-    if (n == 0) break;
+    if (n < 0) return Unexpected(last_io_error("read " + path));
+    if (n == 0) break;  // shorter than fstat said: parsing calls it truncated
     done += static_cast<size_t>(n);
   }
   bytes.resize(done);
   return bytes;
 }
 
-}  // namespace
-
-Expected<std::unique_ptr<DataDir>, std::string> DataDir::open(const std::string& path) {
+// Creates `path` if needed and opens it, for the lock and the fsyncs.
+Expected<UniqueFd, PersistError> open_directory(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec) log(LogLevel::error, "--data-dir ", path, ": cannot create it: ", ec.message(), "; anchors will not persist");
   UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) {
-    if (!ec) log(LogLevel::error, "--data-dir ", path, ": ", std::strerror(errno), "; anchors will not persist");
-    return std::unique_ptr<DataDir>(new DataDir(path, std::move(dir)));
+  if (dir.valid()) return dir;
+  // Not creating it is the more telling reason when both failed.
+  if (ec) return Unexpected(PersistError{PersistErrorKind::io, "create " + path + ": " + ec.message()});
+  return Unexpected(last_io_error("open " + path));
+}
+
+// The anchor.refused-MS files in `dir`, sorted by name: oldest first, as
+// set_aside names them.
+Expected<std::vector<std::string>, PersistError> refused_files(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(kRefusedPrefix, 0) == 0) names.push_back(std::move(name));
   }
-  if (::flock(dir.get(), LOCK_EX | LOCK_NB) != 0)
-    return Unexpected<std::string>("--data-dir " + path +
-                                   " is in use by another leanpoint (locked); give each instance its own directory");
-  auto d = std::unique_ptr<DataDir>(new DataDir(path, std::move(dir)));
-  if (::unlink(d->file("anchor.tmp").c_str()) == 0)
-    log(LogLevel::info, "--data-dir: removed anchor.tmp, a write a stop interrupted");
+  if (ec) return Unexpected(PersistError{PersistErrorKind::io, "list " + dir + ": " + ec.message()});
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Creates the temp file and writes the whole anchor to it, durably.
+Expected<void, PersistError> write_temp(const std::string& tmp, const std::string& header,
+                                        const VerifiedAnchor& anchor) {
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return Unexpected(last_io_error("create " + tmp));
+  if (auto w = write_all(fd.get(), header.data(), header.size(), tmp); !w) return w;
+  if (auto w = write_all(fd.get(), anchor.state->data(), anchor.state->size(), tmp); !w) return w;
+  if (anchor.block)
+    if (auto w = write_all(fd.get(), anchor.block->data(), anchor.block->size(), tmp); !w) return w;
+  if (::fsync(fd.get()) != 0) return Unexpected(last_io_error("fsync " + tmp));
+  // close can report a write-back error that fsync did not.
+  if (::close(fd.release()) != 0) return Unexpected(last_io_error("close " + tmp));
+  return {};
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<DataDir>, PersistError> DataDir::open(const std::string& path) {
+  auto dir = open_directory(path);
+  if (!dir) {
+    log(LogLevel::error, "--data-dir: ", dir.error().text(), "; anchors will not persist");
+    return std::unique_ptr<DataDir>(new DataDir(path, UniqueFd()));
+  }
+  if (::flock(dir->get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return Unexpected(PersistError{PersistErrorKind::locked, "--data-dir " + path +
+                                                                   " is in use by another leanpoint; give each "
+                                                                   "instance its own directory"});
+    return Unexpected(last_io_error("flock --data-dir " + path));
+  }
+  auto d = std::unique_ptr<DataDir>(new DataDir(path, std::move(*dir)));
+  d->remove_leftover_temp();
   return d;
 }
 
-std::optional<LoadedAnchor> DataDir::restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time,
-                                             DataDirStatus& status) {
-  const std::string path = file("anchor");
+void DataDir::remove_leftover_temp() {
+  const std::string tmp = file("anchor.tmp");
+  if (::unlink(tmp.c_str()) == 0) {
+    log(LogLevel::info, "--data-dir: removed anchor.tmp, a write a stop interrupted");
+  } else if (errno != ENOENT) {
+    // Not fatal: the next write recreates it (O_TRUNC), or fails and is counted.
+    log(LogLevel::warn, "--data-dir: cannot remove a leftover anchor.tmp: ", last_io_error("unlink " + tmp).text());
+  }
+}
+
+RestoreResult DataDir::restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time) {
+  RestoreResult result;
+  result.status.path = path_;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+  if (::stat(file("anchor").c_str(), &st) != 0 && errno == ENOENT) {
     log(LogLevel::info, "--data-dir: no stored anchor in ", path_, "; waiting for the upstreams");
-    return std::nullopt;
+    return result;
   }
-  const auto bytes = read_file(path, 2 * max_bytes + kAnchorFileMagic.size() + kAnchorFileMaxHeader + 1);
-  auto loaded =
-      bytes ? load_anchor(*bytes, genesis_time) : Expected<LoadedAnchor, std::string>(Unexpected(bytes.error()));
+  // Any other stat failure: reading fails with the reason, which is reported.
+  auto loaded = load(max_bytes, genesis_time);
   if (!loaded) {
-    status.restore = RestoreOutcome::refused;
-    status.restore_detail = loaded.error();
-    set_aside(loaded.error());
-    return std::nullopt;
+    result.status.restore = RestoreOutcome::refused;
+    result.status.restore_detail = loaded.error().text();
+    refuse(loaded.error());
+    return result;
   }
-  status.restore = RestoreOutcome::serving;
-  status.restored = loaded->anchor->checkpoint;
+  result.status.restore = RestoreOutcome::serving;
+  result.status.restored = loaded->anchor->checkpoint;
   log(LogLevel::info, "--data-dir: restored the anchor of slot ", loaded->anchor->checkpoint.slot, " (state ",
       loaded->anchor->state->size(), " bytes", loaded->anchor->block ? ", with its block" : ", no block",
       "), verified again; serving it until the upstreams agree");
-  return std::move(*loaded);
+  result.anchor = std::move(*loaded);
+  return result;
 }
 
-void DataDir::set_aside(const std::string& reason) {
-  // Named by time, and always after the ones already there, so that the
-  // newest sort last (same digit count for centuries) and pruning keeps them.
-  constexpr std::string_view kPrefix = "anchor.refused-";
-  std::vector<std::string> refused;
-  int64_t after = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(path_, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(kPrefix, 0) != 0) continue;
-    refused.push_back(name);
-    after = std::max<int64_t>(after, std::atoll(name.c_str() + kPrefix.size()));
-  }
-  const std::string aside = std::string(kPrefix) + std::to_string(std::max(unix_ms(), after + 1));
-  if (::rename(file("anchor").c_str(), file(aside.c_str()).c_str()) != 0) {
-    log(LogLevel::error, "--data-dir: the stored anchor is refused (", reason,
-        ") and cannot be set aside: ", std::strerror(errno), "; it is not served");
+Expected<LoadedAnchor, PersistError> DataDir::load(uint64_t max_bytes, std::optional<uint64_t> genesis_time) const {
+  const auto bytes = read_file(file("anchor"), 2 * max_bytes + kAnchorFileMagic.size() + kAnchorFileMaxHeader + 1);
+  if (!bytes) return Unexpected(bytes.error());
+  return load_anchor(*bytes, genesis_time);
+}
+
+void DataDir::refuse(const PersistError& why) {
+  const auto aside = set_aside();
+  if (!aside) {
+    log(LogLevel::error, "--data-dir: the stored anchor is refused (", why.text(),
+        ") and cannot be set aside: ", aside.error().text(), "; it is not served");
     return;
   }
-  log(LogLevel::error, "--data-dir: the stored anchor is refused (", reason, "); kept as ", aside, ", not served");
-  refused.push_back(aside);
-  std::sort(refused.begin(), refused.end());
-  for (size_t i = 0; i + kRefusedFilesKept < refused.size(); ++i) fs::remove(file(refused[i].c_str()), ec);
+  log(LogLevel::error, "--data-dir: the stored anchor is refused (", why.text(), "); kept as ", *aside, ", not served");
+  if (auto pruned = prune_refused(); !pruned)
+    log(LogLevel::warn, "--data-dir: cannot remove the oldest refused files: ", pruned.error().text());
 }
 
-Expected<size_t, std::string> DataDir::write(const VerifiedAnchor& anchor) {
+Expected<std::string, PersistError> DataDir::set_aside() {
+  // Named by time, and always after the ones already there, so that the
+  // newest sort last (same digit count for centuries) and pruning keeps them.
+  // If the directory cannot be listed, the clock alone names it: pruning,
+  // which needs the list too, will report that.
+  int64_t after = 0;
+  if (const auto refused = refused_files(path_))
+    for (const auto& name : *refused)
+      after = std::max<int64_t>(after, std::atoll(name.c_str() + kRefusedPrefix.size()));
+  const std::string aside = std::string(kRefusedPrefix) + std::to_string(std::max(unix_ms(), after + 1));
+  if (::rename(file("anchor").c_str(), file(aside).c_str()) != 0)
+    return Unexpected(last_io_error("rename anchor to " + aside));
+  return aside;
+}
+
+Expected<void, PersistError> DataDir::prune_refused() {
+  const auto refused = refused_files(path_);
+  if (!refused) return Unexpected(refused.error());
+  for (size_t i = 0; i + kRefusedFilesKept < refused->size(); ++i) {
+    std::error_code ec;
+    fs::remove(file((*refused)[i]), ec);
+    if (ec)
+      return Unexpected(PersistError{PersistErrorKind::io, "remove " + file((*refused)[i]) + ": " + ec.message()});
+  }
+  return {};
+}
+
+Expected<void, PersistError> DataDir::sync_directory() {
+  if (!dir_.valid())
+    return Unexpected(PersistError{PersistErrorKind::io, "fsync " + path_ + ": it could not be opened at start"});
+  if (::fsync(dir_.get()) != 0) return Unexpected(last_io_error("fsync " + path_));
+  return {};
+}
+
+Expected<size_t, PersistError> DataDir::write(const VerifiedAnchor& anchor) {
   const std::string tmp = file("anchor.tmp");
   const std::string header = anchor_file_header(anchor);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return Unexpected(errno_text("create " + tmp));
-  const bool written = write_all(fd.get(), header.data(), header.size()) &&
-                       write_all(fd.get(), anchor.state->data(), anchor.state->size()) &&
-                       (!anchor.block || write_all(fd.get(), anchor.block->data(), anchor.block->size())) &&
-                       ::fsync(fd.get()) == 0;
-  if (!written) {
-    const std::string error = errno_text("write " + tmp);
-    ::unlink(tmp.c_str());  // a partial file is never left to look like an anchor
-    return Unexpected(error);
-  }
-  if (::close(fd.release()) != 0) {
-    const std::string error = errno_text("close " + tmp);
-    ::unlink(tmp.c_str());
-    return Unexpected(error);
+  if (auto written = write_temp(tmp, header, anchor); !written) {
+    // A partial file is never left to look like an anchor. Should the unlink
+    // fail too, the write's own error is the one to report, and a leftover
+    // anchor.tmp is never read: the next write or start replaces it.
+    (void)::unlink(tmp.c_str());
+    return Unexpected(written.error());
   }
   if (::rename(tmp.c_str(), file("anchor").c_str()) != 0) {
-    const std::string error = errno_text("rename " + tmp);
-    ::unlink(tmp.c_str());
+    const PersistError error = last_io_error("rename " + tmp);
+    (void)::unlink(tmp.c_str());  // as above
     return Unexpected(error);
   }
   // The rename is durable once the directory is.
-  if (!dir_.valid() || ::fsync(dir_.get()) != 0) return Unexpected(errno_text("fsync " + path_));
+  if (auto synced = sync_directory(); !synced) return Unexpected(synced.error());
   return header.size() + anchor.state->size() + (anchor.block ? anchor.block->size() : 0);
 }
 
-void DataDir::drop() {
-  if (::rename(file("anchor").c_str(), file("anchor.dropped").c_str()) == 0) {
-    if (dir_.valid()) ::fsync(dir_.get());
-    log(LogLevel::info, "--data-dir: the disowned anchor is kept as anchor.dropped");
-  } else if (errno != ENOENT) {
-    log(LogLevel::error, "--data-dir: cannot set the disowned anchor aside: ", std::strerror(errno));
+Expected<void, PersistError> DataDir::drop() {
+  if (::rename(file("anchor").c_str(), file("anchor.dropped").c_str()) != 0) {
+    if (errno == ENOENT) return {};  // nothing stored: nothing to set aside
+    return Unexpected(last_io_error("rename anchor to anchor.dropped"));
   }
+  log(LogLevel::info, "--data-dir: the disowned anchor is kept as anchor.dropped");
+  return sync_directory();
 }
 
 AnchorWriter::AnchorWriter(DataDir& dir, DataDirStatus initial)
@@ -211,7 +281,8 @@ void AnchorWriter::run() {
     if (drop_pending_) {
       drop_pending_ = false;
       lock.unlock();
-      dir_.drop();
+      const auto dropped = dir_.drop();
+      if (!dropped) log(LogLevel::error, "--data-dir: cannot set the disowned anchor aside: ", dropped.error().text());
       lock.lock();
       continue;
     }
@@ -219,25 +290,27 @@ void AnchorWriter::run() {
     auto anchor = std::move(pending_);
     pending_.reset();
     lock.unlock();
-    auto written = dir_.write(*anchor);
+    const auto written = dir_.write(*anchor);
     lock.lock();
-    if (written) {
-      ++status_.writes_total;
-      status_.last_write_ms = unix_ms();
-      if (!status_.last_write_error.empty())
-        log(LogLevel::info, "--data-dir: writing anchors again (", dir_.path(), ")");
-      status_.last_write_error.clear();
-      log(LogLevel::debug, "--data-dir: stored the anchor of slot ", anchor->checkpoint.slot, " (", *written,
-          " bytes)");
-    } else {
-      ++status_.write_errors_total;
-      // Logged when the error changes; a disk that stays full is one line.
-      if (status_.last_write_error != written.error())
-        log(LogLevel::error, "--data-dir: cannot store the anchor of slot ", anchor->checkpoint.slot, ": ",
-            written.error(), "; serving goes on");
-      status_.last_write_error = written.error();
-    }
+    record_write(anchor->checkpoint.slot, written);
   }
+}
+
+void AnchorWriter::record_write(uint64_t slot, const Expected<size_t, PersistError>& written) {
+  if (written) {
+    ++status_.writes_total;
+    status_.last_write_ms = unix_ms();
+    if (!status_.last_write_error.empty()) log(LogLevel::info, "--data-dir: writing anchors again (", dir_.path(), ")");
+    status_.last_write_error.clear();
+    log(LogLevel::debug, "--data-dir: stored the anchor of slot ", slot, " (", *written, " bytes)");
+    return;
+  }
+  ++status_.write_errors_total;
+  const std::string error = written.error().text();
+  // Logged when the error changes; a disk that stays full is one line.
+  if (status_.last_write_error != error)
+    log(LogLevel::error, "--data-dir: cannot store the anchor of slot ", slot, ": ", error, "; serving goes on");
+  status_.last_write_error = error;
 }
 
 }  // namespace leanpoint

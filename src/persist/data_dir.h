@@ -21,44 +21,62 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "anchor_file.h"
 #include "expected.h"
 #include "fd.h"
+#include "persist_error.h"
 #include "snapshot.h"
 
 namespace leanpoint {
 
 inline constexpr size_t kRefusedFilesKept = 4;
 
+// What restore found: the anchor to serve, if any, and the status the
+// writer starts from. `anchor` empty means only "nothing to serve"; why
+// (no file, or refused and the reason) is in `status`.
+struct RestoreResult {
+  std::optional<LoadedAnchor> anchor;
+  DataDirStatus status;  // path, and restore: none, serving or refused (with restore_detail)
+};
+
 class DataDir {
  public:
-  // Creates the directory if needed and locks it. Fails only when another
-  // process holds the lock; a directory that cannot be created or opened is
-  // logged here and its writes fail (and are counted) later.
-  static Expected<std::unique_ptr<DataDir>, std::string> open(const std::string& path);
+  // Creates the directory if needed and locks it. Fails (`locked`) when
+  // another process holds the lock, or (`io`) when the lock cannot be taken
+  // at all. A directory that cannot be created or opened is logged here and
+  // its writes fail (and are counted) later: serving does not need it.
+  static Expected<std::unique_ptr<DataDir>, PersistError> open(const std::string& path);
 
   const std::string& path() const { return path_; }
 
-  // Reads the stored anchor and verifies it (anchor_file.h). No file: empty.
-  // A file that fails is logged, set aside as anchor.refused-MS, and reported
-  // in `status` (restore = refused).
-  std::optional<LoadedAnchor> restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time, DataDirStatus& status);
+  // Reads the stored anchor and verifies it (anchor_file.h). No file:
+  // restore none. A file that fails (io, too_large, foreign, corrupt or
+  // verify) is logged, set aside as anchor.refused-MS, and reported as
+  // restore refused, with the error's text as restore_detail.
+  RestoreResult restore(uint64_t max_bytes, std::optional<uint64_t> genesis_time);
 
-  // Replaces the stored anchor, atomically; the error is one line for the log.
-  Expected<size_t, std::string> write(const VerifiedAnchor& anchor);
+  // Replaces the stored anchor, atomically; the bytes written. Errors are io.
+  Expected<size_t, PersistError> write(const VerifiedAnchor& anchor);
 
   // Sets the stored anchor aside as anchor.dropped (replacing an older one).
-  void drop();
+  // No stored anchor is not an error: there is nothing to set aside.
+  Expected<void, PersistError> drop();
 
  private:
   explicit DataDir(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
-  std::string file(const char* name) const { return path_ + "/" + name; }
-  void set_aside(const std::string& reason);
+  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+  Expected<LoadedAnchor, PersistError> load(uint64_t max_bytes, std::optional<uint64_t> genesis_time) const;
+  void refuse(const PersistError& why);
+  Expected<std::string, PersistError> set_aside();
+  Expected<void, PersistError> prune_refused();
+  Expected<void, PersistError> sync_directory();
+  void remove_leftover_temp();
 
   std::string path_;
-  UniqueFd dir_;  // open (and flocked) for the directory fsyncs
+  UniqueFd dir_;  // open (and flocked) for the directory fsyncs; invalid if it could not be opened
 };
 
 // The thread that writes anchors. The poller hands it each new anchor and
@@ -77,6 +95,7 @@ class AnchorWriter {
 
  private:
   void run();
+  void record_write(uint64_t slot, const Expected<size_t, PersistError>& written);  // under mutex_
 
   DataDir& dir_;
   mutable std::mutex mutex_;

@@ -1,7 +1,8 @@
 // libFuzzer target: load_anchor (anchor_file.h) on arbitrary bytes, as a
 // damaged or foreign --data-dir file would present them.
 //
-// Property checked: every input is refused with a message or loads as an
+// Property checked: every input is refused with a message and a kind that
+// fits the step (parsing: foreign or corrupt; proving: verify) or loads as an
 // anchor whose state and block are exactly the bytes the header announces,
 // in place; nothing throws. A parse that points outside the input, a loaded
 // anchor that differs from its bytes, a sanitizer report or the trap below
@@ -14,9 +15,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const leanpoint::ssz::Bytes input(data, size);
+  using leanpoint::PersistErrorKind;
   const auto view = leanpoint::parse_anchor_file(input);
   if (!view) {
-    if (view.error().empty()) __builtin_trap();
+    const auto kind = view.error().kind;
+    if (view.error().detail.empty() || (kind != PersistErrorKind::foreign && kind != PersistErrorKind::corrupt))
+      __builtin_trap();
     return 0;
   }
   const auto inside = [&](leanpoint::ssz::Bytes part) {
@@ -28,7 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       view->block ? view->block->data() + view->block->size() : view->state.data() + view->state.size();
   if (end != data + size) __builtin_trap();
   const auto loaded = leanpoint::load_anchor(input, std::nullopt);
-  if (!loaded) return 0;
+  if (!loaded) {
+    // It parsed, so only the proof can refuse it.
+    if (loaded.error().kind != PersistErrorKind::verify || loaded.error().detail.empty()) __builtin_trap();
+    return 0;
+  }
   const auto& a = *loaded->anchor;
   if (!a.restored || !std::equal(a.state->begin(), a.state->end(), view->state.begin(), view->state.end()))
     __builtin_trap();
