@@ -57,10 +57,9 @@ void reload_upstreams(const Config& config, Poller& poller) {
 
 PollerOptions poller_options(const Config& c) {
   PollerOptions o;
-  o.upstreams = c.upstreams;
-  o.poll_interval = std::chrono::milliseconds(c.poll_ms);
-  o.timeout = std::chrono::milliseconds(c.timeout_ms);
-  o.max_backoff = std::chrono::milliseconds(c.max_backoff_ms);
+  o.poll_ms = c.poll_ms;
+  o.timeout_ms = c.timeout_ms;
+  o.max_backoff_ms = c.max_backoff_ms;
   o.max_state_bytes = c.max_state_bytes;
   o.max_json_bytes = c.max_json_bytes;
   o.min_agree = c.min_agree;
@@ -127,6 +126,7 @@ int run_service(const Config& config) {
   // --data-dir: read back (and verify again) the stored anchor before the
   // server starts, so the first request can be answered with it.
   PollerOptions poll_options = poller_options(config);
+  PersistHooks hooks;
   std::unique_ptr<DataDir> data_dir;
   std::unique_ptr<AnchorWriter> writer;
   if (!config.data_dir.empty()) {
@@ -139,20 +139,20 @@ int run_service(const Config& config) {
     DataDirStatus initial;
     initial.path = data_dir->path();
     if (auto restored = data_dir->restore(config.max_state_bytes, config.genesis_time, initial)) {
-      poll_options.restored = std::move(restored->anchor);
-      poll_options.restored_summary = restored->summary;
+      hooks.restored = std::move(restored->anchor);
+      hooks.restored_summary = restored->summary;
     }
     writer = std::make_unique<AnchorWriter>(*data_dir, std::move(initial));
-    poll_options.on_anchor = [w = writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
+    hooks.on_anchor = [w = writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
       a ? w->save(std::move(a)) : w->drop();
     };
-    poll_options.data_dir_status = [w = writer.get()] { return w->status(); };
+    hooks.data_dir_status = [w = writer.get()] { return w->status(); };
   }
 
   SnapshotStore store;
   ServerStats stats;
   // Built before the server starts: it publishes a restored anchor at once.
-  Poller poller(std::move(poll_options), store);
+  Poller poller(poll_options, config.upstreams, store, std::move(hooks));
   HttpServer server(server_options, stats);
   server.set_routes(leanpoint_routes(store, server, stats, routes));
   try {
