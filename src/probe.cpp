@@ -49,12 +49,12 @@ int run_probe(const std::string& url, int64_t timeout_ms, std::ostream& out, std
   std::string first_line;
   const auto r = http_get({target->upstream.host, target->upstream.port, target->path, "*/*", kMaxProbeBody},
                           Clock::now() + std::chrono::milliseconds(timeout_ms), -1,
-                          [&first_line](std::istream& body) -> std::optional<Failure> {
+                          [&first_line](std::istream& body) -> Expected<void, Failure> {
                             std::getline(body, first_line);
                             char sink[4096];
                             while (body.read(sink, sizeof sink) || body.gcount() > 0) {
                             }
-                            return std::nullopt;
+                            return {};
                           });
   if (!r) {
     err << "leanpoint probe: " << url << ": " << to_string(r.error().kind) << " (" << r.error().detail << ")\n";

@@ -397,12 +397,12 @@ struct Restored {
     REQUIRE(dir->write(*verified(stored)));
     auto loaded = dir->restore(64 << 20, std::nullopt).anchor;
     REQUIRE(loaded);
-    auto o = net.poller_options();
-    o.restored = loaded->anchor;
-    o.restored_summary = loaded->summary;
-    o.on_anchor = [this](std::shared_ptr<const VerifiedAnchor> a) { saved.push_back(std::move(a)); };
-    o.data_dir_status = [] { return DataDirStatus{}; };
-    poller = std::make_unique<leanpoint::Poller>(std::move(o), store);
+    leanpoint::PersistHooks hooks;
+    hooks.restored = loaded->anchor;
+    hooks.restored_summary = loaded->summary;
+    hooks.on_anchor = [this](std::shared_ptr<const VerifiedAnchor> a) { saved.push_back(std::move(a)); };
+    hooks.data_dir_status = [] { return DataDirStatus{}; };
+    poller = std::make_unique<leanpoint::Poller>(net.poller_options(), net.upstreams(), store, std::move(hooks));
   }
   std::shared_ptr<const leanpoint::Snapshot> round() {
     poller->run_round();

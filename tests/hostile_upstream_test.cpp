@@ -46,11 +46,11 @@ Outcome get(const sim::ScriptedServer& s, size_t cap, Clock::duration deadline =
   const size_t before = testing::peak_rss_bytes();
   const auto start = Clock::now();
   const auto r = leanpoint::http_get({"127.0.0.1", s.port(), "/x", "application/json", cap}, start + deadline, -1,
-                                     [](std::istream& body) -> std::optional<leanpoint::Failure> {
+                                     [](std::istream& body) -> leanpoint::Expected<void, leanpoint::Failure> {
                                        char sink[4096];
                                        while (body.read(sink, sizeof sink) || body.gcount() > 0) {
                                        }
-                                       return std::nullopt;
+                                       return {};
                                      });
   Outcome o;
   o.took = Clock::now() - start;

@@ -254,7 +254,9 @@ TEST_CASE("names resolve under the deadline" * doctest::skip(testing::kThreadSan
 }
 
 TEST_CASE("a stop request ends a request at once") {
-  const leanpoint::EventFd cancel;
+  auto opened = leanpoint::EventFd::open();
+  REQUIRE(opened);
+  const leanpoint::EventFd cancel = std::move(*opened);
   // The upstream signals the stop when the request arrives, then hangs.
   ScriptedServer up([&cancel](const std::string&, const std::string&) {
     cancel.notify();

@@ -67,18 +67,19 @@ TEST_CASE("200 rounds against every fault: flat fds and threads, deadlines kept,
   // "nodeI_kind URL" lines, then "ready: N nodes, genesis G, ..."
   std::istringstream out(sim.out());
   leanpoint::PollerOptions options;
+  std::vector<leanpoint::Upstream> upstreams;
   std::string name, url;
   for (size_t i = 0; i < kCount && out >> name >> url; ++i)
-    options.upstreams.push_back(leanpoint::parse_upstream_url(name, url, "sim"));
-  REQUIRE(options.upstreams.size() == kCount);
+    upstreams.push_back(leanpoint::parse_upstream_url(name, url, "sim"));
+  REQUIRE(upstreams.size() == kCount);
   const uint64_t genesis = std::stoull(sim.out().substr(sim.out().find("genesis ") + 8));
   const leanpoint::sim::Chain canonical(1, genesis, 8), fork(2, genesis, 8);
 
-  options.poll_interval = 1000ms;
-  options.timeout = kTimeout;
-  options.max_backoff = 30s;
+  options.poll_ms = 1000;
+  options.timeout_ms = kTimeout.count();
+  options.max_backoff_ms = 30000;
   leanpoint::SnapshotStore store;
-  leanpoint::Poller poller(options, store);
+  leanpoint::Poller poller(options, upstreams, store);
 
   poller.run_round();
   const size_t fds_after_first = testing::open_fds();

@@ -58,7 +58,7 @@ TEST_CASE("out of descriptors: local, counted, nobody backs off; the next round 
   testing::Devnet net;
   for (int i = 0; i < 3; ++i) net.add();
   SnapshotStore store;
-  Poller poller(net.poller_options(), store);
+  Poller poller(net.poller_options(), net.upstreams(), store);
   poller.run_round();
   REQUIRE(store.load()->agreement.checkpoint);
   // The nodes' connection threads must be done with their sockets: one that
@@ -107,7 +107,7 @@ TEST_CASE("fork_choice over --max-json-bytes: too_large, and the node is read th
   SnapshotStore store;
   PollerOptions o = net.poller_options();
   o.max_json_bytes = 100;  // smaller than any fork_choice the devnet serves
-  Poller poller(o, store);
+  Poller poller(o, net.upstreams(), store);
   poller.run_round();
   const auto s = store.load();
   REQUIRE(s->agreement.checkpoint);

@@ -23,7 +23,7 @@ struct Harness {
   SnapshotStore store;
   std::unique_ptr<Poller> poller;
 
-  void start(PollerOptions o) { poller = std::make_unique<Poller>(std::move(o), store); }
+  void start(const PollerOptions& o) { poller = std::make_unique<Poller>(o, net.upstreams(), store); }
   void start() { start(net.poller_options()); }
   std::shared_ptr<const Snapshot> round() {
     poller->run_round();
@@ -37,6 +37,34 @@ TEST_CASE("before the first round: an empty snapshot") {
   SnapshotStore store;
   CHECK(store.load()->round == 0);
   CHECK(store.load()->anchor == nullptr);
+}
+
+TEST_CASE("the constructor publishes round 0 with the settings; every round carries them") {
+  Harness h;
+  h.net.add();
+  auto o = h.net.poller_options();
+  o.min_agree = 1;
+  const int64_t before = leanpoint::unix_ms();
+  h.start(o);
+  const auto first = h.store.load();
+  CHECK(first->round == 0);
+  CHECK(first->settings.poll_ms == o.poll_ms);
+  CHECK(first->settings.timeout_ms == o.timeout_ms);
+  CHECK(first->settings.min_agree == 1);
+  CHECK(first->settings.started_ms >= before);
+  CHECK(first->settings.started_ms <= leanpoint::unix_ms());
+  CHECK(first->anchor == nullptr);
+  CHECK_FALSE(first->data_dir);  // no --data-dir hooks
+  REQUIRE(first->upstreams.size() == 1);
+  CHECK_FALSE(first->upstreams[0].polled);
+  for (int round = 1; round <= 2; ++round) {
+    const auto s = h.round();
+    CHECK(s->round == static_cast<uint64_t>(round));
+    CHECK(s->settings.poll_ms == first->settings.poll_ms);
+    CHECK(s->settings.timeout_ms == first->settings.timeout_ms);
+    CHECK(s->settings.min_agree == first->settings.min_agree);
+    CHECK(s->settings.started_ms == first->settings.started_ms);
+  }
 }
 
 TEST_CASE("healthy upstreams: agreement, a verified anchor with its block, rows") {
@@ -205,9 +233,8 @@ TEST_CASE("finality moving on between fork_choice and the download is not the no
   });
   SnapshotStore store;
   PollerOptions o;
-  o.upstreams = {leanpoint::parse_upstream_url("moving", node.url(), "test")};
-  o.timeout = 300ms;
-  Poller poller(o, store);
+  o.timeout_ms = 300;
+  Poller poller(o, {leanpoint::parse_upstream_url("moving", node.url(), "test")}, store);
   poller.run_round();
   const auto s = store.load();
   CHECK(s->agreement.checkpoint->slot == 16);
@@ -257,7 +284,7 @@ TEST_CASE("backoff: a failing upstream is retried after 1, 2, 4 ... intervals, c
   h.net.add();
   h.net.add(Fault::reset);
   auto o = h.net.poller_options();
-  o.max_backoff = 4 * o.poll_interval;
+  o.max_backoff_ms = 4 * o.poll_ms;
   h.start(o);
   std::vector<int> attempted;
   for (int round = 1; round <= 16; ++round)
@@ -279,7 +306,7 @@ TEST_CASE("a round retries at most one failing upstream; the others take turns")
   h.net.add(Fault::black_hole);
   h.net.add(Fault::black_hole);
   auto o = h.net.poller_options();
-  o.max_backoff = o.poll_interval;  // no waiting: every failing upstream is always due
+  o.max_backoff_ms = o.poll_ms;  // no waiting: every failing upstream is always due
   h.start(o);
   auto s = h.round();  // first failures: all three polled
   CHECK(s->upstreams[1].polled);
@@ -294,7 +321,7 @@ TEST_CASE("a round retries at most one failing upstream; the others take turns")
         retried.push_back(i);
       }
     CHECK(polled == 1);
-    CHECK(s->round_duration_ms < 2 * o.timeout.count());  // one deadline, not three
+    CHECK(s->round_duration_ms < 2 * o.timeout_ms);  // one deadline, not three
   }
   CHECK(retried == std::vector<size_t>{1, 2, 3, 1, 2, 3});
   CHECK(s->upstreams[0].polls_total == 7);
@@ -311,10 +338,9 @@ TEST_CASE("backoff resets on success") {
   });
   SnapshotStore store;
   PollerOptions o;
-  o.upstreams = {leanpoint::parse_upstream_url("flaky", flaky.url(), "test")};
-  o.poll_interval = 1000ms;
-  o.timeout = 300ms;
-  Poller poller(o, store);
+  o.poll_ms = 1000;
+  o.timeout_ms = 300;
+  Poller poller(o, {leanpoint::parse_upstream_url("flaky", flaky.url(), "test")}, store);
   poller.run_round();  // fails: retried next round
   poller.run_round();  // fails: skips one round
   CHECK(store.load()->upstreams[0].consecutive_failures == 2);
@@ -335,8 +361,8 @@ TEST_CASE("a round longer than the poll interval is counted") {
   Harness h;
   h.net.add(Fault::black_hole);
   auto o = h.net.poller_options();
-  o.poll_interval = 100ms;
-  o.timeout = 250ms;
+  o.poll_ms = 100;
+  o.timeout_ms = 250;
   h.start(o);
   const auto s = h.round();
   CHECK(s->rounds_overrun_total == 1);
@@ -344,7 +370,9 @@ TEST_CASE("a round longer than the poll interval is counted") {
 }
 
 TEST_CASE("run(): a stop ends the request in flight and returns") {
-  const leanpoint::EventFd stop;  // declared first: outlives the server that writes it
+  auto opened = leanpoint::EventFd::open();
+  REQUIRE(opened);
+  const leanpoint::EventFd stop = std::move(*opened);  // declared first: outlives the server that writes it
   std::atomic<bool> asked{false};
   // The upstream signals the stop as soon as it is asked, then never answers.
   leanpoint::sim::ScriptedServer hole([&](const std::string&, const std::string&) {
@@ -354,10 +382,9 @@ TEST_CASE("run(): a stop ends the request in flight and returns") {
   });
   SnapshotStore store;
   PollerOptions o;
-  o.upstreams = {leanpoint::parse_upstream_url("hole", hole.url(), "test")};
-  o.poll_interval = 10s;
-  o.timeout = 5s;
-  Poller poller(o, store);
+  o.poll_ms = 10000;
+  o.timeout_ms = 5000;
+  Poller poller(o, {leanpoint::parse_upstream_url("hole", hole.url(), "test")}, store);
   const auto start = leanpoint::Clock::now();
   poller.run(stop.fd());
   CHECK(asked);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <streambuf>
 #include <utility>
 
@@ -50,7 +51,10 @@ UniqueFd connect_any(const std::vector<sockaddr_storage>& addrs, Clock::time_poi
       if (err == EINPROGRESS) {
         wait_or_fail(s.get(), POLLOUT, deadline, cancel_fd, FailureKind::connect_timeout, "connect");
         socklen_t err_len = sizeof err;
-        if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) err = errno;
+        // The connect's outcome; failing to read it is this process's
+        // trouble, not the upstream's.
+        if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) != 0)
+          abort_with(FailureKind::local, errno_text("getsockopt SO_ERROR", errno));
       }
     }
     if (err == 0) return s;
@@ -166,9 +170,11 @@ Expected<HttpResponse, Failure> http_get(const HttpRequest& request, Clock::time
     }
     BodyBuf buf(reader);
     std::istream body(&buf);
-    std::optional<Failure> failed = consume(body);
-    if (buf.failure()) failed = buf.failure();
-    if (failed) return Unexpected(std::move(*failed));
+    Expected<void, Failure> consumed = consume(body);
+    // A failure reading the body comes first: the consumer may have seen
+    // only its effect (a stream that ended early).
+    if (buf.failure()) return Unexpected(*buf.failure());
+    if (!consumed) return Unexpected(std::move(consumed.error()));
     return response;
   } catch (const HttpAbort& abort) {
     return Unexpected(abort.failure);

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +39,8 @@ struct HttpResponse {
 
 // Reads a 200's body as it arrives: `body` yields its bytes (framing undone,
 // under the deadline and the cap); a failure reading it ends the call with
-// that failure. Returns its own failure, if any.
-using BodyConsumer = std::function<std::optional<Failure>(std::istream& body)>;
+// that failure. Returns nothing, or its own failure, which http_get returns.
+using BodyConsumer = std::function<Expected<void, Failure>(std::istream& body)>;
 
 // Performs one GET under `deadline`. Fails with one of the transport kinds
 // of FailureKind (dns ... cancelled, local); a readable `cancel_fd` (if >= 0)

@@ -21,10 +21,10 @@ Expected<ForkChoice, Failure> fetch_fork_choice(const Upstream& up, size_t max_b
   // Parsed as it arrives: the body is never held whole.
   std::optional<Expected<ForkChoice, Failure>> parsed;
   const auto r = http_get(request_for(up, kForkChoicePath, "application/json", max_bytes), deadline, cancel_fd,
-                          [&parsed](std::istream& body) -> std::optional<Failure> {
+                          [&parsed](std::istream& body) -> Expected<void, Failure> {
                             parsed.emplace(parse_fork_choice(body));
-                            if (!*parsed) return parsed->error();
-                            return std::nullopt;
+                            if (!*parsed) return Unexpected(parsed->error());
+                            return {};
                           });
   if (!r) return Unexpected(r.error());
   if (r->status != 200) return status_failure(kForkChoicePath, r->status);

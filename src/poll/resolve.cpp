@@ -62,6 +62,27 @@ Unexpected<Failure> dns_failure(const std::string& host, const std::string& why)
   return Unexpected(Failure{FailureKind::dns, "lookup of " + host + ": " + why});
 }
 
+// Waits for a submitted lookup: gai_error's final code, or a failure when a
+// stop is requested or the deadline passes first. gai_suspend cannot watch
+// the stop fd, so it waits in short slices.
+Expected<int, Failure> await_lookup(gaicb* cb, const std::string& host, Clock::time_point deadline, int cancel_fd) {
+  gaicb* list[1] = {cb};
+  int rc;
+  while ((rc = gai_error(cb)) == EAI_INPROGRESS) {
+    if (cancelled(cancel_fd))
+      return Unexpected(Failure{FailureKind::cancelled, "lookup of " + host + ": stop requested"});
+    const int left = ms_until(deadline);
+    if (left == 0)
+      return Unexpected(Failure{FailureKind::dns, "lookup of " + host + " did not finish before the deadline"});
+    const int slice = std::min(left, 50);
+    const timespec ts{slice / 1000, (slice % 1000) * 1'000'000L};
+    // Its result (done, timed out, interrupted) is read again by gai_error
+    // at the top of the loop: nothing to check here.
+    (void)gai_suspend(list, 1, &ts);
+  }
+  return rc;
+}
+
 }  // namespace
 
 Expected<std::vector<sockaddr_storage>, Failure> resolve(const std::string& host, uint16_t port,
@@ -86,22 +107,12 @@ Expected<std::vector<sockaddr_storage>, Failure> resolve(const std::string& host
     return dns_failure(host, gai_strerror(rc));
   }
 
-  // gai_suspend cannot watch the stop fd, so wait in short slices.
-  int rc;
-  while ((rc = gai_error(&lookup->cb)) == EAI_INPROGRESS) {
-    if (cancelled(cancel_fd)) {
-      release(std::move(lookup));
-      return Unexpected(Failure{FailureKind::cancelled, "lookup of " + host + ": stop requested"});
-    }
-    const int left = ms_until(deadline);
-    if (left == 0) {
-      release(std::move(lookup));
-      return Unexpected(Failure{FailureKind::dns, "lookup of " + host + " did not finish before the deadline"});
-    }
-    const int slice = std::min(left, 50);
-    const timespec ts{slice / 1000, (slice % 1000) * 1'000'000L};
-    gai_suspend(list, 1, &ts);
+  const auto done = await_lookup(&lookup->cb, host, deadline, cancel_fd);
+  if (!done) {
+    release(std::move(lookup));
+    return Unexpected(done.error());
   }
+  const int rc = *done;
   if (rc != 0) {
     // The lookup ran in glibc's thread: errno here is not its errno, so only
     // EAI_MEMORY says for sure that the trouble is ours.

@@ -40,12 +40,11 @@ int main(int argc, char** argv) {
   }
   leanpoint::set_log_level(leanpoint::LogLevel::error);
   leanpoint::PollerOptions o;
-  o.upstreams = leanpoint::load_upstreams_file(argv[1]);
   const int rounds = std::atoi(argv[2]);
-  o.poll_interval = std::chrono::milliseconds(std::atoll(argv[3]));
-  o.timeout = std::chrono::milliseconds(std::atoll(argv[4]));
+  o.poll_ms = std::atoll(argv[3]);
+  o.timeout_ms = std::atoll(argv[4]);
   leanpoint::SnapshotStore store;
-  leanpoint::Poller poller(o, store);
+  leanpoint::Poller poller(o, leanpoint::load_upstreams_file(argv[1]), store);
 
   std::vector<double> durations;
   size_t fds_min = SIZE_MAX, fds_max = 0;
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
     std::printf("round %3d  %8.1f ms  fds %zu  agreed %s\n", r, ms, fds,
                 s->agreement.checkpoint ? std::to_string(s->agreement.checkpoint->slot).c_str() : "-");
     std::fflush(stdout);
-    next = std::max(next + o.poll_interval, leanpoint::Clock::now());
+    next = std::max<leanpoint::Clock::time_point>(next + std::chrono::milliseconds(o.poll_ms), leanpoint::Clock::now());
     std::this_thread::sleep_until(next);
   }
   // Round 1 is special (nobody backs off yet, the first anchor is fetched).

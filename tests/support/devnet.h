@@ -43,13 +43,12 @@ class Devnet {
   const leanpoint::sim::Chain& fork() const { return *fork_; }
   leanpoint::sim::Node& node(size_t i) { return *nodes_[i]; }
 
-  // Options for polling this devnet: short rounds and deadlines.
+  // Options for polling this devnet (its upstreams()): short rounds and deadlines.
   leanpoint::PollerOptions poller_options() const {
     leanpoint::PollerOptions o;
-    o.upstreams = upstreams();
-    o.poll_interval = std::chrono::milliseconds(1000);
-    o.timeout = std::chrono::milliseconds(300);
-    o.max_backoff = std::chrono::seconds(60);
+    o.poll_ms = 1000;
+    o.timeout_ms = 300;
+    o.max_backoff_ms = 60000;
     return o;
   }
 
