@@ -12,6 +12,7 @@
 #include "fd.h"
 #include "scripted_server.h"
 #include "testing.h"
+#include "upstream_url.h"
 
 using leanpoint::AnchorSource;
 using leanpoint::FailureKind;
@@ -39,7 +40,7 @@ class Node {
           return it != answers.end() ? it->second : respond(404, "text/plain", "not found");
         }) {}
   AnchorSource source(const std::string& name) const {
-    return {leanpoint::parse_upstream_url(name, server_.url(), "test"), nullptr, {}};
+    return {*leanpoint::parse_upstream_url(name, server_.url(), "test"), nullptr, {}};
   }
   size_t requests() const { return server_.requests(); }
 

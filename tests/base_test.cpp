@@ -106,7 +106,9 @@ TEST_CASE("UniqueFd: closes once, on reset or destruction; release gives it up")
 TEST_CASE("EventFd: readable after notify until drained; no descriptor left") {
   const size_t before = testing::open_fds();
   {
-    const leanpoint::EventFd e(leanpoint::EventFd::Mode::nonblocking);
+    auto opened = leanpoint::EventFd::open(leanpoint::EventFd::Mode::nonblocking);
+    REQUIRE(opened);
+    const leanpoint::EventFd& e = *opened;
     CHECK_FALSE(readable(e.fd()));
     e.notify();
     e.notify();

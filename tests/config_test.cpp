@@ -4,6 +4,7 @@
 #include "quickstart_config.h"
 #include "tempdir.h"
 #include "testing.h"
+#include "upstream_url.h"
 
 using leanpoint::Config;
 using leanpoint::parse_upstream_flag;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "scripted_server.h"
 #include "testing.h"
+#include "upstream_url.h"
 
 using leanpoint::FailureKind;
 using leanpoint::ObservedVia;
@@ -28,7 +29,7 @@ struct Node {
           const auto it = answers.find(target);
           return it != answers.end() ? it->second : respond(404, "text/plain", "not found");
         }) {}
-  leanpoint::Upstream upstream() const { return leanpoint::parse_upstream_url("node", server.url(), "test"); }
+  leanpoint::Upstream upstream() const { return *leanpoint::parse_upstream_url("node", server.url(), "test"); }
   ScriptedServer server;
 };
 

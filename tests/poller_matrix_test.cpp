@@ -15,6 +15,7 @@
 #include "poller.h"
 #include "subprocess.h"
 #include "testing.h"
+#include "upstream_url.h"
 
 using namespace std::chrono_literals;
 namespace lean = leanpoint::lean;
@@ -70,7 +71,7 @@ TEST_CASE("200 rounds against every fault: flat fds and threads, deadlines kept,
   std::vector<leanpoint::Upstream> upstreams;
   std::string name, url;
   for (size_t i = 0; i < kCount && out >> name >> url; ++i)
-    upstreams.push_back(leanpoint::parse_upstream_url(name, url, "sim"));
+    upstreams.push_back(*leanpoint::parse_upstream_url(name, url, "sim"));
   REQUIRE(upstreams.size() == kCount);
   const uint64_t genesis = std::stoull(sim.out().substr(sim.out().find("genesis ") + 8));
   const leanpoint::sim::Chain canonical(1, genesis, 8), fork(2, genesis, 8);

@@ -234,7 +234,7 @@ TEST_CASE("finality moving on between fork_choice and the download is not the no
   SnapshotStore store;
   PollerOptions o;
   o.timeout_ms = 300;
-  Poller poller(o, {leanpoint::parse_upstream_url("moving", node.url(), "test")}, store);
+  Poller poller(o, {*leanpoint::parse_upstream_url("moving", node.url(), "test")}, store);
   poller.run_round();
   const auto s = store.load();
   CHECK(s->agreement.checkpoint->slot == 16);
@@ -340,7 +340,7 @@ TEST_CASE("backoff resets on success") {
   PollerOptions o;
   o.poll_ms = 1000;
   o.timeout_ms = 300;
-  Poller poller(o, {leanpoint::parse_upstream_url("flaky", flaky.url(), "test")}, store);
+  Poller poller(o, {*leanpoint::parse_upstream_url("flaky", flaky.url(), "test")}, store);
   poller.run_round();  // fails: retried next round
   poller.run_round();  // fails: skips one round
   CHECK(store.load()->upstreams[0].consecutive_failures == 2);
@@ -384,7 +384,7 @@ TEST_CASE("run(): a stop ends the request in flight and returns") {
   PollerOptions o;
   o.poll_ms = 10000;
   o.timeout_ms = 5000;
-  Poller poller(o, {leanpoint::parse_upstream_url("hole", hole.url(), "test")}, store);
+  Poller poller(o, {*leanpoint::parse_upstream_url("hole", hole.url(), "test")}, store);
   const auto start = leanpoint::Clock::now();
   poller.run(stop.fd());
   CHECK(asked);

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "node.h"
 #include "poller.h"
+#include "upstream_url.h"
 
 namespace testing {
 
@@ -29,7 +30,7 @@ class Devnet {
   std::vector<leanpoint::Upstream> upstreams() const {
     std::vector<leanpoint::Upstream> ups;
     for (size_t i = 0; i < nodes_.size(); ++i)
-      ups.push_back(leanpoint::parse_upstream_url("node" + std::to_string(i), nodes_[i]->url(), "test"));
+      ups.push_back(*leanpoint::parse_upstream_url("node" + std::to_string(i), nodes_[i]->url(), "test"));
     return ups;
   }
 
