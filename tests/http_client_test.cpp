@@ -292,3 +292,38 @@ TEST_CASE("no descriptor outlives a request, whatever the upstream does") {
   CHECK(calls == 21);
   CHECK(testing::open_fds() == before);
 }
+
+TEST_CASE("a body consumer: streamed a 200's body, its own failure returned, a read failure first") {
+  using leanpoint::Expected;
+  using leanpoint::Failure;
+  ScriptedServer ok(always(leanpoint::sim::respond(200, "application/json", "hello")));
+  HttpRequest req{"127.0.0.1", ok.port(), "/x", "application/json", 1024};
+  std::string seen;
+  auto r = http_get(req, Clock::now() + kRequestDeadline, -1, [&seen](std::istream& body) -> Expected<void, Failure> {
+    std::getline(body, seen);
+    return {};
+  });
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.empty());
+  CHECK(seen == "hello");
+
+  r = http_get(req, Clock::now() + kRequestDeadline, -1, [](std::istream&) -> Expected<void, Failure> {
+    return leanpoint::Unexpected(Failure{FailureKind::malformed, "not what was expected"});
+  });
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == FailureKind::malformed);
+  CHECK(r.error().detail == "not what was expected");
+
+  // Over the cap: the read fails too_large, even where the consumer, seeing
+  // only a stream that ended, reports success.
+  req.max_body = 2;
+  r = http_get(req, Clock::now() + kRequestDeadline, -1, [](std::istream& body) -> Expected<void, Failure> {
+    char sink[64];
+    while (body.read(sink, sizeof sink) || body.gcount() > 0) {  // std::istream swallows the failure
+    }
+    return {};
+  });
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == FailureKind::too_large);
+}
