@@ -69,11 +69,6 @@ bool Connection::send_out(size_t budget, size_t& sent) {
   return true;
 }
 
-size_t head_end(const std::string& input) {
-  const size_t at = input.find("\r\n\r\n");
-  return at == std::string::npos ? 0 : at + 4;
-}
-
 ConnStream::ConnStream(Connection& conn, std::chrono::milliseconds stall, int stop_fd)
     : conn_(conn), stall_(stall), stop_fd_(stop_fd) {}
 

@@ -106,7 +106,4 @@ struct Connection {
   UniqueFd socket_;
 };
 
-// Where the request head in `input` ends (just past the blank line), or 0.
-size_t head_end(const std::string& input);
-
 }  // namespace leanpoint

@@ -8,13 +8,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
 
 #include "log.h"
-#include "route_table.h"
 #include "socket_address.h"
 #include "text.h"
 
@@ -52,73 +50,9 @@ constexpr size_t kTurnBudget = 4 * 1024 * 1024;
 
 std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
 
-namespace {
-
-// RFC 9110 §5.6.2: the characters of a method or a header name.
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
-// NUL, CR, LF and the other control characters (a tab only where `tab_ok`).
-bool has_control(std::string_view s, bool tab_ok) {
-  return std::any_of(s.begin(), s.end(), [tab_ok](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && !(tab_ok && c == '\t')) || u == 0x7f;
-  });
-}
-
-bool is_absolute_form(std::string_view target) {
-  return starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://");
-}
-
-}  // namespace
-
-std::optional<std::string> screen_head(std::string_view head) {
-  // The request line: method SP target SP version, one space each, no
-  // control characters; the target in origin-form or absolute-form.
-  const std::string_view line = head.substr(0, head.find("\r\n"));
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos || has_control(line, false))
-    return canned_response(400, "bad request line\n");
-  const std::string_view method = line.substr(0, sp1), target = line.substr(sp1 + 1, sp2 - sp1 - 1),
-                         version = line.substr(sp2 + 1);
-  if (!is_token(method) || target.empty() || (target[0] != '/' && !is_absolute_form(target)))
-    return canned_response(400, "bad request line\n");
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return canned_response(505, "HTTP/1.x only\n");
-  if (method_bit(method) == 0) return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
-  // Header lines: a name that is a token right up to the colon (no space
-  // before it, RFC 9112 §5.1; no folded lines), a value without control
-  // characters. Anything looser is where two parsers disagree about where a
-  // request ends: refused, and the connection closed, never read on.
-  // A body (any Content-Length but 0, any Transfer-Encoding) is refused too.
-  for (const HeaderLine& h : HeaderLines(head)) {
-    if (!h.has_colon || !is_token(h.name) || has_control(h.value, true))
-      return canned_response(400, "malformed header line\n");
-    if (iequals(h.name, "transfer-encoding") || (iequals(h.name, "content-length") && h.value != "0"))
-      return canned_response(413, "request bodies are not accepted\n");
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> admit_head(std::string& input, size_t head_size) {
-  if (auto refusal = screen_head(std::string_view(input).substr(0, head_size))) return refusal;
-  // Absolute-form (a proxy's "GET http://host/path HTTP/1.1"): the target
-  // becomes its path and query, in place, before anything routes on it.
-  const size_t at = input.find(' ') + 1;
-  const std::string_view target = request_target(input);
-  if (is_absolute_form(target)) {
-    const size_t scheme = target.find("//") + 2;
-    const size_t path = target.find_first_of("/?", scheme);
-    const std::string origin = path == std::string_view::npos ? std::string("/")
-                               : target[path] == '?'          ? "/" + std::string(target.substr(path))
-                                                              : std::string(target.substr(path));
-    input.replace(at, target.size(), origin);
-  }
-  return std::nullopt;
+std::string head_refusal(const HeadError& error) {
+  const bool method = error.kind == HeadErrorKind::method;
+  return canned_response(status_code(error.kind), error.detail + "\n", method ? "Allow: GET, HEAD\r\n" : "");
 }
 
 std::shared_ptr<void> PeerCounts::admit(const std::string& ip, size_t cap) {
@@ -174,6 +108,12 @@ void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::s
   // Keep the client's last bytes from turning our close into a reset before
   // it reads the answer: stop sending, let the socket drain on close.
   ::shutdown(conn->fd(), SHUT_WR);
+}
+
+void Gate::refuse(const std::shared_ptr<Connection>& conn, const HeadError& error) {
+  if (error.kind == HeadErrorKind::too_large) conn->stats.add(Counter::heads_too_large);
+  if (error.kind == HeadErrorKind::timeout) conn->stats.add(Counter::head_timeouts);
+  reply_and_close(conn, head_refusal(error));
 }
 
 void Gate::adopt(int socket) {
@@ -298,7 +238,7 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // release() may drop the map's reference
   char buf[8192];
   bool eof = false;
-  while (conn->input.size() <= kMaxRequestHead && !head_end(conn->input)) {
+  while (!head_ready(conn->input)) {
     const ssize_t n = ::recv(conn->fd(), buf, sizeof buf, 0);
     if (n > 0) {
       conn->input.append(buf, static_cast<size_t>(n));
@@ -309,23 +249,14 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
       break;
     }
   }
-  const size_t end = head_end(conn->input);
-  if (end > 0 && end <= kMaxRequestHead) {
-    release(conn->fd());
-    if (const auto refusal = admit_head(conn->input, end)) {
-      reply_and_close(conn, *refusal);
-      return;
-    }
-    dispatch_(std::move(conn));
+  if (!head_ready(conn->input)) {
+    if (eof) release(conn->fd());  // the client left
     return;
   }
-  if (conn->input.size() > kMaxRequestHead || end > kMaxRequestHead) {
-    stats_.add(Counter::heads_too_large);
-    release(conn->fd());
-    reply_and_close(conn, canned_response(431, "request head over " + describe_size(kMaxRequestHead) + "\n"));
-    return;
-  }
-  if (eof) release(conn->fd());  // the client left
+  release(conn->fd());
+  auto head = read_head(conn->input);
+  if (!head) return refuse(conn, head.error());
+  dispatch_(std::move(conn), std::move(*head));
 }
 
 Clock::time_point Gate::expire_heads() {
@@ -342,10 +273,8 @@ Clock::time_point Gate::expire_heads() {
     auto conn = waiting_[fd];
     release(fd);
     // An idle keep-alive connection just ends; a head cut short learns why.
-    if (!conn->input.empty() || conn->requests == 0) {
-      stats_.add(Counter::head_timeouts);
-      reply_and_close(conn, canned_response(408, "request head not complete in time\n"));
-    }
+    if (!conn->input.empty() || conn->requests == 0)
+      refuse(conn, HeadError{HeadErrorKind::timeout, "request head not complete in time"});
   }
   return next;
 }

@@ -6,8 +6,8 @@
 //     over --max-connections, or over --max-connections-per-client for its
 //     address: fast 503, closed
 //   gate thread (epoll): read the head under one absolute deadline
-//     (--head-timeout-ms) and a cap of kMaxRequestHead (431); screen it (GET/HEAD only,
-//     no bodies); hand the complete request to `dispatch`
+//     (--head-timeout-ms) and a cap of kMaxRequestHead (431); read_head
+//     screens it (request_head.h); hand the complete request to `dispatch`
 //   worker: answers it, then resume()s the connection here if it stays open,
 //     or if part of the response is still queued (conn_stream.h)
 //   gate thread: sends the queued output as the socket takes it, under the
@@ -31,10 +31,10 @@
 #include "cidr.h"
 #include "connection.h"
 #include "fd.h"
+#include "request_head.h"
 
 namespace leanpoint {
 
-constexpr size_t kMaxRequestHead = 16 * 1024;
 // Connections past --max-connections kept for probes (/livez, /readyz): one
 // of these may ask only for a probe route, and is closed after it.
 constexpr size_t kProbeReserve = 8;
@@ -69,21 +69,15 @@ std::string canned_response(int status, const std::string& body, const std::stri
 // The answer past --max-connections.
 std::string too_many_connections();
 
-// Checks a complete request head before any worker sees it: the request line
-// parses, the method is GET or HEAD, and there is no body. Returns the
-// response to send instead (and close), or nullopt if the request may proceed.
-std::optional<std::string> screen_head(std::string_view head);
-
-// screen_head on the head at the start of `input`; then an absolute-form
-// target ("http://host/path") is rewritten in place to origin-form ("/path"),
-// so that routing and cpp-httplib see one path.
-std::optional<std::string> admit_head(std::string& input, size_t head_size);
+// The answer to a head refused (request_head.h): the status its kind calls
+// for, the detail as the body; then the connection closes.
+std::string head_refusal(const HeadError& error);
 
 class Gate {
  public:
   // `dispatch` runs on the gate thread with a connection whose input starts
-  // with a complete, screened request head; it must not block.
-  using Dispatch = std::function<void(std::shared_ptr<Connection>)>;
+  // with the complete, screened request head `head`; it must not block.
+  using Dispatch = std::function<void(std::shared_ptr<Connection>, RequestHead)>;
 
   Gate(GateOptions options, ServerStats& stats, Dispatch dispatch);
   ~Gate();  // stop()
@@ -101,6 +95,8 @@ class Gate {
 
   // Sends `response` (small: best effort, never blocks) and drops the connection.
   static void reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response);
+  // Answers a refused head (counted when it is too large or late) and drops the connection.
+  static void refuse(const std::shared_ptr<Connection>& conn, const HeadError& error);
 
  private:
   void loop();

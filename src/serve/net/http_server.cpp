@@ -30,16 +30,6 @@ class InlineQueue : public httplib::TaskQueue {
 
 }  // namespace
 
-std::optional<std::string> take_range_header(std::string& input, size_t head_size) {
-  std::optional<std::string> value;
-  for (const HeaderLine& h : HeaderLines(std::string_view(input).substr(0, head_size))) {
-    if (!h.has_colon || !iequals(h.name, "range")) continue;
-    value = value ? *value + "," + std::string(h.value) : std::string(h.value);
-    input[h.offset] = 'X';  // "Xange:": an unknown header to cpp-httplib
-  }
-  return value;
-}
-
 // cpp-httplib's Server, driven from outside: sockets arrive through
 // process_and_close_socket, requests through process_request.
 class HttpServer::Impl : public httplib::Server {
@@ -55,7 +45,9 @@ class HttpServer::Impl : public httplib::Server {
         api_("api", options_.api_workers, options_.api_workers * options_.queue_per_worker),
         gate_(GateOptions{options_.head_timeout, options_.stall_timeout, options_.max_connections,
                           options_.max_connections_per_client, options_.trusted_proxies},
-              stats, [this](std::shared_ptr<Connection> conn) { dispatch(std::move(conn)); }) {
+              stats, [this](std::shared_ptr<Connection> conn, RequestHead head) {
+                dispatch(std::move(conn), std::move(head));
+              }) {
     new_task_queue = [] { return new InlineQueue; };
     // cpp-httplib's default adds SO_REUSEPORT: a second leanpoint on the same
     // port would then share its traffic silently instead of failing to start.
@@ -135,18 +127,14 @@ class HttpServer::Impl : public httplib::Server {
     route.handler(req, res, t_request->context);
   }
 
-  const Route& route_of(const std::string& input) const {
-    return routes_->find(decoded_path(request_target(std::string_view(input).substr(0, head_end(input)))));
-  }
-
   bool process_and_close_socket(socket_t sock) override {
     gate_.adopt(sock);
     return true;
   }
 
   // On the gate thread: the pool is the one the request's route names.
-  void dispatch(std::shared_ptr<Connection> conn) {
-    const Route& route = route_of(conn->input);
+  void dispatch(std::shared_ptr<Connection> conn, RequestHead head) {
+    const Route& route = routes_->find(head.path);
     if (conn->probe_only && !route.probe) {
       stats_.add(Counter::shed);
       Gate::reply_and_close(conn, too_many_connections());
@@ -154,7 +142,7 @@ class HttpServer::Impl : public httplib::Server {
     }
     WorkerPool& pool = route.pool == PoolClass::artifact ? artifacts_ : api_;
     // The job owns the connection: a job refused, or dropped at shutdown, closes it.
-    auto job = [this, conn, &route] { serve(conn, &route); };
+    auto job = [this, conn, &route, head = std::move(head)]() mutable { serve(conn, &route, std::move(head)); };
     if (!pool.submit(std::move(job))) {
       stats_.add(Counter::shed);
       Gate::reply_and_close(conn, canned_response(503, pool.name() + " workers busy\n", "Retry-After: 1\r\n"));
@@ -163,12 +151,12 @@ class HttpServer::Impl : public httplib::Server {
 
   // On a worker: answers the request (whose route dispatch found already),
   // and any pipelined behind it.
-  void serve(std::shared_ptr<Connection> conn, const Route* route) {
+  void serve(std::shared_ptr<Connection> conn, const Route* route, RequestHead head) {
     ConnStream stream(*conn, options_.stall_timeout, stop_.fd());
     for (;; route = nullptr) {
       Current current;
-      current.route = route ? route : &route_of(conn->input);
-      current.context.range = take_range_header(conn->input, head_end(conn->input));
+      current.route = route ? route : &routes_->find(head.path);
+      current.context.range = std::move(head.range);
       current.context.body_owner = &conn->body_owner;
       t_request = &current;
       bool closed = false;
@@ -195,15 +183,13 @@ class HttpServer::Impl : public httplib::Server {
       }
       if (closed || close) return;
       // Pipelined requests are answered here, in order; otherwise back to the gate.
-      const size_t end = head_end(conn->input);
-      if (end == 0 || end > kMaxRequestHead) {
+      if (!head_ready(conn->input)) {
         gate_.resume(std::move(conn));
         return;
       }
-      if (const auto refusal = admit_head(conn->input, end)) {
-        Gate::reply_and_close(conn, *refusal);
-        return;
-      }
+      auto next = read_head(conn->input);
+      if (!next) return Gate::refuse(conn, next.error());
+      head = std::move(*next);
     }
   }
 

@@ -60,9 +60,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Removes the Range headers from the request head at the start of `input`
-// (renaming them, in place, so cpp-httplib never sees one) and returns their
-// values joined by ','.
-std::optional<std::string> take_range_header(std::string& input, size_t head_size);
-
 }  // namespace leanpoint

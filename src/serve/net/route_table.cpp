@@ -2,8 +2,6 @@
 
 #include <stdexcept>
 
-#include "hex.h"
-
 namespace leanpoint {
 namespace {
 
@@ -29,35 +27,6 @@ const Route& RouteTable::find(std::string_view decoded_path) const {
   for (const Route& r : routes_)
     if (matches(r, decoded_path)) return r;
   return routes_.back();
-}
-
-std::string decoded_path(std::string_view target) {
-  target = target.substr(0, target.find('?'));
-  std::string out;
-  out.reserve(target.size());
-  for (size_t i = 0; i < target.size(); ++i) {
-    if (target[i] == '%' && i + 2 < target.size() && hex_digit(target[i + 1]) >= 0 && hex_digit(target[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(target[i + 1]) * 16 + hex_digit(target[i + 2]));
-      i += 2;
-    } else {
-      out += target[i];
-    }
-  }
-  return out;
-}
-
-std::string_view request_target(std::string_view head) {
-  const std::string_view line = head.substr(0, head.find("\r\n"));
-  const size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos) return {};
-  const size_t sp2 = line.find(' ', sp1 + 1);
-  return line.substr(sp1 + 1, sp2 == std::string_view::npos ? std::string_view::npos : sp2 - sp1 - 1);
-}
-
-uint8_t method_bit(std::string_view method) {
-  if (method == "GET") return kGet;
-  if (method == "HEAD") return kHead;
-  return 0;
 }
 
 }  // namespace leanpoint
