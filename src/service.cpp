@@ -2,7 +2,6 @@
 
 #include <csignal>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
 #include "cli.h"
@@ -101,27 +100,19 @@ int run_service(const Config& config) {
   ServerOptions server_options;
   server_options.bind = config.bind_addr;
   server_options.port = config.port;
-  server_options.head_timeout = std::chrono::milliseconds(config.head_timeout_ms);
-  server_options.stall_timeout = std::chrono::milliseconds(config.stall_timeout_ms);
+  server_options.gate.head_timeout_ms = config.head_timeout_ms;
+  server_options.gate.stall_timeout_ms = config.stall_timeout_ms;
   server_options.artifact_workers = config.artifact_workers;
   server_options.api_workers = config.api_workers;
-  server_options.max_connections =
-      config.max_connections ? config.max_connections : default_max_connections(fd_limit, config.artifact_workers);
-  server_options.max_connections_per_client = config.max_connections_per_client;
-  server_options.trusted_proxies = *parse_cidr_list(config.trusted_proxies);  // validated
-  RoutesOptions routes;
-  routes.pin_window = std::chrono::milliseconds(config.pin_window_ms);
-  routes.trusted_proxies = server_options.trusted_proxies;
-  routes.health.stale_ms = config.stale_ms;
-  routes.health.fd_threshold_percent = static_cast<int>(config.fd_threshold);
-  routes.health.poll_ms = config.poll_ms;
-  routes.health.timeout_ms = config.timeout_ms;
-  routes.health.upstreams = config.upstreams.size();
-  routes.health.started_ms = unix_ms();
-  routes.poll_ms = config.poll_ms;
-  routes.min_agree = config.min_agree;
-  routes.zig_metrics = config.zig_metrics;
-  if (!config.static_dir.empty()) routes.static_dir = std::filesystem::canonical(config.static_dir).string();
+  server_options.gate.max_connections = config.max_connections;  // 0: derived by HttpServer::start
+  server_options.gate.max_connections_per_client = config.max_connections_per_client;
+  server_options.gate.trusted_proxies = *parse_cidr_list(config.trusted_proxies);  // validated
+  SiteOptions site;
+  site.pin_window_ms = config.pin_window_ms;
+  site.health.stale_ms = config.stale_ms;
+  site.health.fd_threshold_percent = config.fd_threshold;
+  site.zig_metrics = config.zig_metrics;
+  site.static_dir = config.static_dir;
   log(LogLevel::info, "descriptor limit ", fd_limit, "; /healthz fails at ", config.fd_threshold, "%");
 
   // --data-dir: read back (and verify again) the stored anchor before the
@@ -154,11 +145,9 @@ int run_service(const Config& config) {
   // Built before the server starts: it publishes a restored anchor at once.
   Poller poller(std::move(poll_options), store);
   HttpServer server(server_options, stats);
-  server.set_routes(leanpoint_routes(store, server, stats, routes));
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    log(LogLevel::error, e.what());
+  server.set_routes(leanpoint_routes(store, server, stats, site));
+  if (auto started = server.start(); !started) {
+    log(LogLevel::error, "cannot listen on ", config.bind_addr, ":", config.port, ": ", started.error().text());
     return 1;
   }
 

@@ -26,7 +26,7 @@ Route route(std::string path, Route::Match match, std::string label) {
 // leanpoint's table, for a server that is never started.
 struct Table {
   explicit Table(bool static_files) : server(leanpoint::ServerOptions{}, stats) {
-    leanpoint::RoutesOptions o;
+    leanpoint::SiteOptions o;
     if (static_files) o.static_dir = "/nonexistent";
     table.emplace(leanpoint::leanpoint_routes(store, server, stats, o));
   }

@@ -266,7 +266,7 @@ TEST_CASE("--static-dir: files through the streaming path; traversal and escapin
   std::ofstream(www + "/css/site.css") << "body{}";
   std::ofstream(outside.path() + "/secret.txt") << "secret";
   std::filesystem::create_symlink(outside.path() + "/secret.txt", www + "/leak.txt");
-  leanpoint::RoutesOptions r;
+  leanpoint::SiteOptions r;
   r.static_dir = www;
   TestServer t(testing::test_server_options(), r);
   auto res = get(t.port(), "/");
@@ -295,7 +295,7 @@ TEST_CASE("--static-dir: files through the streaming path; traversal and escapin
 TEST_CASE("a percent-encoded anchor path is the anchor route: artifact pool, its label, its bytes") {
   auto o = testing::test_server_options();
   o.api_workers = 1;
-  o.stall_timeout = 5000ms;
+  o.gate.stall_timeout_ms = 5000;
   TestServer t(o);
   const auto anchor = t.publish_anchor(32 << 20);
   // A reader that does not read: its state waits in the gate (an artifact

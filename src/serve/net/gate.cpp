@@ -48,6 +48,25 @@ std::string canned_response(int status, const std::string& body, const std::stri
 constexpr size_t kSendSlice = 256 * 1024;
 constexpr size_t kTurnBudget = 4 * 1024 * 1024;
 
+namespace {
+
+// A client socket as the gate needs it: nonblocking, closed on exec, and
+// without Nagle's delay (cpp-httplib writes a response's head and body
+// separately; with Nagle on, a small body waits for the client's delayed
+// ACK, 40 ms per request).
+Expected<void, SysError> prepare_socket(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    return Unexpected(last_sys_error("gate: fcntl O_NONBLOCK"));
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return Unexpected(last_sys_error("gate: fcntl FD_CLOEXEC"));
+  const int one = 1;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    return Unexpected(last_sys_error("gate: setsockopt TCP_NODELAY"));
+  return {};
+}
+
+}  // namespace
+
 std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
 
 std::string head_refusal(const HeadError& error) {
@@ -75,27 +94,50 @@ size_t PeerCounts::count(const std::string& ip) const {
   return it == open_.end() ? 0 : it->second;
 }
 
-Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch)
-    : options_(options),
-      stats_(stats),
-      dispatch_(std::move(dispatch)),
-      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
-      wake_(EventFd::Mode::nonblocking) {
-  if (!epoll_.valid()) throw std::system_error(errno, std::generic_category(), "gate: epoll_create1");
+void FailureEpisode::failed(const SysError& error) {
+  if (!failing_.exchange(true)) log(LogLevel::error, error.text(), "; dropping connections until it succeeds again");
+}
+
+void FailureEpisode::succeeded() {
+  if (failing_.load(std::memory_order_relaxed) && failing_.exchange(false)) log(LogLevel::info, "recovered");
+}
+
+Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, ServerStats& stats, Dispatch dispatch) {
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) return Unexpected(last_sys_error("gate: epoll_create1"));
+  auto wake = EventFd::open(EventFd::Mode::nonblocking);
+  if (!wake) return Unexpected(wake.error());
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_.fd();
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.fd(), &ev) != 0)
-    throw std::system_error(errno, std::generic_category(), "gate: epoll_ctl");
-  thread_ = std::thread([this] { loop(); });
+  ev.data.fd = wake->fd();
+  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake->fd(), &ev) != 0)
+    return Unexpected(last_sys_error("gate: epoll_ctl ADD eventfd"));
+  std::unique_ptr<Gate> gate(
+      new Gate(std::move(options), stats, std::move(dispatch), std::move(epoll), std::move(*wake)));
+  try {
+    gate->thread_ = std::thread([g = gate.get()] { g->loop(); });
+  } catch (const std::system_error& e) {
+    gate->stopping_ = true;  // no thread to join
+    return Unexpected(SysError{e.code().value(), "gate: thread"});
+  }
+  return gate;
 }
+
+Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake)
+    : options_(std::move(options)),
+      head_timeout_(options_.head_timeout_ms),
+      stall_timeout_(options_.stall_timeout_ms),
+      stats_(stats),
+      dispatch_(std::move(dispatch)),
+      epoll_(std::move(epoll)),
+      wake_(std::move(wake)) {}
 
 Gate::~Gate() { stop(); }
 
 void Gate::stop() {
   if (stopping_.exchange(true)) return;
   wake_.notify();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   waiting_.clear();
   sending_.clear();
   stats_.connections_sending = 0;
@@ -104,10 +146,12 @@ void Gate::stop() {
 }
 
 void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response) {
-  [[maybe_unused]] ssize_t n = ::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Best effort, both: the client may be gone or not reading, and the
+  // connection is dropped either way.
+  (void)::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   // Keep the client's last bytes from turning our close into a reset before
   // it reads the answer: stop sending, let the socket drain on close.
-  ::shutdown(conn->fd(), SHUT_WR);
+  (void)::shutdown(conn->fd(), SHUT_WR);
 }
 
 void Gate::refuse(const std::shared_ptr<Connection>& conn, const HeadError& error) {
@@ -116,14 +160,14 @@ void Gate::refuse(const std::shared_ptr<Connection>& conn, const HeadError& erro
   reply_and_close(conn, head_refusal(error));
 }
 
+void Gate::drop(const SysError& error) {
+  stats_.add(Counter::dropped);
+  drops_.failed(error);
+}
+
 void Gate::adopt(int socket) {
   UniqueFd fd(socket);
-  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
-  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
-  // cpp-httplib writes a response's head and body separately; with Nagle on,
-  // a small body waits for the client's delayed ACK (40 ms per request).
-  const int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (auto ready = prepare_socket(fd.get()); !ready) return drop(ready.error());  // closed with `fd`
   const SocketAddress peer = peer_address(fd.get());
   auto conn = std::make_shared<Connection>(std::move(fd), peer.text(), stats_);
   conn->ip = peer.ip;
@@ -133,8 +177,9 @@ void Gate::adopt(int socket) {
     reply_and_close(conn, too_many_connections());
     return;
   }
-  if (options_.max_per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
-    conn->peer_slot = peers_->admit(conn->ip, options_.max_per_client);
+  const uint64_t per_client = options_.max_connections_per_client;
+  if (per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
+    conn->peer_slot = peers_->admit(conn->ip, per_client);
     if (!conn->peer_slot) {
       stats_.add(Counter::shed);
       reply_and_close(conn, canned_response(503, "too many connections from " + conn->ip + "\n", "Retry-After: 1\r\n"));
@@ -142,12 +187,12 @@ void Gate::adopt(int socket) {
     }
   }
   conn->probe_only = open > options_.max_connections;
-  conn->deadline = Clock::now() + options_.head_timeout;
+  conn->deadline = Clock::now() + head_timeout_;
   resume(std::move(conn));
 }
 
 void Gate::resume(std::shared_ptr<Connection> conn) {
-  if (conn->requests > 0) conn->deadline = Clock::now() + options_.head_timeout;
+  if (conn->requests > 0) conn->deadline = Clock::now() + head_timeout_;
   {
     std::lock_guard lock(inbox_mutex_);
     if (stopping_) return;  // dropped: closed
@@ -168,10 +213,8 @@ void Gate::take_inbox() {
       wait_for_head(std::move(conn));
       continue;
     }
-    epoll_event ev{};
-    ev.events = EPOLLOUT;  // not EPOLLRDHUP: a client may shut its side and still read
-    ev.data.fd = conn->fd();
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) continue;  // dropped: closed
+    // Not EPOLLRDHUP: a client may shut its side and still read.
+    if (!watch(conn, EPOLLOUT)) continue;  // dropped: closed
     const int fd = conn->fd();
     conn->stall.start(fd, Clock::now());
     sending_[fd] = std::move(conn);
@@ -180,11 +223,20 @@ void Gate::take_inbox() {
   }
 }
 
-void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
+bool Gate::watch(const std::shared_ptr<Connection>& conn, uint32_t events) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.events = events;
   ev.data.fd = conn->fd();
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) return;  // dropped: closed
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) {
+    drop(last_sys_error("gate: epoll_ctl ADD client " + conn->peer));
+    return false;
+  }
+  drops_.succeeded();
+  return true;
+}
+
+void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
+  if (!watch(conn, EPOLLIN | EPOLLRDHUP)) return;  // dropped: closed
   const int fd = conn->fd();
   waiting_[fd] = std::move(conn);
   ++stats_.connections_waiting;
@@ -192,13 +244,15 @@ void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
   on_readable(waiting_[fd]);
 }
 
+// EPOLL_CTL_DEL can fail only for a descriptor epoll does not hold, and the
+// connection leaves the gate either way (closing it would remove it too).
 void Gate::release(int fd) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   if (waiting_.erase(fd)) --stats_.connections_waiting;
 }
 
 void Gate::stop_sending(int fd) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);  // as in release()
   if (sending_.erase(fd)) --stats_.connections_sending;
 }
 
@@ -206,8 +260,9 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
   // At most a slice per turn: one fast reader must not keep the others
   // waiting while it drains a whole anchor (epoll reports it again).
-  size_t sent = 0;
-  if (!conn->send_out(kSendSlice, sent)) {
+  const SendResult result = conn->send_out(kSendSlice);
+  const size_t sent = result.bytes;
+  if (result.broken) {
     stop_sending(conn->fd());  // reset, or the client went away: closed
     return sent;
   }
@@ -215,7 +270,7 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   if (!conn->out.empty()) return sent;
   stop_sending(conn->fd());
   if (conn->close_after_output || stopping_) return sent;  // closed with `conn`
-  conn->deadline = Clock::now() + options_.head_timeout;
+  conn->deadline = Clock::now() + head_timeout_;
   wait_for_head(std::move(conn));
   return sent;
 }
@@ -223,12 +278,12 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
 Clock::time_point Gate::check_stalls() {
   const auto now = Clock::now();
   if (now < next_stall_check_) return next_stall_check_;
-  next_stall_check_ = now + StallWatch::sample_period(options_.stall_timeout);
+  next_stall_check_ = now + StallWatch::sample_period(stall_timeout_);
   std::vector<int> stalled;
   for (const auto& [fd, conn] : sending_)
-    if (conn->stall.stalled(fd, now, options_.stall_timeout)) stalled.push_back(fd);
+    if (conn->stall.stalled(fd, now, stall_timeout_)) stalled.push_back(fd);
   for (const int fd : stalled) {
-    abort_stalled(*sending_[fd], options_.stall_timeout);
+    abort_stalled(*sending_[fd], stall_timeout_);
     stop_sending(fd);  // closed, with a reset
   }
   return next_stall_check_;
@@ -284,6 +339,8 @@ void Gate::loop() {
   while (!stopping_) {
     const auto next = std::min(expire_heads(), sending_.empty() ? Clock::time_point::max() : check_stalls());
     const int n = ::epoll_wait(epoll_.get(), events, 64, std::max(1, ms_until(next)));
+    if (n < 0 && errno != EINTR) wait_errors_.failed(last_sys_error("gate: epoll_wait"));
+    if (n >= 0) wait_errors_.succeeded();
     size_t sent = 0;  // this turn; what is left waits (epoll reports it again)
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,8 +31,10 @@
 
 #include "cidr.h"
 #include "connection.h"
+#include "expected.h"
 #include "fd.h"
 #include "request_head.h"
+#include "sys_error.h"
 
 namespace leanpoint {
 
@@ -39,18 +42,22 @@ namespace leanpoint {
 // of these may ask only for a probe route, and is closed after it.
 constexpr size_t kProbeReserve = 8;
 
+// The gate's settings, each default here and nowhere else (the flags of the
+// same names bind to these fields).
 struct GateOptions {
-  std::chrono::milliseconds head_timeout{10000};
-  std::chrono::milliseconds stall_timeout{10000};  // for the output the gate sends (conn_stream.h)
-  size_t max_connections = 1024;
+  int64_t head_timeout_ms = 10000;   // a whole request head, from the connection or the last answer
+  int64_t stall_timeout_ms = 10000;  // the stall rule's window (connection.h), for every transfer
+  // Open connections beyond which new ones get a fast 503. 0: derived at
+  // start from RLIMIT_NOFILE (HttpServer::start, default_max_connections).
+  uint64_t max_connections = 0;
   // Connections from one client address beyond which new ones get a fast
   // 503, so that one address cannot take every slot; 0: no cap. Trusted
   // proxies carry many clients and are not capped.
-  size_t max_per_client = 0;
-  std::vector<Cidr> trusted_proxies;
+  uint64_t max_connections_per_client = 64;
+  std::vector<Cidr> trusted_proxies;  // also whose X-Forwarded-For names the client (pins.h)
 };
 
-// Open connections per client address, for GateOptions::max_per_client.
+// Open connections per client address, for max_connections_per_client.
 class PeerCounts : public std::enable_shared_from_this<PeerCounts> {
  public:
   // A token the connection holds for its life (it counts until released),
@@ -73,13 +80,27 @@ std::string too_many_connections();
 // for, the detail as the body; then the connection closes.
 std::string head_refusal(const HeadError& error);
 
+// A step that fails for every connection for a while (epoll_ctl or fcntl
+// under descriptor or memory pressure) is logged when the run of failures
+// starts and when it ends, never once per connection.
+class FailureEpisode {
+ public:
+  void failed(const SysError& error);
+  void succeeded();
+
+ private:
+  std::atomic<bool> failing_{false};
+};
+
 class Gate {
  public:
   // `dispatch` runs on the gate thread with a connection whose input starts
   // with the complete, screened request head `head`; it must not block.
   using Dispatch = std::function<void(std::shared_ptr<Connection>, RequestHead)>;
 
-  Gate(GateOptions options, ServerStats& stats, Dispatch dispatch);
+  // Creates the gate's epoll instance and wake-up eventfd and starts its
+  // thread. `options.max_connections` is resolved (not 0).
+  static Expected<std::unique_ptr<Gate>, SysError> open(GateOptions options, ServerStats& stats, Dispatch dispatch);
   ~Gate();  // stop()
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
@@ -99,7 +120,12 @@ class Gate {
   static void refuse(const std::shared_ptr<Connection>& conn, const HeadError& error);
 
  private:
+  Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake);
   void loop();
+  // Drops a connection a system call failed on: counted, and logged once per episode.
+  void drop(const SysError& error);
+  // Registers `conn` with epoll for `events`; on failure it is dropped.
+  bool watch(const std::shared_ptr<Connection>& conn, uint32_t events);
   void take_inbox();
   void on_readable(const std::shared_ptr<Connection>& conn);
   size_t on_writable(const std::shared_ptr<Connection>& conn);  // bytes sent
@@ -109,7 +135,9 @@ class Gate {
   Clock::time_point expire_heads();  // closes overdue ones; returns the next deadline
   Clock::time_point check_stalls();  // aborts stalled transfers; returns the next sample time
 
-  GateOptions options_;
+  const GateOptions options_;
+  const std::chrono::milliseconds head_timeout_;
+  const std::chrono::milliseconds stall_timeout_;
   ServerStats& stats_;
   std::shared_ptr<PeerCounts> peers_ = std::make_shared<PeerCounts>();
   Dispatch dispatch_;
@@ -121,6 +149,8 @@ class Gate {
   std::unordered_map<int, std::shared_ptr<Connection>> waiting_;  // gate thread only
   std::unordered_map<int, std::shared_ptr<Connection>> sending_;  // gate thread only
   Clock::time_point next_stall_check_{};
+  FailureEpisode drops_;        // failed system calls on connections
+  FailureEpisode wait_errors_;  // a failing epoll_wait
   std::thread thread_;
 };
 
