@@ -5,8 +5,8 @@
 
 using leanpoint::assess;
 using leanpoint::FdUsage;
+using leanpoint::HealthOptions;
 using leanpoint::HealthReason;
-using leanpoint::HealthRules;
 using leanpoint::Snapshot;
 
 namespace {
@@ -30,42 +30,42 @@ const FdUsage kFew{40, 1024};
 }  // namespace
 
 TEST_CASE("healthy: fresh agreement, verified anchor, few descriptors") {
-  CHECK(assess(healthy(), kNow, HealthRules{}, kFew).ok());
+  CHECK(assess(healthy(), kNow, HealthOptions{}, kFew).ok());
 }
 
 TEST_CASE("no_agreement before any round agreed, with no anchor either") {
-  const auto h = assess(Snapshot{}, kNow, HealthRules{}, kFew);
+  const auto h = assess(Snapshot{}, kNow, HealthOptions{}, kFew);
   CHECK(h.failing == std::vector<HealthReason>{HealthReason::no_agreement, HealthReason::no_verified_anchor});
 }
 
 TEST_CASE("stale: the last agreement is older than --stale-ms") {
   Snapshot s = healthy();
   s.agreed_at_ms = kNow - 30'001;
-  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<HealthReason>{HealthReason::stale});
+  CHECK(assess(s, kNow, HealthOptions{}, kFew).failing == std::vector<HealthReason>{HealthReason::stale});
   s.agreed_at_ms = kNow - 30'000;
-  CHECK(assess(s, kNow, HealthRules{}, kFew).ok());
+  CHECK(assess(s, kNow, HealthOptions{}, kFew).ok());
 }
 
 TEST_CASE("a round without agreement is not unhealthy while the last agreement is fresh") {
   Snapshot s = healthy();
   s.agreement.checkpoint.reset();
-  CHECK(assess(s, kNow, HealthRules{}, kFew).ok());
+  CHECK(assess(s, kNow, HealthOptions{}, kFew).ok());
 }
 
 TEST_CASE("no_verified_anchor: the newest agreed checkpoint is not the anchor served") {
   Snapshot s = healthy();
   s.history.push_back({{leanpoint::ssz::Root{8}, 100}, kNow});
-  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<HealthReason>{HealthReason::no_verified_anchor});
+  CHECK(assess(s, kNow, HealthOptions{}, kFew).failing == std::vector<HealthReason>{HealthReason::no_verified_anchor});
   s = healthy();
   s.anchor.reset();
-  CHECK(assess(s, kNow, HealthRules{}, kFew).failing == std::vector<HealthReason>{HealthReason::no_verified_anchor});
+  CHECK(assess(s, kNow, HealthOptions{}, kFew).failing == std::vector<HealthReason>{HealthReason::no_verified_anchor});
 }
 
 TEST_CASE("fd_pressure at the threshold percent of the limit") {
-  CHECK(assess(healthy(), kNow, HealthRules{}, {818, 1024}).ok());
-  CHECK(assess(healthy(), kNow, HealthRules{}, {820, 1024}).failing ==
+  CHECK(assess(healthy(), kNow, HealthOptions{}, {818, 1024}).ok());
+  CHECK(assess(healthy(), kNow, HealthOptions{}, {820, 1024}).failing ==
         std::vector<HealthReason>{HealthReason::fd_pressure});
-  HealthRules strict;
+  HealthOptions strict;
   strict.fd_threshold_percent = 50;
   CHECK(assess(healthy(), kNow, strict, {512, 1024}).failing == std::vector<HealthReason>{HealthReason::fd_pressure});
 }
@@ -74,7 +74,7 @@ TEST_CASE("every reason at once") {
   Snapshot s = healthy();
   s.agreed_at_ms = kNow - 60'000;
   s.anchor.reset();
-  CHECK(assess(s, kNow, HealthRules{}, {1000, 1024}).failing ==
+  CHECK(assess(s, kNow, HealthOptions{}, {1000, 1024}).failing ==
         std::vector<HealthReason>{HealthReason::stale, HealthReason::no_verified_anchor, HealthReason::fd_pressure});
 }
 
@@ -91,26 +91,28 @@ TEST_CASE("fd_usage reads this process") {
 }
 
 TEST_CASE("/livez: only a stalled poller or descriptors at the threshold; never an upstream outage") {
-  HealthRules rules;
-  rules.poll_ms = 10'000;
-  rules.timeout_ms = 4000;
-  rules.upstreams = 3;  // stalled after 30 s + 7 x 4 s = 58 s
-  rules.started_ms = kNow - 5000;
-  Snapshot s;  // no round yet: counted from the start
-  CHECK(leanpoint::assess_liveness(s, kNow, rules, kFew).ok());
-  CHECK(leanpoint::assess_liveness(s, kNow + 52'000, rules, kFew).ok());
-  CHECK(leanpoint::assess_liveness(s, kNow + 54'000, rules, kFew).failing ==
+  const HealthOptions rules;
+  const size_t at_start = 3;  // upstreams: stalled after 30 s + 7 x 4 s = 58 s
+  Snapshot s;                 // no round yet: counted from the start
+  s.settings.poll_ms = 10'000;
+  s.settings.timeout_ms = 4000;
+  s.settings.started_ms = kNow - 5000;
+  CHECK(leanpoint::assess_liveness(s, kNow, rules, kFew, at_start).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow + 52'000, rules, kFew, at_start).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow + 54'000, rules, kFew, at_start).failing ==
         std::vector<HealthReason>{HealthReason::poller_stalled});
   s.round = 7;  // rounds finish, agreeing on nothing, with nothing to serve
   s.round_started_ms = kNow - 2000;
   s.round_duration_ms = 1000;
-  CHECK(leanpoint::assess_liveness(s, kNow, rules, kFew).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow, rules, kFew, at_start).ok());
   CHECK_FALSE(leanpoint::assess(s, kNow, rules, kFew).ok());
-  CHECK(leanpoint::assess_liveness(s, kNow + 60'000, rules, kFew).failing ==
+  CHECK(leanpoint::assess_liveness(s, kNow + 60'000, rules, kFew, at_start).failing ==
         std::vector<HealthReason>{HealthReason::poller_stalled});
   s.upstreams.resize(10);  // a reload added upstreams: rounds may take longer
-  CHECK(leanpoint::assess_liveness(s, kNow + 60'000, rules, kFew).ok());
-  CHECK(leanpoint::assess_liveness(s, kNow, rules, {1000, 1024}).failing ==
+  CHECK(leanpoint::assess_liveness(s, kNow + 60'000, rules, kFew, at_start).ok());
+  s.upstreams.resize(1);  // a reload removed some: the count at start still holds
+  CHECK(leanpoint::assess_liveness(s, kNow + 56'000, rules, kFew, at_start).ok());
+  CHECK(leanpoint::assess_liveness(s, kNow, rules, {1000, 1024}, at_start).failing ==
         std::vector<HealthReason>{HealthReason::fd_pressure});
 }
 

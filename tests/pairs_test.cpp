@@ -55,8 +55,8 @@ int mismatches(TestServer& t, int clients, std::chrono::milliseconds gap) {
 }  // namespace
 
 TEST_CASE("the pair rule: 30 clients, all three orders, the anchor moving every 20 ms: every pair matches") {
-  leanpoint::RoutesOptions r;
-  r.pin_window = 4000ms;  // the served anchor may change every 500 ms
+  leanpoint::SiteOptions r;
+  r.pin_window_ms = 4000;  // the served anchor may change every 500 ms
   TestServer t(testing::test_server_options(), r);
   t.publish_anchor(64 << 10, 1000, 96);
   MovingAnchor moving(t, 20ms);
@@ -64,8 +64,8 @@ TEST_CASE("the pair rule: 30 clients, all three orders, the anchor moving every 
 }
 
 TEST_CASE("without pins the same clients get mismatched pairs (the test can fail)") {
-  leanpoint::RoutesOptions r;
-  r.pin_window = 0ms;
+  leanpoint::SiteOptions r;
+  r.pin_window_ms = 0;
   TestServer t(testing::test_server_options(), r);
   t.publish_anchor(64 << 10, 1000, 96);
   MovingAnchor moving(t, 20ms);
@@ -73,8 +73,8 @@ TEST_CASE("without pins the same clients get mismatched pairs (the test can fail
 }
 
 TEST_CASE("a pin runs out a window after it was set, however often the client asks") {
-  leanpoint::RoutesOptions r;
-  r.pin_window = 800ms;
+  leanpoint::SiteOptions r;
+  r.pin_window_ms = 800;
   TestServer t(testing::test_server_options(), r);
   t.publish_anchor(64 << 10, 1000, 96);
   const std::string path = "/lean/v0/states/finalized";
@@ -99,10 +99,11 @@ TEST_CASE("a pin runs out a window after it was set, however often the client as
 }
 
 TEST_CASE("behind a trusted proxy each forwarded client has its own pin; from anyone else the header is ignored") {
-  leanpoint::RoutesOptions r;
-  r.pin_window = 60000ms;
-  r.trusted_proxies = *leanpoint::parse_cidr_list("127.0.4.1");
-  TestServer t(testing::test_server_options(), r);
+  leanpoint::SiteOptions r;
+  r.pin_window_ms = 60000;
+  auto o = testing::test_server_options();
+  o.gate.trusted_proxies = *leanpoint::parse_cidr_list("127.0.4.1");
+  TestServer t(o, r);
   t.publish_anchor(64 << 10, 1000, 96);
   const std::string path = "/lean/v0/states/finalized";
   CHECK(fetch(t.port(), "127.0.4.1", path, "X-Forwarded-For: 192.0.2.1\r\n").header("X-Leanpoint-Slot") == "96");
@@ -167,7 +168,7 @@ TEST_CASE("desync: a head another parser could read differently is answered 400 
 
 TEST_CASE("--max-connections-per-client: a fast 503 beyond the cap for that address only") {
   auto o = testing::test_server_options();
-  o.max_connections_per_client = 4;
+  o.gate.max_connections_per_client = 4;
   TestServer t(o);
   std::vector<int> held;
   for (int i = 0; i < 4; ++i) held.push_back(connect_from(t.port(), "127.0.5.1"));

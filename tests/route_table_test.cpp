@@ -26,7 +26,7 @@ Route route(std::string path, Route::Match match, std::string label) {
 // leanpoint's table, for a server that is never started.
 struct Table {
   explicit Table(bool static_files) : server(leanpoint::ServerOptions{}, stats) {
-    leanpoint::RoutesOptions o;
+    leanpoint::SiteOptions o;
     if (static_files) o.static_dir = "/nonexistent";
     table.emplace(leanpoint::leanpoint_routes(store, server, stats, o));
   }
@@ -39,32 +39,6 @@ struct Table {
 };
 
 }  // namespace
-
-TEST_CASE("decoded_path: the query dropped, %XX decoded, anything else kept") {
-  CHECK(decoded_path("/lean/v0/states/finalized?cache=1") == "/lean/v0/states/finalized");
-  CHECK(decoded_path("/lean%2fv0%2Fstates%2ffinalized") == "/lean/v0/states/finalized");
-  CHECK(decoded_path("/a%20b") == "/a b");
-  CHECK(decoded_path("/100%") == "/100%");
-  CHECK(decoded_path("/%4") == "/%4");
-  CHECK(decoded_path("/%zz") == "/%zz");
-  CHECK(decoded_path("/%2") == "/%2");
-  CHECK(decoded_path("/a+b") == "/a+b");  // '+' is a space only in a query
-  CHECK(decoded_path("/x%3Fy?z") == "/x?y");
-  CHECK(decoded_path("") == "");
-}
-
-TEST_CASE("request_target: the second word of the request line") {
-  CHECK(leanpoint::request_target("GET /x?y HTTP/1.1\r\nHost: a\r\n\r\n") == "/x?y");
-  CHECK(leanpoint::request_target("GET /x") == "/x");
-  CHECK(leanpoint::request_target("GARBAGE") == "");
-}
-
-TEST_CASE("method_bit: GET and HEAD, nothing else") {
-  CHECK(leanpoint::method_bit("GET") == leanpoint::kGet);
-  CHECK(leanpoint::method_bit("HEAD") == leanpoint::kHead);
-  CHECK(leanpoint::method_bit("POST") == 0);
-  CHECK(leanpoint::method_bit("get") == 0);
-}
 
 TEST_CASE("the first matching entry wins; the last takes every path") {
   const RouteTable t({route("/a", Route::Match::exact, "a"), route("/a", Route::Match::prefix, "a-prefix"),

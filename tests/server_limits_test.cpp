@@ -93,7 +93,7 @@ TEST_CASE("a request head over 16 KiB: 431 and closed; 20 MiB of request line co
 
 TEST_CASE("the head deadline: a trickled head gets 408 and is closed; an idle keep-alive just closes") {
   auto o = testing::test_server_options();
-  o.head_timeout = 400ms;
+  o.gate.head_timeout_ms = 400;
   TestServer t(o);
   const int fd = testing::connect_to(t.port());
   testing::send_all(fd, "GET /status HTTP/1.1\r\nHo");
@@ -118,7 +118,7 @@ TEST_CASE("readers that stop reading hold no worker: with one artifact worker, a
   auto o = testing::test_server_options();
   o.artifact_workers = 1;
   o.queue_per_worker = 1;
-  o.stall_timeout = 5000ms;
+  o.gate.stall_timeout_ms = 5000;
   TestServer t(o);
   const auto anchor = t.publish_anchor(32 << 20);
   int stalled[3];
@@ -149,8 +149,8 @@ TEST_CASE("a full pool answers 503 Retry-After at once and closes (static files 
   auto o = testing::test_server_options();
   o.artifact_workers = 1;
   o.artifact_queue = 1;  // by default as long as the connection limit
-  o.stall_timeout = 5000ms;
-  leanpoint::RoutesOptions r;
+  o.gate.stall_timeout_ms = 5000;
+  leanpoint::SiteOptions r;
   r.static_dir = std::filesystem::canonical(dir.path()).string();
   TestServer t(o, r);
   // Two clients that do not read: one holds the worker, one waits in the queue.
@@ -178,7 +178,7 @@ TEST_CASE("a full pool answers 503 Retry-After at once and closes (static files 
 
 TEST_CASE("--max-connections: beyond it, a fast 503, but /livez and /readyz still answer") {
   auto o = testing::test_server_options();
-  o.max_connections = 4;
+  o.gate.max_connections = 4;
   const size_t fds = testing::open_fds();
   {
     TestServer t(o);
@@ -240,8 +240,8 @@ TEST_CASE("stop(): returns promptly with clients stalled and heads trickling; de
   std::vector<int> clients;
   {
     auto o = testing::test_server_options();
-    o.stall_timeout = 30s;
-    o.head_timeout = 30s;
+    o.gate.stall_timeout_ms = 30000;
+    o.gate.head_timeout_ms = 30000;
     TestServer t(o);
     t.publish_anchor(32 << 20);
     for (int i = 0; i < 3; ++i) {

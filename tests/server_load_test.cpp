@@ -62,7 +62,7 @@ TEST_CASE("a client that stops reading mid-download is cut within the stall wind
   const size_t fds = testing::open_fds();
   {
     auto o = testing::test_server_options();
-    o.stall_timeout = 1000ms;
+    o.gate.stall_timeout_ms = 1000;
     TestServer t(o);
     t.publish_anchor(32 << 20);
     const int fd = testing::connect_to(t.port(), 4096);
@@ -81,7 +81,7 @@ TEST_CASE("a client that stops reading mid-download is cut within the stall wind
 
 TEST_CASE("a slow client that keeps reading (64 KiB/s) is never cut off") {
   auto o = testing::test_server_options();
-  o.stall_timeout = 1000ms;
+  o.gate.stall_timeout_ms = 1000;
   TestServer t(o);
   const auto anchor = t.publish_anchor(512 << 10);
   const int fd = testing::connect_to(t.port(), 4096);
@@ -114,7 +114,7 @@ TEST_CASE("a slow reader behind a large send queue is not cut: progress is bytes
   // bytes acknowledged) only every second or third read, so the stall window
   // is kept well above that, with room for a loaded CI machine.
   auto o = testing::test_server_options();
-  o.stall_timeout = 1500ms;
+  o.gate.stall_timeout_ms = 1500;
   TestServer t(o);
   t.publish_anchor(64 << 20);
   const int fd = testing::connect_to(t.port());
@@ -143,8 +143,8 @@ TEST_CASE("300 slowloris heads and 50 stalled readers: /healthz probes every 200
   const size_t fds = testing::open_fds();
   {
     auto o = testing::test_server_options();
-    o.head_timeout = 10000ms;  // the defaults
-    o.stall_timeout = 10000ms;
+    o.gate.head_timeout_ms = 10000;  // the defaults
+    o.gate.stall_timeout_ms = 10000;
     o.artifact_workers = 8;
     o.api_workers = 2;
     TestServer t(o);
@@ -212,8 +212,8 @@ TEST_CASE("slowhttptest -H and -X for 10 s each: /healthz keeps answering") {
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/slowhttptest"), "slowhttptest missing: scripts/setup installs it");
   leanpoint::raise_fd_limit();
   auto o = testing::test_server_options();
-  o.head_timeout = 10000ms;
-  o.stall_timeout = 10000ms;
+  o.gate.head_timeout_ms = 10000;
+  o.gate.stall_timeout_ms = 10000;
   o.artifact_workers = 8;
   TestServer t(o);
   t.publish_anchor(8 << 20);

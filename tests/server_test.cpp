@@ -180,6 +180,45 @@ TEST_CASE("/healthz: 200 ok when healthy, 503 with every failing reason otherwis
   CHECK(r->body == "ok\n");
 }
 
+TEST_CASE("every counter list entry appears in /status and /metrics, under agreeing names") {
+  TestServer t;
+  t.publish_anchor(1000);
+  auto s = std::make_shared<leanpoint::Snapshot>(*t.store().load());
+  s->round = 11;
+  s->rounds_overrun_total = 12;
+  s->local_errors_total = 13;
+  s->data_dir.emplace();
+  s->data_dir->writes_total = 14;
+  s->data_dir->write_errors_total = 15;
+  t.store().publish(s);
+  const auto status = nlohmann::json::parse(get(t.port(), "/status")->body);
+  const std::string metrics = get(t.port(), "/metrics")->body;
+  // A sample of `metric` with `value`: "name value" on a line of its own.
+  auto sample = [&](std::string_view metric, uint64_t value) {
+    return metrics.find("\n" + std::string(metric) + " " + std::to_string(value) + "\n") != std::string::npos;
+  };
+  for (const auto& c : leanpoint::kRoundCounters) {
+    CAPTURE(c.status_field);
+    CHECK(c.metric == "leanpoint_" + std::string(c.status_field));
+    REQUIRE(status["round"].contains(std::string(c.status_field)));
+    CHECK(sample(c.metric, status["round"][std::string(c.status_field)].get<uint64_t>()));
+    CHECK(status["round"][std::string(c.status_field)] == (*s).*c.field);
+  }
+  for (const auto& c : leanpoint::kDataDirCounters) {
+    CAPTURE(c.status_field);
+    CHECK(c.metric == "leanpoint_data_dir_" + std::string(c.status_field));
+    REQUIRE(status["data_dir"].contains(std::string(c.status_field)));
+    CHECK(sample(c.metric, status["data_dir"][std::string(c.status_field)].get<uint64_t>()));
+    CHECK(status["data_dir"][std::string(c.status_field)] == (*s->data_dir).*c.field);
+  }
+  for (const auto& c : leanpoint::kCounters) {  // live: the values move between the two requests
+    CAPTURE(c.status_field);
+    CHECK(status["process"].contains(std::string(c.status_field)));
+    CHECK(metrics.find("\n" + std::string(c.metric) + " ") != std::string::npos);
+  }
+  for (const char* gone : {"overruns_total", "without_agreement_total"}) CHECK_FALSE(status["round"].contains(gone));
+}
+
 TEST_CASE("/status and /api/upstreams keep the Zig leanpoint's fields, with its bugs fixed") {
   TestServer t;
   t.publish_anchor(1000);
@@ -266,7 +305,7 @@ TEST_CASE("--static-dir: files through the streaming path; traversal and escapin
   std::ofstream(www + "/css/site.css") << "body{}";
   std::ofstream(outside.path() + "/secret.txt") << "secret";
   std::filesystem::create_symlink(outside.path() + "/secret.txt", www + "/leak.txt");
-  leanpoint::RoutesOptions r;
+  leanpoint::SiteOptions r;
   r.static_dir = www;
   TestServer t(testing::test_server_options(), r);
   auto res = get(t.port(), "/");
@@ -295,7 +334,7 @@ TEST_CASE("--static-dir: files through the streaming path; traversal and escapin
 TEST_CASE("a percent-encoded anchor path is the anchor route: artifact pool, its label, its bytes") {
   auto o = testing::test_server_options();
   o.api_workers = 1;
-  o.stall_timeout = 5000ms;
+  o.gate.stall_timeout_ms = 5000;
   TestServer t(o);
   const auto anchor = t.publish_anchor(32 << 20);
   // A reader that does not read: its state waits in the gate (an artifact

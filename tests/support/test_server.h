@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "hex.h"
@@ -25,20 +26,37 @@ inline leanpoint::ServerOptions test_server_options() {
   leanpoint::ServerOptions o;
   o.bind = "127.0.0.1";
   o.port = 0;
-  o.head_timeout = std::chrono::milliseconds(2000);
-  o.stall_timeout = std::chrono::milliseconds(1000);
+  o.gate.head_timeout_ms = 2000;
+  o.gate.stall_timeout_ms = 1000;
   o.artifact_workers = 4;
   o.api_workers = 2;
-  o.max_connections = 2000;
+  o.gate.max_connections = 2000;
+  o.gate.max_connections_per_client = 0;  // every test client comes from 127.0.0.1
   return o;
+}
+
+// What a poller publishes with every snapshot (its defaults), from its start.
+inline leanpoint::PollSettings test_poll_settings() {
+  leanpoint::PollSettings p;
+  p.poll_ms = 10000;
+  p.timeout_ms = 5000;
+  p.min_agree = 1;
+  p.started_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return p;
 }
 
 class TestServer {
  public:
-  explicit TestServer(leanpoint::ServerOptions o = test_server_options(), leanpoint::RoutesOptions r = {}) {
+  explicit TestServer(leanpoint::ServerOptions o = test_server_options(), leanpoint::SiteOptions r = {}) {
+    // As a poller does when it is built: its settings, before any round.
+    auto initial = std::make_shared<leanpoint::Snapshot>();
+    initial->settings = settings_;
+    store_.publish(initial);
     server_ = std::make_unique<leanpoint::HttpServer>(o, stats_);
     server_->set_routes(leanpoint::leanpoint_routes(store_, *server_, stats_, r));
-    server_->start();
+    if (auto started = server_->start(); !started) throw std::runtime_error(started.error().text());
   }
   ~TestServer() { server_->stop(); }
 
@@ -62,6 +80,7 @@ class TestServer {
       a->block = std::make_shared<const std::vector<uint8_t>>(pattern(block_size, static_cast<uint8_t>(2 + seed)));
     a->state_source = a->block_source = "node0";
     auto s = std::make_shared<leanpoint::Snapshot>();
+    s->settings = settings_;
     s->round = 1;
     s->round_started_ms = now_ms();
     s->agreement.checkpoint = a->checkpoint;
@@ -85,6 +104,7 @@ class TestServer {
   }
 
  private:
+  const leanpoint::PollSettings settings_ = test_poll_settings();
   leanpoint::SnapshotStore store_;
   leanpoint::ServerStats stats_;
   std::unique_ptr<leanpoint::HttpServer> server_;

@@ -8,31 +8,29 @@
 // cpp-httplib itself stays inside http_server.cpp.
 #pragma once
 
-#include <chrono>
+#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "cidr.h"
+#include "expected.h"
+#include "gate.h"
 #include "pool.h"
 #include "route_table.h"
 #include "server_stats.h"
+#include "sys_error.h"
 
 namespace leanpoint {
 
+// The server's settings, each default here and nowhere else (the flags of
+// the same names bind to these fields).
 struct ServerOptions {
   std::string bind = "0.0.0.0";
   int port = 5555;  // 0: any free port (tests)
-  std::chrono::milliseconds head_timeout{10000};
-  std::chrono::milliseconds stall_timeout{10000};
-  size_t artifact_workers = 8;
-  size_t api_workers = 2;
+  uint64_t artifact_workers = 8;
+  uint64_t api_workers = 2;
   size_t queue_per_worker = 8;  // the api pool queues at most this many requests per worker
   size_t artifact_queue = 0;    // the artifact pool's queue; 0: max_connections (never shed before the limit)
-  size_t max_connections = 1024;
-  size_t max_connections_per_client = 0;  // 0: no cap (gate.h)
-  std::vector<Cidr> trusted_proxies;      // not capped per address
+  GateOptions gate;
 };
 
 class HttpServer {
@@ -44,14 +42,18 @@ class HttpServer {
 
   // The table every request is routed by; once, before start().
   void set_routes(RouteTable routes);
-  // Binds and starts listening; throws std::runtime_error naming the address
-  // if it cannot bind.
-  void start();
+  // Resolves gate.max_connections 0 from the descriptor limit (raised to the
+  // hard limit), starts the gate and the pools, binds and listens. An error
+  // names what failed ("bind 0.0.0.0:5555", "listen", "gate: epoll_create1").
+  Expected<void, SysError> start();
   // Stops accepting, closes waiting connections, aborts transfers in flight,
   // joins every thread.
   void stop();
 
   int port() const;
+  // As given, with max_connections resolved once started.
+  const ServerOptions& options() const;
+  // The pools, once started.
   const WorkerPool& artifact_pool() const;
   const WorkerPool& api_pool() const;
 
@@ -59,10 +61,5 @@ class HttpServer {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Removes the Range headers from the request head at the start of `input`
-// (renaming them, in place, so cpp-httplib never sees one) and returns their
-// values joined by ','.
-std::optional<std::string> take_range_header(std::string& input, size_t head_size);
 
 }  // namespace leanpoint

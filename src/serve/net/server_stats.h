@@ -18,7 +18,7 @@
 
 namespace leanpoint {
 
-enum class Counter : uint8_t { connections, shed, stalled, head_timeouts, heads_too_large, bytes_served };
+enum class Counter : uint8_t { connections, shed, stalled, head_timeouts, heads_too_large, bytes_served, dropped };
 
 struct CounterInfo {
   Counter counter;
@@ -39,6 +39,8 @@ inline constexpr CounterInfo kCounters[] = {
     {Counter::heads_too_large, "heads_too_large_total", "leanpoint_heads_too_large_total",
      "Requests refused with 431: the request head was over its cap."},
     {Counter::bytes_served, "bytes_served_total", "leanpoint_served_bytes_total", "Bytes written to clients."},
+    {Counter::dropped, "connections_dropped_total", "leanpoint_connections_dropped_total",
+     "Client connections dropped because a system call on them failed (fcntl, setsockopt, epoll_ctl)."},
 };
 inline constexpr size_t kCounterCount = std::size(kCounters);
 

@@ -8,13 +8,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
 
 #include "log.h"
-#include "route_table.h"
 #include "socket_address.h"
 #include "text.h"
 
@@ -50,75 +48,30 @@ std::string canned_response(int status, const std::string& body, const std::stri
 constexpr size_t kSendSlice = 256 * 1024;
 constexpr size_t kTurnBudget = 4 * 1024 * 1024;
 
-std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
-
 namespace {
 
-// RFC 9110 §5.6.2: the characters of a method or a header name.
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
-// NUL, CR, LF and the other control characters (a tab only where `tab_ok`).
-bool has_control(std::string_view s, bool tab_ok) {
-  return std::any_of(s.begin(), s.end(), [tab_ok](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && !(tab_ok && c == '\t')) || u == 0x7f;
-  });
-}
-
-bool is_absolute_form(std::string_view target) {
-  return starts_with_nocase(target, "http://") || starts_with_nocase(target, "https://");
+// A client socket as the gate needs it: nonblocking, closed on exec, and
+// without Nagle's delay (cpp-httplib writes a response's head and body
+// separately; with Nagle on, a small body waits for the client's delayed
+// ACK, 40 ms per request).
+Expected<void, SysError> prepare_socket(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    return Unexpected(last_sys_error("gate: fcntl O_NONBLOCK"));
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return Unexpected(last_sys_error("gate: fcntl FD_CLOEXEC"));
+  const int one = 1;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    return Unexpected(last_sys_error("gate: setsockopt TCP_NODELAY"));
+  return {};
 }
 
 }  // namespace
 
-std::optional<std::string> screen_head(std::string_view head) {
-  // The request line: method SP target SP version, one space each, no
-  // control characters; the target in origin-form or absolute-form.
-  const std::string_view line = head.substr(0, head.find("\r\n"));
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos || has_control(line, false))
-    return canned_response(400, "bad request line\n");
-  const std::string_view method = line.substr(0, sp1), target = line.substr(sp1 + 1, sp2 - sp1 - 1),
-                         version = line.substr(sp2 + 1);
-  if (!is_token(method) || target.empty() || (target[0] != '/' && !is_absolute_form(target)))
-    return canned_response(400, "bad request line\n");
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return canned_response(505, "HTTP/1.x only\n");
-  if (method_bit(method) == 0) return canned_response(405, "GET and HEAD only\n", "Allow: GET, HEAD\r\n");
-  // Header lines: a name that is a token right up to the colon (no space
-  // before it, RFC 9112 §5.1; no folded lines), a value without control
-  // characters. Anything looser is where two parsers disagree about where a
-  // request ends: refused, and the connection closed, never read on.
-  // A body (any Content-Length but 0, any Transfer-Encoding) is refused too.
-  for (const HeaderLine& h : HeaderLines(head)) {
-    if (!h.has_colon || !is_token(h.name) || has_control(h.value, true))
-      return canned_response(400, "malformed header line\n");
-    if (iequals(h.name, "transfer-encoding") || (iequals(h.name, "content-length") && h.value != "0"))
-      return canned_response(413, "request bodies are not accepted\n");
-  }
-  return std::nullopt;
-}
+std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
 
-std::optional<std::string> admit_head(std::string& input, size_t head_size) {
-  if (auto refusal = screen_head(std::string_view(input).substr(0, head_size))) return refusal;
-  // Absolute-form (a proxy's "GET http://host/path HTTP/1.1"): the target
-  // becomes its path and query, in place, before anything routes on it.
-  const size_t at = input.find(' ') + 1;
-  const std::string_view target = request_target(input);
-  if (is_absolute_form(target)) {
-    const size_t scheme = target.find("//") + 2;
-    const size_t path = target.find_first_of("/?", scheme);
-    const std::string origin = path == std::string_view::npos ? std::string("/")
-                               : target[path] == '?'          ? "/" + std::string(target.substr(path))
-                                                              : std::string(target.substr(path));
-    input.replace(at, target.size(), origin);
-  }
-  return std::nullopt;
+std::string head_refusal(const HeadError& error) {
+  const bool method = error.kind == HeadErrorKind::method;
+  return canned_response(status_code(error.kind), error.detail + "\n", method ? "Allow: GET, HEAD\r\n" : "");
 }
 
 std::shared_ptr<void> PeerCounts::admit(const std::string& ip, size_t cap) {
@@ -141,27 +94,50 @@ size_t PeerCounts::count(const std::string& ip) const {
   return it == open_.end() ? 0 : it->second;
 }
 
-Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch)
-    : options_(options),
-      stats_(stats),
-      dispatch_(std::move(dispatch)),
-      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
-      wake_(EventFd::Mode::nonblocking) {
-  if (!epoll_.valid()) throw std::system_error(errno, std::generic_category(), "gate: epoll_create1");
+void FailureEpisode::failed(const SysError& error) {
+  if (!failing_.exchange(true)) log(LogLevel::error, error.text(), "; dropping connections until it succeeds again");
+}
+
+void FailureEpisode::succeeded() {
+  if (failing_.load(std::memory_order_relaxed) && failing_.exchange(false)) log(LogLevel::info, "recovered");
+}
+
+Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, ServerStats& stats, Dispatch dispatch) {
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) return Unexpected(last_sys_error("gate: epoll_create1"));
+  auto wake = EventFd::open(EventFd::Mode::nonblocking);
+  if (!wake) return Unexpected(wake.error());
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_.fd();
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.fd(), &ev) != 0)
-    throw std::system_error(errno, std::generic_category(), "gate: epoll_ctl");
-  thread_ = std::thread([this] { loop(); });
+  ev.data.fd = wake->fd();
+  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake->fd(), &ev) != 0)
+    return Unexpected(last_sys_error("gate: epoll_ctl ADD eventfd"));
+  std::unique_ptr<Gate> gate(
+      new Gate(std::move(options), stats, std::move(dispatch), std::move(epoll), std::move(*wake)));
+  try {
+    gate->thread_ = std::thread([g = gate.get()] { g->loop(); });
+  } catch (const std::system_error& e) {
+    gate->stopping_ = true;  // no thread to join
+    return Unexpected(SysError{e.code().value(), "gate: thread"});
+  }
+  return gate;
 }
+
+Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake)
+    : options_(std::move(options)),
+      head_timeout_(options_.head_timeout_ms),
+      stall_timeout_(options_.stall_timeout_ms),
+      stats_(stats),
+      dispatch_(std::move(dispatch)),
+      epoll_(std::move(epoll)),
+      wake_(std::move(wake)) {}
 
 Gate::~Gate() { stop(); }
 
 void Gate::stop() {
   if (stopping_.exchange(true)) return;
   wake_.notify();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   waiting_.clear();
   sending_.clear();
   stats_.connections_sending = 0;
@@ -170,20 +146,28 @@ void Gate::stop() {
 }
 
 void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response) {
-  [[maybe_unused]] ssize_t n = ::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Best effort, both: the client may be gone or not reading, and the
+  // connection is dropped either way.
+  (void)::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   // Keep the client's last bytes from turning our close into a reset before
   // it reads the answer: stop sending, let the socket drain on close.
-  ::shutdown(conn->fd(), SHUT_WR);
+  (void)::shutdown(conn->fd(), SHUT_WR);
+}
+
+void Gate::refuse(const std::shared_ptr<Connection>& conn, const HeadError& error) {
+  if (error.kind == HeadErrorKind::too_large) conn->stats.add(Counter::heads_too_large);
+  if (error.kind == HeadErrorKind::timeout) conn->stats.add(Counter::head_timeouts);
+  reply_and_close(conn, head_refusal(error));
+}
+
+void Gate::drop(const SysError& error) {
+  stats_.add(Counter::dropped);
+  drops_.failed(error);
 }
 
 void Gate::adopt(int socket) {
   UniqueFd fd(socket);
-  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
-  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
-  // cpp-httplib writes a response's head and body separately; with Nagle on,
-  // a small body waits for the client's delayed ACK (40 ms per request).
-  const int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (auto ready = prepare_socket(fd.get()); !ready) return drop(ready.error());  // closed with `fd`
   const SocketAddress peer = peer_address(fd.get());
   auto conn = std::make_shared<Connection>(std::move(fd), peer.text(), stats_);
   conn->ip = peer.ip;
@@ -193,8 +177,9 @@ void Gate::adopt(int socket) {
     reply_and_close(conn, too_many_connections());
     return;
   }
-  if (options_.max_per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
-    conn->peer_slot = peers_->admit(conn->ip, options_.max_per_client);
+  const uint64_t per_client = options_.max_connections_per_client;
+  if (per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
+    conn->peer_slot = peers_->admit(conn->ip, per_client);
     if (!conn->peer_slot) {
       stats_.add(Counter::shed);
       reply_and_close(conn, canned_response(503, "too many connections from " + conn->ip + "\n", "Retry-After: 1\r\n"));
@@ -202,12 +187,12 @@ void Gate::adopt(int socket) {
     }
   }
   conn->probe_only = open > options_.max_connections;
-  conn->deadline = Clock::now() + options_.head_timeout;
+  conn->deadline = Clock::now() + head_timeout_;
   resume(std::move(conn));
 }
 
 void Gate::resume(std::shared_ptr<Connection> conn) {
-  if (conn->requests > 0) conn->deadline = Clock::now() + options_.head_timeout;
+  if (conn->requests > 0) conn->deadline = Clock::now() + head_timeout_;
   {
     std::lock_guard lock(inbox_mutex_);
     if (stopping_) return;  // dropped: closed
@@ -228,10 +213,8 @@ void Gate::take_inbox() {
       wait_for_head(std::move(conn));
       continue;
     }
-    epoll_event ev{};
-    ev.events = EPOLLOUT;  // not EPOLLRDHUP: a client may shut its side and still read
-    ev.data.fd = conn->fd();
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) continue;  // dropped: closed
+    // Not EPOLLRDHUP: a client may shut its side and still read.
+    if (!watch(conn, EPOLLOUT)) continue;  // dropped: closed
     const int fd = conn->fd();
     conn->stall.start(fd, Clock::now());
     sending_[fd] = std::move(conn);
@@ -240,11 +223,20 @@ void Gate::take_inbox() {
   }
 }
 
-void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
+bool Gate::watch(const std::shared_ptr<Connection>& conn, uint32_t events) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.events = events;
   ev.data.fd = conn->fd();
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) return;  // dropped: closed
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conn->fd(), &ev) != 0) {
+    drop(last_sys_error("gate: epoll_ctl ADD client " + conn->peer));
+    return false;
+  }
+  drops_.succeeded();
+  return true;
+}
+
+void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
+  if (!watch(conn, EPOLLIN | EPOLLRDHUP)) return;  // dropped: closed
   const int fd = conn->fd();
   waiting_[fd] = std::move(conn);
   ++stats_.connections_waiting;
@@ -252,13 +244,15 @@ void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
   on_readable(waiting_[fd]);
 }
 
+// EPOLL_CTL_DEL can fail only for a descriptor epoll does not hold, and the
+// connection leaves the gate either way (closing it would remove it too).
 void Gate::release(int fd) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   if (waiting_.erase(fd)) --stats_.connections_waiting;
 }
 
 void Gate::stop_sending(int fd) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);  // as in release()
   if (sending_.erase(fd)) --stats_.connections_sending;
 }
 
@@ -266,8 +260,9 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
   // At most a slice per turn: one fast reader must not keep the others
   // waiting while it drains a whole anchor (epoll reports it again).
-  size_t sent = 0;
-  if (!conn->send_out(kSendSlice, sent)) {
+  const SendResult result = conn->send_out(kSendSlice);
+  const size_t sent = result.bytes;
+  if (result.broken) {
     stop_sending(conn->fd());  // reset, or the client went away: closed
     return sent;
   }
@@ -275,7 +270,7 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
   if (!conn->out.empty()) return sent;
   stop_sending(conn->fd());
   if (conn->close_after_output || stopping_) return sent;  // closed with `conn`
-  conn->deadline = Clock::now() + options_.head_timeout;
+  conn->deadline = Clock::now() + head_timeout_;
   wait_for_head(std::move(conn));
   return sent;
 }
@@ -283,12 +278,12 @@ size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
 Clock::time_point Gate::check_stalls() {
   const auto now = Clock::now();
   if (now < next_stall_check_) return next_stall_check_;
-  next_stall_check_ = now + StallWatch::sample_period(options_.stall_timeout);
+  next_stall_check_ = now + StallWatch::sample_period(stall_timeout_);
   std::vector<int> stalled;
   for (const auto& [fd, conn] : sending_)
-    if (conn->stall.stalled(fd, now, options_.stall_timeout)) stalled.push_back(fd);
+    if (conn->stall.stalled(fd, now, stall_timeout_)) stalled.push_back(fd);
   for (const int fd : stalled) {
-    abort_stalled(*sending_[fd], options_.stall_timeout);
+    abort_stalled(*sending_[fd], stall_timeout_);
     stop_sending(fd);  // closed, with a reset
   }
   return next_stall_check_;
@@ -298,7 +293,7 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   std::shared_ptr<Connection> conn = conn_ref;  // release() may drop the map's reference
   char buf[8192];
   bool eof = false;
-  while (conn->input.size() <= kMaxRequestHead && !head_end(conn->input)) {
+  while (!head_ready(conn->input)) {
     const ssize_t n = ::recv(conn->fd(), buf, sizeof buf, 0);
     if (n > 0) {
       conn->input.append(buf, static_cast<size_t>(n));
@@ -309,23 +304,14 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
       break;
     }
   }
-  const size_t end = head_end(conn->input);
-  if (end > 0 && end <= kMaxRequestHead) {
-    release(conn->fd());
-    if (const auto refusal = admit_head(conn->input, end)) {
-      reply_and_close(conn, *refusal);
-      return;
-    }
-    dispatch_(std::move(conn));
+  if (!head_ready(conn->input)) {
+    if (eof) release(conn->fd());  // the client left
     return;
   }
-  if (conn->input.size() > kMaxRequestHead || end > kMaxRequestHead) {
-    stats_.add(Counter::heads_too_large);
-    release(conn->fd());
-    reply_and_close(conn, canned_response(431, "request head over " + describe_size(kMaxRequestHead) + "\n"));
-    return;
-  }
-  if (eof) release(conn->fd());  // the client left
+  release(conn->fd());
+  auto head = read_head(conn->input);
+  if (!head) return refuse(conn, head.error());
+  dispatch_(std::move(conn), std::move(*head));
 }
 
 Clock::time_point Gate::expire_heads() {
@@ -342,10 +328,8 @@ Clock::time_point Gate::expire_heads() {
     auto conn = waiting_[fd];
     release(fd);
     // An idle keep-alive connection just ends; a head cut short learns why.
-    if (!conn->input.empty() || conn->requests == 0) {
-      stats_.add(Counter::head_timeouts);
-      reply_and_close(conn, canned_response(408, "request head not complete in time\n"));
-    }
+    if (!conn->input.empty() || conn->requests == 0)
+      refuse(conn, HeadError{HeadErrorKind::timeout, "request head not complete in time"});
   }
   return next;
 }
@@ -355,6 +339,8 @@ void Gate::loop() {
   while (!stopping_) {
     const auto next = std::min(expire_heads(), sending_.empty() ? Clock::time_point::max() : check_stalls());
     const int n = ::epoll_wait(epoll_.get(), events, 64, std::max(1, ms_until(next)));
+    if (n < 0 && errno != EINTR) wait_errors_.failed(last_sys_error("gate: epoll_wait"));
+    if (n >= 0) wait_errors_.succeeded();
     size_t sent = 0;  // this turn; what is left waits (epoll reports it again)
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;

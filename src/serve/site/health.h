@@ -13,20 +13,17 @@
 
 namespace leanpoint {
 
-struct HealthRules {
+// The operator's health settings, each default here and nowhere else. What
+// /livez needs of the poller (its interval, deadline, start) comes with each
+// snapshot (PollSettings), never copied from its options.
+struct HealthOptions {
   int64_t stale_ms = 30000;
-  int fd_threshold_percent = 80;
-  // /livez: no round finished for 3 poll intervals plus a deadline per
-  // upstream (and 4 for the anchor's downloads) means a stuck poller.
-  int64_t poll_ms = 10000;
-  int64_t timeout_ms = 5000;
-  size_t upstreams = 1;    // at start; a reload's count, once rounds publish it
-  int64_t started_ms = 0;  // unix ms the process started (before the first round)
-
-  int64_t poller_stall_ms(size_t upstream_count) const {
-    return 3 * poll_ms + static_cast<int64_t>(upstream_count + 4) * timeout_ms;
-  }
+  uint64_t fd_threshold_percent = 80;
 };
+
+// /livez: no round finished for 3 poll intervals plus a deadline per
+// upstream (and 4 for the anchor's downloads) means a stuck poller.
+int64_t poller_stall_ms(const PollSettings& settings, size_t upstreams);
 
 // The rules /healthz checks, in the order they are reported.
 enum class HealthReason : uint8_t {
@@ -35,7 +32,7 @@ enum class HealthReason : uint8_t {
   no_verified_anchor,  // nothing verified for the newest agreed checkpoint
   fd_pressure,         // descriptors at --fd-threshold percent of the limit
   // /livez: the process needs a restart.
-  poller_stalled,  // no round finished within HealthRules::poller_stall_ms()
+  poller_stalled,  // no round finished within poller_stall_ms()
   // /readyz: a syncing node could not get a pair here now.
   no_anchor,  // no verified state to serve
   no_block,   // a verified state, but no block for it yet
@@ -55,12 +52,16 @@ struct Health {
 };
 
 // /healthz. `now_ms` is unix ms.
-Health assess(const Snapshot& snapshot, int64_t now_ms, const HealthRules& rules, const FdUsage& fds);
+Health assess(const Snapshot& snapshot, int64_t now_ms, const HealthOptions& options, const FdUsage& fds);
 
 // /livez: fails only when a restart would help: the poller thread stopped
-// finishing rounds, or descriptors are at the threshold. An outage of every
-// upstream never fails it.
-Health assess_liveness(const Snapshot& snapshot, int64_t now_ms, const HealthRules& rules, const FdUsage& fds);
+// finishing rounds (counted from its start, settings.started_ms, before the
+// first), or descriptors are at the threshold. An outage of every upstream
+// never fails it. The stall window counts the larger of
+// `upstreams_at_start` and the snapshot's upstreams, so a reload that adds
+// upstreams widens it and one that removes some does not narrow it.
+Health assess_liveness(const Snapshot& snapshot, int64_t now_ms, const HealthOptions& options, const FdUsage& fds,
+                       size_t upstreams_at_start);
 
 // /readyz: a verified anchor's state and block are both being served: what a
 // syncing node needs, and what a load balancer should route on.
@@ -70,6 +71,7 @@ Health assess_readiness(const Snapshot& snapshot);
 struct HealthReport {
   Health healthz, live, ready;
 };
-HealthReport assess_all(const Snapshot& snapshot, int64_t now_ms, const HealthRules& rules, const FdUsage& fds);
+HealthReport assess_all(const Snapshot& snapshot, int64_t now_ms, const HealthOptions& options, const FdUsage& fds,
+                        size_t upstreams_at_start);
 
 }  // namespace leanpoint

@@ -5,13 +5,14 @@
 
 #include <atomic>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "conn_stream.h"
 #include "fd.h"
+#include "fd_usage.h"
 #include "gate.h"
 #include "log.h"
-#include "text.h"
 
 namespace leanpoint {
 namespace {
@@ -30,42 +31,23 @@ class InlineQueue : public httplib::TaskQueue {
 
 }  // namespace
 
-std::optional<std::string> take_range_header(std::string& input, size_t head_size) {
-  std::optional<std::string> value;
-  for (const HeaderLine& h : HeaderLines(std::string_view(input).substr(0, head_size))) {
-    if (!h.has_colon || !iequals(h.name, "range")) continue;
-    value = value ? *value + "," + std::string(h.value) : std::string(h.value);
-    input[h.offset] = 'X';  // "Xange:": an unknown header to cpp-httplib
-  }
-  return value;
-}
-
 // cpp-httplib's Server, driven from outside: sockets arrive through
 // process_and_close_socket, requests through process_request.
 class HttpServer::Impl : public httplib::Server {
  public:
-  Impl(ServerOptions options, ServerStats& stats)
-      : options_(std::move(options)),
-        stats_(stats),
-        stop_(EventFd::Mode::blocking),
-        // A transfer holds its worker only until the socket is full, so syncing
-        // nodes are queued, not shed, up to the connection limit.
-        artifacts_("artifact", options_.artifact_workers,
-                   options_.artifact_queue ? options_.artifact_queue : options_.max_connections),
-        api_("api", options_.api_workers, options_.api_workers * options_.queue_per_worker),
-        gate_(GateOptions{options_.head_timeout, options_.stall_timeout, options_.max_connections,
-                          options_.max_connections_per_client, options_.trusted_proxies},
-              stats, [this](std::shared_ptr<Connection> conn) { dispatch(std::move(conn)); }) {
+  Impl(ServerOptions options, ServerStats& stats) : options_(std::move(options)), stats_(stats) {
     new_task_queue = [] { return new InlineQueue; };
     // cpp-httplib's default adds SO_REUSEPORT: a second leanpoint on the same
     // port would then share its traffic silently instead of failing to start.
+    // Should SO_REUSEADDR not be set, bind() reports a port still in
+    // TIME_WAIT as in use, which start() returns.
     set_socket_options([](socket_t sock) {
       const int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      (void)::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     // cpp-httplib announces these in Keep-Alive headers; the gate enforces them.
     set_keep_alive_max_count(kMaxRequestsPerConnection);
-    set_keep_alive_timeout(std::max<time_t>(1, options_.head_timeout.count() / 1000));
+    set_keep_alive_timeout(std::max<time_t>(1, options_.gate.head_timeout_ms / 1000));
     // Every request is answered from the route table, before cpp-httplib's
     // own routing (which never runs).
     set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -79,44 +61,81 @@ class HttpServer::Impl : public httplib::Server {
 
   void set_routes(RouteTable routes) { routes_.emplace(std::move(routes)); }
 
-  void start() {
+  Expected<void, SysError> start() {
     if (!routes_) throw std::logic_error("HttpServer::start before set_routes");
-    if (options_.port == 0) {
-      port_ = bind_to_any_port(options_.bind);
-      if (port_ < 0) port_ = 0;
-    } else if (bind_to_port(options_.bind, options_.port)) {
-      port_ = options_.port;
+    GateOptions& gate = options_.gate;
+    if (gate.max_connections == 0)
+      gate.max_connections = default_max_connections(raise_fd_limit(), options_.artifact_workers);
+    if (auto started = start_workers(); !started) return started;
+    if (auto bound = bind_and_listen(); !bound) return bound;
+    try {
+      listener_ = std::thread([this] { listen_after_bind(); });
+    } catch (const std::system_error& e) {
+      return Unexpected(SysError{e.code().value(), "listen thread"});
     }
-    if (port_ <= 0)
-      throw std::runtime_error("cannot listen on " + options_.bind + ":" + std::to_string(options_.port) + ": " +
-                               std::strerror(errno));
-    // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections
-    // (syncing nodes, an attack) overflows it, and the kernel drops SYNs that
-    // clients, health probes included, retry only after a second or more.
-    // Listening again on a listening socket updates its backlog.
-    ::listen(svr_sock_, SOMAXCONN);
-    listener_ = std::thread([this] { listen_after_bind(); });
     // stop() only closes the listening socket once cpp-httplib reports running.
     for (int i = 0; i < 5000 && !is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     log(LogLevel::info, "serving on ", options_.bind, ":", port_, " (", options_.artifact_workers, " artifact and ",
-        options_.api_workers, " api workers, at most ", options_.max_connections, " connections)");
+        options_.api_workers, " api workers, at most ", gate.max_connections, " connections)");
+    return {};
   }
 
   void stop() {
     if (stopping_.exchange(true)) return;
     httplib::Server::stop();
     if (listener_.joinable()) listener_.join();
-    gate_.stop();
-    stop_.notify();  // aborts writes in flight
-    artifacts_.shutdown();
-    api_.shutdown();
+    if (gate_) gate_->stop();
+    if (stop_) stop_->notify();  // aborts writes in flight
+    if (artifacts_) artifacts_->shutdown();
+    if (api_) api_->shutdown();
   }
 
   int port() const { return port_; }
-  const WorkerPool& artifact_pool() const { return artifacts_; }
-  const WorkerPool& api_pool() const { return api_; }
+  const ServerOptions& options() const { return options_; }
+  const WorkerPool& artifact_pool() const { return *artifacts_; }
+  const WorkerPool& api_pool() const { return *api_; }
 
  private:
+  // The stop eventfd, the pools and the gate, before anything is accepted.
+  Expected<void, SysError> start_workers() {
+    auto stop = EventFd::open(EventFd::Mode::blocking);
+    if (!stop) return Unexpected(stop.error());
+    stop_.emplace(std::move(*stop));
+    const size_t max_connections = options_.gate.max_connections;
+    try {
+      // A transfer holds its worker only until the socket is full, so syncing
+      // nodes are queued, not shed, up to the connection limit.
+      artifacts_ = std::make_unique<WorkerPool>("artifact", options_.artifact_workers,
+                                                options_.artifact_queue ? options_.artifact_queue : max_connections);
+      api_ =
+          std::make_unique<WorkerPool>("api", options_.api_workers, options_.api_workers * options_.queue_per_worker);
+    } catch (const std::system_error& e) {
+      return Unexpected(SysError{e.code().value(), "worker threads"});
+    }
+    auto gate = Gate::open(options_.gate, stats_, [this](std::shared_ptr<Connection> conn, RequestHead head) {
+      dispatch(std::move(conn), std::move(head));
+    });
+    if (!gate) return Unexpected(gate.error());
+    gate_ = std::move(*gate);
+    return {};
+  }
+
+  Expected<void, SysError> bind_and_listen() {
+    if (options_.port == 0) {
+      port_ = std::max(0, bind_to_any_port(options_.bind));
+    } else if (bind_to_port(options_.bind, options_.port)) {
+      port_ = options_.port;
+    }
+    const std::string where = "cannot listen on " + options_.bind + ":" + std::to_string(options_.port);
+    if (port_ <= 0) return Unexpected(last_sys_error(where + " (bind)"));
+    // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections
+    // (syncing nodes, an attack) overflows it, and the kernel drops SYNs that
+    // clients, health probes included, retry only after a second or more.
+    // Listening again on a listening socket updates its backlog.
+    if (::listen(svr_sock_, SOMAXCONN) != 0) return Unexpected(last_sys_error(where + " (listen)"));
+    return {};
+  }
+
   // The request a worker is answering, for the pre-routing handler and the
   // logger that cpp-httplib calls back on the same thread.
   struct Current {
@@ -135,26 +154,22 @@ class HttpServer::Impl : public httplib::Server {
     route.handler(req, res, t_request->context);
   }
 
-  const Route& route_of(const std::string& input) const {
-    return routes_->find(decoded_path(request_target(std::string_view(input).substr(0, head_end(input)))));
-  }
-
   bool process_and_close_socket(socket_t sock) override {
-    gate_.adopt(sock);
+    gate_->adopt(sock);
     return true;
   }
 
   // On the gate thread: the pool is the one the request's route names.
-  void dispatch(std::shared_ptr<Connection> conn) {
-    const Route& route = route_of(conn->input);
+  void dispatch(std::shared_ptr<Connection> conn, RequestHead head) {
+    const Route& route = routes_->find(head.path);
     if (conn->probe_only && !route.probe) {
       stats_.add(Counter::shed);
       Gate::reply_and_close(conn, too_many_connections());
       return;
     }
-    WorkerPool& pool = route.pool == PoolClass::artifact ? artifacts_ : api_;
+    WorkerPool& pool = route.pool == PoolClass::artifact ? *artifacts_ : *api_;
     // The job owns the connection: a job refused, or dropped at shutdown, closes it.
-    auto job = [this, conn, &route] { serve(conn, &route); };
+    auto job = [this, conn, &route, head = std::move(head)]() mutable { serve(conn, &route, std::move(head)); };
     if (!pool.submit(std::move(job))) {
       stats_.add(Counter::shed);
       Gate::reply_and_close(conn, canned_response(503, pool.name() + " workers busy\n", "Retry-After: 1\r\n"));
@@ -163,12 +178,12 @@ class HttpServer::Impl : public httplib::Server {
 
   // On a worker: answers the request (whose route dispatch found already),
   // and any pipelined behind it.
-  void serve(std::shared_ptr<Connection> conn, const Route* route) {
-    ConnStream stream(*conn, options_.stall_timeout, stop_.fd());
+  void serve(std::shared_ptr<Connection> conn, const Route* route, RequestHead head) {
+    ConnStream stream(*conn, std::chrono::milliseconds(options_.gate.stall_timeout_ms), stop_->fd());
     for (;; route = nullptr) {
       Current current;
-      current.route = route ? route : &route_of(conn->input);
-      current.context.range = take_range_header(conn->input, head_end(conn->input));
+      current.route = route ? route : &routes_->find(head.path);
+      current.context.range = std::move(head.range);
       current.context.body_owner = &conn->body_owner;
       t_request = &current;
       bool closed = false;
@@ -190,32 +205,30 @@ class HttpServer::Impl : public httplib::Server {
         // The socket is full: the gate sends the rest, and this worker is free.
         // It reads the next request (pipelined or not) once the output is out.
         conn->close_after_output = closed || close;
-        gate_.resume(std::move(conn));
+        gate_->resume(std::move(conn));
         return;
       }
       if (closed || close) return;
       // Pipelined requests are answered here, in order; otherwise back to the gate.
-      const size_t end = head_end(conn->input);
-      if (end == 0 || end > kMaxRequestHead) {
-        gate_.resume(std::move(conn));
+      if (!head_ready(conn->input)) {
+        gate_->resume(std::move(conn));
         return;
       }
-      if (const auto refusal = admit_head(conn->input, end)) {
-        Gate::reply_and_close(conn, *refusal);
-        return;
-      }
+      auto next = read_head(conn->input);
+      if (!next) return Gate::refuse(conn, next.error());
+      head = std::move(*next);
     }
   }
 
   ServerOptions options_;
   ServerStats& stats_;
   std::optional<RouteTable> routes_;
-  EventFd stop_;
+  std::optional<EventFd> stop_;  // readable on stop: aborts a worker's wait for room
   std::atomic<bool> stopping_{false};
   int port_ = 0;
-  WorkerPool artifacts_;
-  WorkerPool api_;
-  Gate gate_;
+  std::unique_ptr<WorkerPool> artifacts_;
+  std::unique_ptr<WorkerPool> api_;
+  std::unique_ptr<Gate> gate_;
   std::thread listener_;
 };
 
@@ -225,9 +238,10 @@ HttpServer::HttpServer(ServerOptions options, ServerStats& stats)
     : impl_(std::make_unique<Impl>(std::move(options), stats)) {}
 HttpServer::~HttpServer() { impl_->stop(); }
 void HttpServer::set_routes(RouteTable routes) { impl_->set_routes(std::move(routes)); }
-void HttpServer::start() { impl_->start(); }
+Expected<void, SysError> HttpServer::start() { return impl_->start(); }
 void HttpServer::stop() { impl_->stop(); }
 int HttpServer::port() const { return impl_->port(); }
+const ServerOptions& HttpServer::options() const { return impl_->options(); }
 const WorkerPool& HttpServer::artifact_pool() const { return impl_->artifact_pool(); }
 const WorkerPool& HttpServer::api_pool() const { return impl_->api_pool(); }
 

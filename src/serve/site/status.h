@@ -39,15 +39,9 @@ struct ProcessView {
   PinsView pins;
 };
 
-struct StatusContext {
-  int64_t now_ms = 0;
-  int64_t poll_ms = 10000;
-  size_t min_agree = 1;
-};
-
-nlohmann::ordered_json status_json(const Snapshot& s, const ProcessView& process, const HealthReport& health,
-                                   const StatusContext& ctx);
-nlohmann::ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx);
+// The poller's settings shown (poll_ms, min_agree) are the snapshot's.
+nlohmann::ordered_json status_json(const Snapshot& s, const ProcessView& process, const HealthReport& health);
+nlohmann::ordered_json upstreams_json(const Snapshot& s);
 
 // The lean API: the checkpoint of the anchor served, the agreed justified
 // checkpoint, and a minimal fork_choice. nullopt when there is none yet.

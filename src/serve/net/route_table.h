@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "request_head.h"
+
 namespace httplib {
 struct Request;
 struct Response;
@@ -25,8 +27,6 @@ namespace leanpoint {
 // The two worker pools (ARCHITECTURE.md §6): long transfers never queue
 // behind each other's small answers, and the reverse.
 enum class PoolClass : uint8_t { artifact, api };
-
-enum Method : uint8_t { kGet = 1, kHead = 2 };
 
 // What the worker learned about a request before cpp-httplib parsed it.
 struct RequestContext {
@@ -46,7 +46,7 @@ struct Route {
 
   std::string path;  // the decoded path
   Match match = Match::exact;
-  uint8_t methods = kGet | kHead;
+  uint8_t methods = kGet | kHead;  // Method bits (request_head.h)
   PoolClass pool = PoolClass::api;
   std::string label;  // bounded: never the path of a request that matched a prefix
   Handler handler;
@@ -66,16 +66,5 @@ class RouteTable {
  private:
   std::vector<Route> routes_;
 };
-
-// The path of a request target ("/a%2fb?x=1" -> "/a/b"): the query dropped,
-// %XX sequences decoded, as cpp-httplib decodes req.path (its rare %uXXXX
-// form is left as is: the route chosen here is the one that answers).
-std::string decoded_path(std::string_view target);
-
-// The target of a request head's request line ("GET /x HTTP/1.1" -> "/x").
-std::string_view request_target(std::string_view head);
-
-// The Method of a method name; 0 for any other.
-uint8_t method_bit(std::string_view method);
 
 }  // namespace leanpoint

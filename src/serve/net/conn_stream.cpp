@@ -47,8 +47,9 @@ void abort_stalled(Connection& conn, std::chrono::milliseconds window) {
   log(LogLevel::warn, "client ", conn.peer, " accepted no bytes for ", window.count(), " ms; transfer aborted");
 }
 
-bool Connection::send_out(size_t budget, size_t& sent) {
-  sent = 0;
+SendResult Connection::send_out(size_t budget) {
+  SendResult result;
+  size_t& sent = result.bytes;
   while (!out.empty() && sent < budget) {
     OutPiece& piece = out.front();
     const ssize_t n = ::send(fd(), piece.data, std::min(piece.size, budget - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -63,15 +64,11 @@ bool Connection::send_out(size_t budget, size_t& sent) {
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
-      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // full: wait; else the client is gone
+      result.broken = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));  // full: wait; else the client is gone
+      break;
     }
   }
-  return true;
-}
-
-size_t head_end(const std::string& input) {
-  const size_t at = input.find("\r\n\r\n");
-  return at == std::string::npos ? 0 : at + 4;
+  return result;
 }
 
 ConnStream::ConnStream(Connection& conn, std::chrono::milliseconds stall, int stop_fd)
@@ -146,8 +143,8 @@ bool ConnStream::queue(const char* ptr, size_t size) {
 }
 
 bool ConnStream::flush_blocking() {
-  for (size_t sent = 0; !conn_.out.empty();) {
-    if (!conn_.send_out(SIZE_MAX, sent)) broken_ = true;
+  while (!conn_.out.empty()) {
+    if (conn_.send_out(SIZE_MAX).broken) broken_ = true;
     if (broken_ || (!conn_.out.empty() && !await_room())) return false;
   }
   return true;

@@ -9,12 +9,9 @@
 //   /  and other paths: --static-dir files (artifact pool), else the built-in dashboard (dashboard.h)
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
-#include <vector>
 
-#include "cidr.h"
 #include "health.h"
 #include "http_server.h"
 #include "route_table.h"
@@ -23,18 +20,20 @@
 
 namespace leanpoint {
 
-struct RoutesOptions {
-  HealthRules health;
-  std::chrono::milliseconds pin_window{120000};  // the pair rule (pins.h); 0: off
-  std::vector<Cidr> trusted_proxies;             // whose X-Forwarded-For names the client
-  int64_t poll_ms = 10000;
-  size_t min_agree = 1;
-  bool zig_metrics = false;
-  std::string static_dir;  // canonical; empty: none
+// What is served, and how, each default here and nowhere else (the flags
+// of the same names bind to these fields). The poller's settings come with
+// each snapshot (PollSettings); the trusted proxies are the server's
+// (GateOptions::trusted_proxies).
+struct SiteOptions {
+  HealthOptions health;
+  int64_t pin_window_ms = 120000;  // the pair rule (pins.h); 0: off
+  bool zig_metrics = false;        // the Zig leanpoint's millisecond gauges too (metrics.h)
+  std::string static_dir;          // served at / and other paths; empty: the built-in dashboard
 };
 
-// The table for `server`: its pools and `stats` appear in /status and /metrics.
+// The table for `server`: its pools and `stats` appear in /status and
+// /metrics. `options.static_dir` is made canonical here.
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            RoutesOptions options);
+                            const SiteOptions& options);
 
 }  // namespace leanpoint

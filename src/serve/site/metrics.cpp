@@ -54,16 +54,14 @@ class Writer {
 
 double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
-}  // namespace
+const lean::Checkpoint* last_agreed(const Snapshot& s) {
+  return s.history.empty() ? nullptr : &s.history.back().checkpoint;
+}
 
-std::string render_metrics(const Snapshot& s, const ProcessView& p, const HealthReport& report,
-                           const RequestCounts& requests, bool zig_names) {
-  const Health& health = report.healthz;
-  Writer w;
-  const auto* agreed = s.history.empty() ? nullptr : &s.history.back().checkpoint;
+// The Zig leanpoint's, by their names.
+void zig_families(Writer& w, const Snapshot& s, bool zig_names) {
+  const auto* agreed = last_agreed(s);
   const int64_t updated_ms = s.round ? s.round_started_ms + s.round_duration_ms : 0;
-
-  // The Zig leanpoint's, by their names.
   w.family("leanpoint_justified_slot", "gauge", "Latest justified slot.").sample(s.justified ? s.justified->slot : 0);
   w.family("leanpoint_finalized_slot", "gauge", "Latest finalized slot.").sample(agreed ? agreed->slot : 0);
   w.family("leanpoint_error_total", "counter", "Total poll errors: rounds in which the upstreams agreed on nothing.")
@@ -74,13 +72,15 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
       .sample(seconds(updated_ms));
   w.family("leanpoint_last_latency_seconds", "gauge", "Duration of the last round.")
       .sample(seconds(s.round_duration_ms));
-  if (zig_names) {
-    w.family("leanpoint_last_success_timestamp_ms", "gauge", "Last successful poll time (ms since epoch).")
-        .sample(s.agreed_at_ms);
-    w.family("leanpoint_last_updated_timestamp_ms", "gauge", "Last update time (ms since epoch).").sample(updated_ms);
-    w.family("leanpoint_last_latency_ms", "gauge", "Last poll latency in milliseconds.").sample(s.round_duration_ms);
-  }
+  if (!zig_names) return;
+  w.family("leanpoint_last_success_timestamp_ms", "gauge", "Last successful poll time (ms since epoch).")
+      .sample(s.agreed_at_ms);
+  w.family("leanpoint_last_updated_timestamp_ms", "gauge", "Last update time (ms since epoch).").sample(updated_ms);
+  w.family("leanpoint_last_latency_ms", "gauge", "Last poll latency in milliseconds.").sample(s.round_duration_ms);
+}
 
+void health_families(Writer& w, const HealthReport& report) {
+  const Health& health = report.healthz;
   w.family("leanpoint_build_info", "gauge", "leanpoint's version.").sample(1, {{"version", LEANPOINT_VERSION}});
   w.family("leanpoint_healthy", "gauge", "1 when /healthz answers 200.").sample(health.ok() ? 1 : 0);
   w.family("leanpoint_live", "gauge", "1 when /livez answers 200 (no restart needed).")
@@ -90,6 +90,10 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   w.family("leanpoint_health_failing", "gauge", "1 for each /healthz rule failing now.");
   for (const HealthReason reason : kHealthReasons)
     w.sample(health.fails(reason) ? 1 : 0, {{"reason", std::string(to_string(reason))}});
+}
+
+void anchor_families(Writer& w, const Snapshot& s) {
+  const auto* agreed = last_agreed(s);
   w.family("leanpoint_has_consensus", "gauge", "1 when the last round agreed on a finalized checkpoint.")
       .sample(s.agreement.checkpoint ? 1 : 0);
   w.family("leanpoint_agreement_votes", "gauge", "Upstreams behind the most reported finalized checkpoint, last round.")
@@ -108,26 +112,26 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   w.family("leanpoint_anchor_restored", "gauge",
            "1 while the anchor served is the one --data-dir held at start, not yet confirmed by an agreement.")
       .sample(s.anchor && s.anchor->restored ? 1 : 0);
-  if (s.data_dir) {
-    w.family("leanpoint_data_dir_writes_total", "counter", "Verified anchors written to --data-dir.")
-        .sample(s.data_dir->writes_total);
-    w.family("leanpoint_data_dir_write_errors_total", "counter",
-             "Anchors that could not be written to --data-dir (full, read-only, ...); serving goes on.")
-        .sample(s.data_dir->write_errors_total);
-    w.family("leanpoint_data_dir_restore", "gauge",
-             "What became of the anchor --data-dir held at start: 1 for the outcome that applies.");
-    for (const RestoreOutcome o : kRestoreOutcomes)
-      w.sample(s.data_dir->restore == o ? 1 : 0, {{"outcome", std::string(to_string(o))}});
-  }
-  w.family("leanpoint_rounds_total", "counter", "Polling rounds finished.").sample(s.round);
-  w.family("leanpoint_rounds_overrun_total", "counter", "Rounds that took longer than the poll interval.")
-      .sample(s.rounds_overrun_total);
-  w.family("leanpoint_local_errors_total", "counter",
-           "Upstream requests that failed for want of local resources (descriptors, memory); no upstream blamed.")
-      .sample(s.local_errors_total);
+}
+
+// The data directory's counters are kDataDirCounters, as /status renders them.
+void data_dir_families(Writer& w, const Snapshot& s) {
+  if (!s.data_dir) return;
+  for (const DataDirCounter& c : kDataDirCounters) w.family(c.metric, "counter", c.help).sample((*s.data_dir).*c.field);
+  w.family("leanpoint_data_dir_restore", "gauge",
+           "What became of the anchor --data-dir held at start: 1 for the outcome that applies.");
+  for (const RestoreOutcome o : kRestoreOutcomes)
+    w.sample(s.data_dir->restore == o ? 1 : 0, {{"outcome", std::string(to_string(o))}});
+}
+
+// The poller's counters are kRoundCounters, as /status renders them.
+void round_families(Writer& w, const Snapshot& s) {
+  for (const RoundCounter& c : kRoundCounters) w.family(c.metric, "counter", c.help).sample(s.*c.field);
   w.family("leanpoint_round_duration_seconds", "gauge", "Duration of the last round.")
       .sample(seconds(s.round_duration_ms));
+}
 
+void upstream_families(Writer& w, const Snapshot& s) {
   w.family("leanpoint_upstream_up", "gauge", "1 when the upstream's last attempt succeeded.");
   for (const auto& u : s.upstreams) w.sample(u.healthy ? 1 : 0, {{"upstream", u.name}});
   w.family("leanpoint_upstream_agrees", "gauge", "1 when the upstream reported the agreed checkpoint, last round.");
@@ -144,7 +148,10 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   for (const auto& u : s.upstreams)
     for (const auto& [kind, n] : u.errors_total)
       w.sample(n, {{"upstream", u.name}, {"kind", std::string(to_string(kind))}});
+}
 
+// The server's counters are kCounters, as /status renders them.
+void process_families(Writer& w, const ProcessView& p, const RequestCounts& requests) {
   w.family("leanpoint_open_fds", "gauge", "Open file descriptors.").sample(p.fds.open);
   w.family("leanpoint_max_fds", "gauge", "RLIMIT_NOFILE (soft).").sample(p.fds.limit);
   size_t queued = 0, active = 0;
@@ -170,6 +177,20 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
     w.family(c.metric, "counter", c.help).sample(p.counters[static_cast<size_t>(c.counter)]);
   w.family("leanpoint_requests_total", "counter", "Requests answered, by route and status code.");
   for (const auto& [key, n] : requests) w.sample(n, {{"route", key.first}, {"code", std::to_string(key.second)}});
+}
+
+}  // namespace
+
+std::string render_metrics(const Snapshot& s, const ProcessView& p, const HealthReport& report,
+                           const RequestCounts& requests, bool zig_names) {
+  Writer w;
+  zig_families(w, s, zig_names);
+  health_families(w, report);
+  anchor_families(w, s);
+  data_dir_families(w, s);
+  round_families(w, s);
+  upstream_families(w, s);
+  process_families(w, p, requests);
   return w.str();
 }
 

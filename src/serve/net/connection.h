@@ -57,6 +57,12 @@ struct Connection;
 // Counts, logs and marks (reset on close) a transfer the stall rule ends.
 void abort_stalled(Connection& conn, std::chrono::milliseconds window);
 
+// What Connection::send_out did.
+struct SendResult {
+  size_t bytes = 0;     // sent
+  bool broken = false;  // a socket error: a reset, the client gone
+};
+
 struct Connection {
   Connection(UniqueFd socket, std::string peer, ServerStats& stats)
       : peer(std::move(peer)), stats(stats), socket_(std::move(socket)) {
@@ -67,8 +73,10 @@ struct Connection {
     if (reset_on_close) {
       // Discard what the client never read: a reset frees the kernel's send
       // buffer at once instead of retrying it to a peer that is not reading.
+      // Should it fail, the close is an orderly one: the kernel keeps
+      // retrying the unread bytes a while, which is all a reset saves.
       const linger abort{1, 0};
-      ::setsockopt(fd(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      (void)::setsockopt(fd(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
     }
     socket_.reset();
     --stats.connections_open;
@@ -79,9 +87,8 @@ struct Connection {
   int fd() const { return socket_.get(); }
 
   // Sends queued output without waiting, at most `budget` bytes, as the
-  // socket takes it (counted in bytes_served). False on a socket error (a
-  // reset, the client gone); `sent` says how much went out.
-  bool send_out(size_t budget, size_t& sent);
+  // socket takes it (counted in bytes_served).
+  SendResult send_out(size_t budget);
 
   const std::string peer;           // "ip:port", for logs
   std::string ip;                   // the peer's address
@@ -105,8 +112,5 @@ struct Connection {
  private:
   UniqueFd socket_;
 };
-
-// Where the request head in `input` ends (just past the blank line), or 0.
-size_t head_end(const std::string& input);
 
 }  // namespace leanpoint

@@ -37,56 +37,66 @@ uint64_t error_count(const UpstreamStatus& u) {
   return n;
 }
 
-}  // namespace
+ordered_json anchor_json(const Snapshot& s, const std::optional<lean::Checkpoint>& agreed) {
+  if (!s.anchor) return nullptr;
+  const VerifiedAnchor& a = *s.anchor;
+  return {
+      {"slot", a.checkpoint.slot},
+      {"root", to_hex(a.checkpoint.root)},
+      {"state_root", to_hex(a.state_root)},
+      {"state_bytes", a.state->size()},
+      {"block_bytes", a.block ? ordered_json(a.block->size()) : ordered_json(nullptr)},
+      {"state_source", a.state_source},
+      {"block_source", a.block ? ordered_json(a.block_source) : ordered_json(nullptr)},
+      {"verified", true},
+      {"verified_at_ms", a.verified_at_ms},
+      {"current", agreed && a.checkpoint == *agreed},
+      {"restored", a.restored},
+  };
+}
 
-ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthReport& report,
-                         const StatusContext& ctx) {
-  const Health& health = report.healthz;
-  const auto agreed = last_agreed(s);
-  ordered_json anchor = nullptr;
-  if (s.anchor) {
-    const VerifiedAnchor& a = *s.anchor;
-    anchor = {
-        {"slot", a.checkpoint.slot},
-        {"root", to_hex(a.checkpoint.root)},
-        {"state_root", to_hex(a.state_root)},
-        {"state_bytes", a.state->size()},
-        {"block_bytes", a.block ? ordered_json(a.block->size()) : ordered_json(nullptr)},
-        {"state_source", a.state_source},
-        {"block_source", a.block ? ordered_json(a.block_source) : ordered_json(nullptr)},
-        {"verified", true},
-        {"verified_at_ms", a.verified_at_ms},
-        {"current", agreed && a.checkpoint == *agreed},
-        {"restored", a.restored},
-    };
-  }
+ordered_json pins_json(const PinsView& pins) {
   ordered_json served = nullptr;
-  if (p.pins.current)
-    served = {{"slot", p.pins.current->checkpoint.slot},
-              {"root", to_hex(p.pins.current->checkpoint.root)},
-              {"since_ms", p.pins.current_since_ms}};
-  const ordered_json pins = {{"window_ms", p.pins.window_ms},
-                             {"serving", served},
-                             {"clients_pinned", p.pins.clients},
-                             {"anchors_retained", p.pins.anchors}};
-  ordered_json data_dir = nullptr;
-  if (s.data_dir) {
-    const DataDirStatus& d = *s.data_dir;
-    data_dir = {
-        {"path", d.path},
-        {"restore", to_string(d.restore)},
-        {"restored", checkpoint(d.restored)},
-        {"restore_detail", d.restore_detail.empty() ? ordered_json(nullptr) : ordered_json(d.restore_detail)},
-        {"writes_total", d.writes_total},
-        {"write_errors_total", d.write_errors_total},
-        {"last_write_error", d.last_write_error.empty() ? ordered_json(nullptr) : ordered_json(d.last_write_error)},
-        {"last_write_ms", d.last_write_ms},
-    };
-  }
-  ordered_json history = ordered_json::array();
-  for (const auto& h : s.history)
-    history.push_back(
-        {{"slot", h.checkpoint.slot}, {"root", to_hex(h.checkpoint.root)}, {"first_agreed_ms", h.first_agreed_ms}});
+  if (pins.current)
+    served = {{"slot", pins.current->checkpoint.slot},
+              {"root", to_hex(pins.current->checkpoint.root)},
+              {"since_ms", pins.current_since_ms}};
+  return {{"window_ms", pins.window_ms},
+          {"serving", served},
+          {"clients_pinned", pins.clients},
+          {"anchors_retained", pins.anchors}};
+}
+
+ordered_json text_or_null(const std::string& text) { return text.empty() ? ordered_json(nullptr) : ordered_json(text); }
+
+// The data directory's counters are kDataDirCounters, as /metrics renders them.
+ordered_json data_dir_json(const Snapshot& s) {
+  if (!s.data_dir) return nullptr;
+  const DataDirStatus& d = *s.data_dir;
+  ordered_json doc = {
+      {"path", d.path},
+      {"restore", to_string(d.restore)},
+      {"restored", checkpoint(d.restored)},
+      {"restore_detail", text_or_null(d.restore_detail)},
+  };
+  for (const DataDirCounter& c : kDataDirCounters) doc[std::string(c.status_field)] = d.*c.field;
+  doc["last_write_error"] = text_or_null(d.last_write_error);
+  doc["last_write_ms"] = d.last_write_ms;
+  return doc;
+}
+
+// The poller's counters are kRoundCounters, as /metrics renders them.
+ordered_json round_json(const Snapshot& s) {
+  ordered_json doc = {{"number", s.round},
+                      {"started_ms", s.round_started_ms},
+                      {"duration_ms", s.round_duration_ms},
+                      {"poll_ms", s.settings.poll_ms}};
+  for (const RoundCounter& c : kRoundCounters) doc[std::string(c.status_field)] = s.*c.field;
+  return doc;
+}
+
+// The server's counters are kCounters, as /metrics renders them.
+ordered_json process_json(const ProcessView& p) {
   ordered_json pools = ordered_json::array();
   for (const auto& pool : p.pools)
     pools.push_back({{"name", pool.name},
@@ -94,31 +104,46 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
                      {"active", pool.active},
                      {"queued", pool.queued},
                      {"capacity", pool.capacity}});
-  const int64_t round_end = s.round ? s.round_started_ms + s.round_duration_ms : 0;
-  auto verdict = [](const Health& h) {
-    ordered_json failing = ordered_json::array();
-    for (const HealthReason r : h.failing) failing.push_back(to_string(r));
-    return ordered_json{{"ok", h.ok()}, {"failing", failing}};
-  };
-  ordered_json process = {{"fds_open", p.fds.open},
-                          {"fds_limit", p.fds.limit},
-                          {"connections_open", p.connections_open},
-                          {"connections_waiting", p.connections_waiting},
-                          {"connections_sending", p.connections_sending},
-                          {"pools", pools}};
-  for (const CounterInfo& c : kCounters)
-    process[std::string(c.status_field)] = p.counters[static_cast<size_t>(c.counter)];
-  process["started_ms"] = p.started_ms;
+  ordered_json doc = {{"fds_open", p.fds.open},
+                      {"fds_limit", p.fds.limit},
+                      {"connections_open", p.connections_open},
+                      {"connections_waiting", p.connections_waiting},
+                      {"connections_sending", p.connections_sending},
+                      {"pools", pools}};
+  for (const CounterInfo& c : kCounters) doc[std::string(c.status_field)] = p.counters[static_cast<size_t>(c.counter)];
+  doc["started_ms"] = p.started_ms;
+  return doc;
+}
+
+ordered_json history_json(const Snapshot& s) {
+  ordered_json history = ordered_json::array();
+  for (const auto& h : s.history)
+    history.push_back(
+        {{"slot", h.checkpoint.slot}, {"root", to_hex(h.checkpoint.root)}, {"first_agreed_ms", h.first_agreed_ms}});
+  return history;
+}
+
+ordered_json verdict_json(const Health& h) {
+  ordered_json failing = ordered_json::array();
+  for (const HealthReason r : h.failing) failing.push_back(to_string(r));
+  return ordered_json{{"ok", h.ok()}, {"failing", failing}};
+}
+
+}  // namespace
+
+ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthReport& report) {
+  const Health& health = report.healthz;
+  const auto agreed = last_agreed(s);
   return {
       // The Zig leanpoint's fields, same names and meaning.
       {"justified_slot", s.justified ? s.justified->slot : 0},
       {"finalized_slot", agreed ? agreed->slot : 0},
-      {"last_updated_ms", round_end},
+      {"last_updated_ms", s.round ? s.round_started_ms + s.round_duration_ms : 0},
       {"last_success_ms", s.agreed_at_ms},
       // The Zig leanpoint's `stale` (no success within --stale-ms) is health's rule.
       {"stale", health.fails(HealthReason::stale) || health.fails(HealthReason::no_agreement)},
       {"error_count", s.rounds_without_agreement_total},
-      {"last_error", s.last_error.empty() ? ordered_json(nullptr) : ordered_json(s.last_error)},
+      {"last_error", text_or_null(s.last_error)},
       // leanpoint's.
       {"version", LEANPOINT_VERSION},
       {"finalized_root", agreed ? ordered_json(to_hex(agreed->root)) : ordered_json(nullptr)},
@@ -128,27 +153,20 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
        {{"checkpoint", checkpoint(s.agreement.checkpoint)},
         {"votes", s.agreement.votes},
         {"answered", s.agreement.answered},
-        {"min_agree", ctx.min_agree}}},
-      {"anchor", anchor},
-      {"pins", pins},
-      {"data_dir", data_dir},
-      {"health", verdict(health)},
-      {"live", verdict(report.live)},
-      {"ready", verdict(report.ready)},
-      {"round",
-       {{"number", s.round},
-        {"started_ms", s.round_started_ms},
-        {"duration_ms", s.round_duration_ms},
-        {"poll_ms", ctx.poll_ms},
-        {"overruns_total", s.rounds_overrun_total},
-        {"without_agreement_total", s.rounds_without_agreement_total},
-        {"local_errors_total", s.local_errors_total}}},
-      {"process", process},
-      {"history", history},
+        {"min_agree", s.settings.min_agree}}},
+      {"anchor", anchor_json(s, agreed)},
+      {"pins", pins_json(p.pins)},
+      {"data_dir", data_dir_json(s)},
+      {"health", verdict_json(health)},
+      {"live", verdict_json(report.live)},
+      {"ready", verdict_json(report.ready)},
+      {"round", round_json(s)},
+      {"process", process_json(p)},
+      {"history", history_json(s)},
   };
 }
 
-ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx) {
+ordered_json upstreams_json(const Snapshot& s) {
   ordered_json rows = ordered_json::array();
   size_t responding = 0;
   for (const auto& u : s.upstreams) {
@@ -197,7 +215,7 @@ ordered_json upstreams_json(const Snapshot& s, const StatusContext& ctx) {
         {"has_consensus", s.agreement.checkpoint.has_value()},
         {"votes", s.agreement.votes},
         {"answered", s.agreement.answered},
-        {"min_agree", ctx.min_agree},
+        {"min_agree", s.settings.min_agree},
         {"finalized", checkpoint(s.agreement.checkpoint)},
         {"justified", checkpoint(s.justified)}}},
   };

@@ -6,8 +6,8 @@
 //     over --max-connections, or over --max-connections-per-client for its
 //     address: fast 503, closed
 //   gate thread (epoll): read the head under one absolute deadline
-//     (--head-timeout-ms) and a cap of kMaxRequestHead (431); screen it (GET/HEAD only,
-//     no bodies); hand the complete request to `dispatch`
+//     (--head-timeout-ms) and a cap of kMaxRequestHead (431); read_head
+//     screens it (request_head.h); hand the complete request to `dispatch`
 //   worker: answers it, then resume()s the connection here if it stays open,
 //     or if part of the response is still queued (conn_stream.h)
 //   gate thread: sends the queued output as the socket takes it, under the
@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,27 +31,33 @@
 
 #include "cidr.h"
 #include "connection.h"
+#include "expected.h"
 #include "fd.h"
+#include "request_head.h"
+#include "sys_error.h"
 
 namespace leanpoint {
 
-constexpr size_t kMaxRequestHead = 16 * 1024;
 // Connections past --max-connections kept for probes (/livez, /readyz): one
 // of these may ask only for a probe route, and is closed after it.
 constexpr size_t kProbeReserve = 8;
 
+// The gate's settings, each default here and nowhere else (the flags of the
+// same names bind to these fields).
 struct GateOptions {
-  std::chrono::milliseconds head_timeout{10000};
-  std::chrono::milliseconds stall_timeout{10000};  // for the output the gate sends (conn_stream.h)
-  size_t max_connections = 1024;
+  int64_t head_timeout_ms = 10000;   // a whole request head, from the connection or the last answer
+  int64_t stall_timeout_ms = 10000;  // the stall rule's window (connection.h), for every transfer
+  // Open connections beyond which new ones get a fast 503. 0: derived at
+  // start from RLIMIT_NOFILE (HttpServer::start, default_max_connections).
+  uint64_t max_connections = 0;
   // Connections from one client address beyond which new ones get a fast
   // 503, so that one address cannot take every slot; 0: no cap. Trusted
   // proxies carry many clients and are not capped.
-  size_t max_per_client = 0;
-  std::vector<Cidr> trusted_proxies;
+  uint64_t max_connections_per_client = 64;
+  std::vector<Cidr> trusted_proxies;  // also whose X-Forwarded-For names the client (pins.h)
 };
 
-// Open connections per client address, for GateOptions::max_per_client.
+// Open connections per client address, for max_connections_per_client.
 class PeerCounts : public std::enable_shared_from_this<PeerCounts> {
  public:
   // A token the connection holds for its life (it counts until released),
@@ -69,23 +76,31 @@ std::string canned_response(int status, const std::string& body, const std::stri
 // The answer past --max-connections.
 std::string too_many_connections();
 
-// Checks a complete request head before any worker sees it: the request line
-// parses, the method is GET or HEAD, and there is no body. Returns the
-// response to send instead (and close), or nullopt if the request may proceed.
-std::optional<std::string> screen_head(std::string_view head);
+// The answer to a head refused (request_head.h): the status its kind calls
+// for, the detail as the body; then the connection closes.
+std::string head_refusal(const HeadError& error);
 
-// screen_head on the head at the start of `input`; then an absolute-form
-// target ("http://host/path") is rewritten in place to origin-form ("/path"),
-// so that routing and cpp-httplib see one path.
-std::optional<std::string> admit_head(std::string& input, size_t head_size);
+// A step that fails for every connection for a while (epoll_ctl or fcntl
+// under descriptor or memory pressure) is logged when the run of failures
+// starts and when it ends, never once per connection.
+class FailureEpisode {
+ public:
+  void failed(const SysError& error);
+  void succeeded();
+
+ private:
+  std::atomic<bool> failing_{false};
+};
 
 class Gate {
  public:
   // `dispatch` runs on the gate thread with a connection whose input starts
-  // with a complete, screened request head; it must not block.
-  using Dispatch = std::function<void(std::shared_ptr<Connection>)>;
+  // with the complete, screened request head `head`; it must not block.
+  using Dispatch = std::function<void(std::shared_ptr<Connection>, RequestHead)>;
 
-  Gate(GateOptions options, ServerStats& stats, Dispatch dispatch);
+  // Creates the gate's epoll instance and wake-up eventfd and starts its
+  // thread. `options.max_connections` is resolved (not 0).
+  static Expected<std::unique_ptr<Gate>, SysError> open(GateOptions options, ServerStats& stats, Dispatch dispatch);
   ~Gate();  // stop()
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
@@ -101,9 +116,16 @@ class Gate {
 
   // Sends `response` (small: best effort, never blocks) and drops the connection.
   static void reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response);
+  // Answers a refused head (counted when it is too large or late) and drops the connection.
+  static void refuse(const std::shared_ptr<Connection>& conn, const HeadError& error);
 
  private:
+  Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake);
   void loop();
+  // Drops a connection a system call failed on: counted, and logged once per episode.
+  void drop(const SysError& error);
+  // Registers `conn` with epoll for `events`; on failure it is dropped.
+  bool watch(const std::shared_ptr<Connection>& conn, uint32_t events);
   void take_inbox();
   void on_readable(const std::shared_ptr<Connection>& conn);
   size_t on_writable(const std::shared_ptr<Connection>& conn);  // bytes sent
@@ -113,7 +135,9 @@ class Gate {
   Clock::time_point expire_heads();  // closes overdue ones; returns the next deadline
   Clock::time_point check_stalls();  // aborts stalled transfers; returns the next sample time
 
-  GateOptions options_;
+  const GateOptions options_;
+  const std::chrono::milliseconds head_timeout_;
+  const std::chrono::milliseconds stall_timeout_;
   ServerStats& stats_;
   std::shared_ptr<PeerCounts> peers_ = std::make_shared<PeerCounts>();
   Dispatch dispatch_;
@@ -125,6 +149,8 @@ class Gate {
   std::unordered_map<int, std::shared_ptr<Connection>> waiting_;  // gate thread only
   std::unordered_map<int, std::shared_ptr<Connection>> sending_;  // gate thread only
   Clock::time_point next_stall_check_{};
+  FailureEpisode drops_;        // failed system calls on connections
+  FailureEpisode wait_errors_;  // a failing epoll_wait
   std::thread thread_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <mutex>
 
 #include "body.h"
@@ -10,6 +13,7 @@
 #include "deadline.h"
 #include "hex.h"
 #include "lean_paths.h"
+#include "log.h"
 #include "metrics.h"
 #include "static_files.h"
 #include "status.h"
@@ -64,19 +68,22 @@ class RenderCache {
 // What the handlers share; the table's handlers hold it.
 class Site {
  public:
-  Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, RoutesOptions options)
+  Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, const SiteOptions& options)
       : store_(store),
         server_(server),
         stats_(stats),
-        options_(with_start(std::move(options))),
+        options_(with_canonical_static_dir(options)),
         started_ms_(unix_ms()),
-        pins_(options_.pin_window) {}
+        pins_(std::chrono::milliseconds(options_.pin_window_ms)) {
+    (void)upstreams_at_start(*store_.load());  // the poller, built first, has published its start
+  }
 
   // The verified anchor: both artifacts come from the same VerifiedAnchor.
   void artifact(bool block, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
     const auto s = store_.load();
-    const std::string client = client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"),
-                                              req.get_header_value("X-Real-IP"), options_.trusted_proxies);
+    const std::string client =
+        client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"), req.get_header_value("X-Real-IP"),
+                       server_.options().gate.trusted_proxies);
     const auto anchor = pins_.serve(client, s->anchor, unix_ms());
     if (!anchor || (block && !anchor->block)) {
       res.set_header("Retry-After", kRetryAfter);
@@ -111,32 +118,30 @@ class Site {
     const auto s = store_.load();
     json_body(res, *status_cache_.get(s, [&] {
       const ProcessView p = process_view();
-      const StatusContext ctx{unix_ms(), options_.poll_ms, options_.min_agree};
-      return status_json(*s, p, assess_all(*s, ctx.now_ms, options_.health, p.fds), ctx).dump();
+      return status_json(*s, p, assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s))).dump();
     }));
   }
 
   // /api/upstreams changes only with the snapshot.
   void upstreams(httplib::Response& res) const {
     const auto s = store_.load();
-    json_body(res, *upstreams_cache_.get(s, [&] {
-      return upstreams_json(*s, StatusContext{unix_ms(), options_.poll_ms, options_.min_agree}).dump();
-    }));
+    json_body(res, *upstreams_cache_.get(s, [&] { return upstreams_json(*s).dump(); }));
   }
 
   void healthz(httplib::Response& res) const {
     verdict(res, assess(*store_.load(), unix_ms(), options_.health, fd_usage()));
   }
   void livez(httplib::Response& res) const {
-    verdict(res, assess_liveness(*store_.load(), unix_ms(), options_.health, fd_usage()));
+    const auto s = store_.load();
+    verdict(res, assess_liveness(*s, unix_ms(), options_.health, fd_usage(), upstreams_at_start(*s)));
   }
   void readyz(httplib::Response& res) const { verdict(res, assess_readiness(*store_.load())); }
 
   void metrics(httplib::Response& res) const {
     const auto s = store_.load();
     const ProcessView p = process_view();
-    res.set_content(render_metrics(*s, p, assess_all(*s, unix_ms(), options_.health, p.fds), stats_.requests(),
-                                   options_.zig_metrics),
+    const HealthReport health = assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s));
+    res.set_content(render_metrics(*s, p, health, stats_.requests(), options_.zig_metrics),
                     "text/plain; version=0.0.4; charset=utf-8");
   }
 
@@ -151,11 +156,31 @@ class Site {
   bool static_files() const { return !options_.static_dir.empty(); }
 
  private:
-  // Before the first round, /livez counts from now.
-  static RoutesOptions with_start(RoutesOptions o) {
-    if (o.health.started_ms == 0) o.health.started_ms = unix_ms();
+  // Files are served only from inside the directory, which resolve_static
+  // compares canonical paths against. The configuration checked that it is
+  // a directory; should it have gone since, it is kept as given, and every
+  // file is then not found.
+  static SiteOptions with_canonical_static_dir(SiteOptions o) {
+    if (o.static_dir.empty()) return o;
+    std::error_code ec;
+    const auto canonical = std::filesystem::canonical(o.static_dir, ec);
+    if (ec)
+      log(LogLevel::error, "--static-dir ", o.static_dir, ": ", ec.message());
+    else
+      o.static_dir = canonical.string();
     return o;
   }
+
+  // The upstream count at start (the rule in health.h): that of the first
+  // snapshot a poller published, which it does when it is built, before its
+  // first round. Before then (settings.started_ms 0) there is none.
+  size_t upstreams_at_start(const Snapshot& s) const {
+    if (s.settings.started_ms == 0) return s.upstreams.size();
+    size_t none = kUnknown;
+    upstreams_at_start_.compare_exchange_strong(none, s.upstreams.size());
+    return upstreams_at_start_.load();
+  }
+  static constexpr size_t kUnknown = SIZE_MAX;
 
   // 200 "ok", or 503 with each failing reason on its own line.
   static void verdict(httplib::Response& res, const Health& h) {
@@ -183,8 +208,9 @@ class Site {
   const SnapshotStore& store_;
   const HttpServer& server_;
   const ServerStats& stats_;
-  const RoutesOptions options_;
+  const SiteOptions options_;
   const int64_t started_ms_;
+  mutable std::atomic<size_t> upstreams_at_start_{kUnknown};
   mutable Pins pins_;
   mutable RenderCache status_cache_{std::chrono::milliseconds(100)};
   mutable RenderCache upstreams_cache_{std::chrono::hours(24)};
@@ -193,8 +219,8 @@ class Site {
 }  // namespace
 
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            RoutesOptions options) {
-  const auto site = std::make_shared<const Site>(store, server, stats, std::move(options));
+                            const SiteOptions& options) {
+  const auto site = std::make_shared<const Site>(store, server, stats, options);
   const bool files = site->static_files();
   // Handlers that need only the response.
   auto simple = [site](void (Site::*member)(httplib::Response&) const) -> Handler {
