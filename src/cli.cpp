@@ -108,10 +108,10 @@ void add_process_flags(CLI::App& app, Config& config) {
   app.add_option("--data-dir", config.data_dir,
                  "Directory keeping the newest verified anchor across restarts (created if missing; empty: none)")
       ->envname("LEANPOINT_DATA_DIR");
-  const std::map<std::string, LogLevel> levels = {
-      {"error", LogLevel::error}, {"warn", LogLevel::warn}, {"info", LogLevel::info}, {"debug", LogLevel::debug}};
-  app.add_option("--log-level", config.log_level, "Log verbosity")
-      ->transform(CLI::CheckedTransformer(levels))
+  app.add_option_function<std::string>(
+         "--log-level", [&config](const std::string& name) { config.log_level = *parse_log_level(name); },
+         "Log verbosity")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->default_str(std::string(to_string(config.log_level)))
       ->envname("LEANPOINT_LOG_LEVEL");
 }
@@ -122,8 +122,11 @@ CLI::App* add_inspect(CLI::App& app, Invocation& result) {
       app.add_subcommand("inspect", "Describe an anchor file (SSZ State or SignedBlock) as one JSON object, then exit");
   const std::map<std::string, ArtifactType> types = {
       {"state", ArtifactType::state}, {"block", ArtifactType::block}, {"auto", ArtifactType::detect}};
-  inspect->add_option("--type", result.inspect_type, "What the file holds")
-      ->transform(CLI::CheckedTransformer(types))
+  inspect
+      ->add_option_function<std::string>(
+          "--type", [&result, types](const std::string& name) { result.inspect_type = types.at(name); },
+          "What the file holds")
+      ->check(CLI::IsMember({"state", "block", "auto"}))
       ->default_str("auto");
   inspect->add_option("FILE", result.inspect_path, "The file to read, - for stdin")->required();
   return inspect;

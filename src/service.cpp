@@ -107,17 +107,6 @@ void wait_for_stop(const Config& config, Poller& poller) {
 
 }  // namespace
 
-void check_descriptor_budget(const Config& config, size_t fd_limit) {
-  if (config.max_connections == 0) return;  // derived from the limit: always fits
-  const size_t need = config.max_connections + fd_headroom(config.artifact_workers);
-  if (need <= fd_limit) return;
-  throw ConfigError("--max-connections " + std::to_string(config.max_connections) + " needs " + std::to_string(need) +
-                    " descriptors with the service's own " + std::to_string(fd_headroom(config.artifact_workers)) +
-                    ", but RLIMIT_NOFILE is " + std::to_string(fd_limit) +
-                    "; raise the limit (ulimit -n, LimitNOFILE=) or lower --max-connections (0 derives it from the "
-                    "limit)");
-}
-
 void block_stop_signals() {
   const sigset_t set = waited_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
