@@ -90,8 +90,9 @@ bool ConnStream::await_room() const {
   for (;;) {
     pollfd fds[2] = {{conn_.fd(), POLLOUT, 0}, {stop_fd_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, static_cast<int>(sample.count()));
+    if (ready < 0 && errno == EINTR) continue;
     if (ready > 0 && !fds[1].revents) return true;  // room (or an error send will report)
-    if (ready != 0) break;                          // stopping
+    if (ready != 0) break;                          // stopping (or poll failed: the transfer ends)
     if (!watch.stalled(conn_.fd(), Clock::now(), stall_)) continue;
     abort_stalled(conn_, stall_);
     break;

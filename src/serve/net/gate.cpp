@@ -95,11 +95,12 @@ size_t PeerCounts::count(const std::string& ip) const {
 }
 
 void FailureEpisode::failed(const SysError& error) {
-  if (!failing_.exchange(true)) log(LogLevel::error, error.text(), "; dropping connections until it succeeds again");
+  if (!failing_.exchange(true)) log(LogLevel::error, error.text(), "; logged again only once ", what_, " succeed");
 }
 
 void FailureEpisode::succeeded() {
-  if (failing_.load(std::memory_order_relaxed) && failing_.exchange(false)) log(LogLevel::info, "recovered");
+  if (failing_.load(std::memory_order_relaxed) && failing_.exchange(false))
+    log(LogLevel::info, what_, " succeed again");
 }
 
 Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, ServerStats& stats, Dispatch dispatch) {

@@ -85,10 +85,12 @@ std::string head_refusal(const HeadError& error);
 // starts and when it ends, never once per connection.
 class FailureEpisode {
  public:
-  void failed(const SysError& error);
-  void succeeded();
+  explicit FailureEpisode(const char* what) : what_(what) {}
+  void failed(const SysError& error);  // logs the first of a run
+  void succeeded();                    // logs the end of a run
 
  private:
+  const char* what_;  // "gate: system calls on client connections"
   std::atomic<bool> failing_{false};
 };
 
@@ -149,8 +151,8 @@ class Gate {
   std::unordered_map<int, std::shared_ptr<Connection>> waiting_;  // gate thread only
   std::unordered_map<int, std::shared_ptr<Connection>> sending_;  // gate thread only
   Clock::time_point next_stall_check_{};
-  FailureEpisode drops_;        // failed system calls on connections
-  FailureEpisode wait_errors_;  // a failing epoll_wait
+  FailureEpisode drops_{"gate: system calls on client connections"};
+  FailureEpisode wait_errors_{"gate: epoll_wait"};
   std::thread thread_;
 };
 
