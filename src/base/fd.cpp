@@ -5,17 +5,12 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <system_error>
 
 namespace leanpoint {
 
 void UniqueFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
-}
-
-EventFd::EventFd(Mode mode) : fd_(::eventfd(0, EFD_CLOEXEC | (mode == Mode::nonblocking ? EFD_NONBLOCK : 0))) {
-  if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
 Expected<EventFd, SysError> EventFd::open(Mode mode) {

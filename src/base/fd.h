@@ -42,8 +42,6 @@ class EventFd {
   enum class Mode { blocking, nonblocking };
   // Fails when the kernel refuses one (EMFILE, ENFILE, ENOMEM).
   static Expected<EventFd, SysError> open(Mode mode = Mode::blocking);
-  // TRANSITIONAL: throws std::system_error; being replaced by open().
-  explicit EventFd(Mode mode = Mode::blocking);
 
   void notify() const;
   void drain() const;  // nonblocking mode only: never waits

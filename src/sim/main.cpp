@@ -106,15 +106,21 @@ bool write_upstreams(const Flags& f, const std::vector<NodeOptions>& options,
   return static_cast<bool>(out);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// SIGINT and SIGTERM, blocked in every thread and waited for by main.
+sigset_t block_stop_signals() {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  return stop;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const sigset_t stop = block_stop_signals();
 
   CLI::App app{"lean-devnet-sim " LEANPOINT_VERSION
                " - simulated lean nodes on 127.0.0.1 for trying and testing leanpoint",

@@ -43,8 +43,13 @@ int main(int argc, char** argv) {
   const int rounds = std::atoi(argv[2]);
   o.poll_ms = std::atoll(argv[3]);
   o.timeout_ms = std::atoll(argv[4]);
+  auto upstreams = leanpoint::load_upstreams_file(argv[1]);
+  if (!upstreams) {
+    std::fprintf(stderr, "poller_bench: %s\n", upstreams.error().what());
+    return 2;
+  }
   leanpoint::SnapshotStore store;
-  leanpoint::Poller poller(o, leanpoint::load_upstreams_file(argv[1]), store);
+  leanpoint::Poller poller(o, std::move(*upstreams), store);
 
   std::vector<double> durations;
   size_t fds_min = SIZE_MAX, fds_max = 0;
