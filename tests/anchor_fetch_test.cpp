@@ -10,16 +10,13 @@
 #include "chain.h"
 #include "config.h"
 #include "fd.h"
-#include "scripted_server.h"
+#include "scripted_node.h"
 #include "testing.h"
-#include "upstream_url.h"
 
 using leanpoint::AnchorSource;
 using leanpoint::FailureKind;
 using leanpoint::PollerOptions;
 using leanpoint::sim::respond;
-using leanpoint::sim::Script;
-using leanpoint::sim::ScriptedServer;
 
 namespace {
 
@@ -27,26 +24,10 @@ constexpr uint64_t kSlot = 16;
 const char* const kState = "/lean/v0/states/finalized";
 const char* const kBlock = "/lean/v0/blocks/finalized";
 
-Script ssz(const std::vector<uint8_t>& bytes) {
-  return respond(200, "application/octet-stream", std::string(bytes.begin(), bytes.end()));
-}
+using Node = testing::ScriptedNode;
+using testing::ssz;
 
-// A node answering each target with its script; anything else 404.
-class Node {
- public:
-  explicit Node(std::map<std::string, Script> answers)
-      : server_([answers = std::move(answers)](const std::string& target, const std::string&) {
-          const auto it = answers.find(target);
-          return it != answers.end() ? it->second : respond(404, "text/plain", "not found");
-        }) {}
-  AnchorSource source(const std::string& name) const {
-    return {*leanpoint::parse_upstream_url(name, server_.url(), "test"), nullptr, {}};
-  }
-  size_t requests() const { return server_.requests(); }
-
- private:
-  ScriptedServer server_;
-};
+AnchorSource source_of(const Node& node, const std::string& name) { return {node.upstream(name), nullptr, {}}; }
 
 struct Fixture {
   leanpoint::sim::Chain chain{1};
@@ -76,7 +57,7 @@ bool verified(const leanpoint::FetchedAnchor& f, size_t source) {
 TEST_CASE("one honest upstream: state and block, both verified, both from it") {
   Fixture fx;
   Node node = fx.honest();
-  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {node.source("a")}, fx.options);
+  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(node, "a")}, fx.options);
   REQUIRE(f);
   REQUIRE(f->anchor);
   CHECK(f->anchor->checkpoint == fx.checkpoint);
@@ -97,7 +78,7 @@ TEST_CASE("the first upstream's state fails: the state comes from the second, it
   SUBCASE("a state of another chain") {
     Node bad({{kState, ssz(other.anchor_at(kSlot)->state)}, {kBlock, ssz(fx.anchor->block)}});
     Node good = fx.honest();
-    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {bad.source("bad"), good.source("good")}, fx.options);
+    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(bad, "bad"), source_of(good, "good")}, fx.options);
     REQUIRE(f);
     REQUIRE(f->anchor);
     CHECK(f->anchor->state_source == "good");
@@ -109,7 +90,7 @@ TEST_CASE("the first upstream's state fails: the state comes from the second, it
   SUBCASE("no answer for the state") {
     Node bad({{kState, respond(500, "text/plain", "oops")}});
     Node good = fx.honest();
-    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {bad.source("bad"), good.source("good")}, fx.options);
+    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(bad, "bad"), source_of(good, "good")}, fx.options);
     REQUIRE(f);
     REQUIRE(f->anchor);
     CHECK(f->anchor->state_source == "good");
@@ -121,7 +102,7 @@ TEST_CASE("a 404 for the block is no fault: a state-only anchor, the block from 
   Fixture fx;
   Node stateless({{kState, ssz(fx.anchor->state)}});
   SUBCASE("alone: no block yet") {
-    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {stateless.source("a")}, fx.options);
+    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(stateless, "a")}, fx.options);
     REQUIRE(f);
     REQUIRE(f->anchor);
     CHECK(f->anchor->block == nullptr);
@@ -130,7 +111,8 @@ TEST_CASE("a 404 for the block is no fault: a state-only anchor, the block from 
   }
   SUBCASE("with another: its block; its state not asked for") {
     Node full = fx.honest();
-    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {stateless.source("a"), full.source("b")}, fx.options);
+    const auto f =
+        leanpoint::fetch_anchor(fx.checkpoint, {source_of(stateless, "a"), source_of(full, "b")}, fx.options);
     REQUIRE(f);
     REQUIRE(f->anchor);
     CHECK(f->anchor->state_source == "a");
@@ -144,7 +126,8 @@ TEST_CASE("a block that is not the checkpoint's is refused, and the next upstrea
   Fixture fx;
   Node wrong({{kState, ssz(fx.anchor->state)}, {kBlock, ssz(fx.chain.anchor_at(20)->block)}});
   Node good = fx.honest();
-  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {wrong.source("wrong"), good.source("good")}, fx.options);
+  const auto f =
+      leanpoint::fetch_anchor(fx.checkpoint, {source_of(wrong, "wrong"), source_of(good, "good")}, fx.options);
   REQUIRE(f);
   REQUIRE(f->anchor);
   CHECK(f->anchor->state_source == "wrong");  // its state verified
@@ -159,35 +142,30 @@ TEST_CASE("a block that is not the checkpoint's is refused, and the next upstrea
 TEST_CASE("a state newer than the checkpoint is skipped, not held against the node") {
   Fixture fx;
   Node moved({{kState, ssz(fx.chain.anchor_at(20)->state)}, {kBlock, ssz(fx.chain.anchor_at(20)->block)}});
-  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {moved.source("moved")}, fx.options);
+  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(moved, "moved")}, fx.options);
   REQUIRE(f);
   CHECK(f->anchor == nullptr);
   CHECK(f->verdicts.empty());
 }
 
-TEST_CASE("an older state is refused: slot_mismatch") {
-  Fixture fx;
-  Node behind({{kState, ssz(fx.chain.anchor_at(12)->state)}});
-  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {behind.source("behind")}, fx.options);
-  REQUIRE(f);
-  CHECK(f->anchor == nullptr);
-  CHECK(refusals(*f, 0) == std::vector<FailureKind>{FailureKind::slot_mismatch});
-}
-
-TEST_CASE("--genesis-time: a state of another genesis is refused") {
-  Fixture fx;
-  Node node = fx.honest();
-  fx.options.genesis_time = fx.chain.genesis_time() + 1;
-  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {node.source("a")}, fx.options);
-  REQUIRE(f);
-  CHECK(f->anchor == nullptr);
-  CHECK(refusals(*f, 0) == std::vector<FailureKind>{FailureKind::genesis_time});
+TEST_CASE("a state that does not prove is refused with its kind: an older one, one of another genesis") {
+  for (const bool other_genesis : {false, true}) {
+    CAPTURE(other_genesis);
+    Fixture fx;
+    Node node({{kState, ssz(fx.chain.anchor_at(other_genesis ? kSlot : 12)->state)}});
+    if (other_genesis) fx.options.genesis_time = fx.chain.genesis_time() + 1;
+    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(node, "a")}, fx.options);
+    REQUIRE(f);
+    CHECK(f->anchor == nullptr);
+    CHECK(refusals(*f, 0) ==
+          std::vector<FailureKind>{other_genesis ? FailureKind::genesis_time : FailureKind::slot_mismatch});
+  }
 }
 
 TEST_CASE("a state observed this round is not downloaded again") {
   Fixture fx;
   Node node({{kBlock, ssz(fx.anchor->block)}});  // would 404 the state
-  AnchorSource source = node.source("a");
+  AnchorSource source = source_of(node, "a");
   source.state = std::make_shared<const std::vector<uint8_t>>(fx.anchor->state);
   const auto summary = leanpoint::summarize_state(*source.state);
   REQUIRE(summary);
@@ -204,20 +182,20 @@ TEST_CASE("an anchor held without a block: only a block is fetched") {
   Fixture fx;
   Node node = fx.honest();
   Node stateless({{kState, ssz(fx.anchor->state)}});
-  const auto first = leanpoint::fetch_anchor(fx.checkpoint, {stateless.source("a")}, fx.options);
+  const auto first = leanpoint::fetch_anchor(fx.checkpoint, {source_of(stateless, "a")}, fx.options);
   REQUIRE(first);
   REQUIRE(first->anchor);
   REQUIRE(first->anchor->block == nullptr);
   SUBCASE("still none: the held anchor itself") {
-    const auto f =
-        leanpoint::fetch_anchor(fx.checkpoint, {stateless.source("a")}, fx.options, -1, first->anchor, first->summary);
+    const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(stateless, "a")}, fx.options, -1, first->anchor,
+                                           first->summary);
     REQUIRE(f);
     CHECK(f->anchor == first->anchor);
     CHECK(stateless.requests() == 3);  // state and block, then the block again
   }
   SUBCASE("one verifies: the held state, with the block") {
     const auto f =
-        leanpoint::fetch_anchor(fx.checkpoint, {node.source("b")}, fx.options, -1, first->anchor, first->summary);
+        leanpoint::fetch_anchor(fx.checkpoint, {source_of(node, "b")}, fx.options, -1, first->anchor, first->summary);
     REQUIRE(f);
     REQUIRE(f->anchor);
     CHECK(f->anchor != first->anchor);
@@ -234,7 +212,7 @@ TEST_CASE("a stop: cancelled, before any upstream is asked") {
   auto stop = leanpoint::EventFd::open();
   REQUIRE(stop);
   stop->notify();
-  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {node.source("a")}, fx.options, stop->fd());
+  const auto f = leanpoint::fetch_anchor(fx.checkpoint, {source_of(node, "a")}, fx.options, stop->fd());
   REQUIRE_FALSE(f);
   CHECK(f.error().kind == FailureKind::cancelled);
   CHECK(node.requests() == 0);

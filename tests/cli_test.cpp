@@ -301,8 +301,9 @@ TEST_CASE("descriptors too few for the service's own eventfds and epoll: one cle
   // listening socket at 7.
   for (const char* limit : {"4", "5", "6", "7"}) {
     CAPTURE(limit);
-    const auto r = run({"/usr/bin/prlimit", std::string("--nofile=") + limit + ":" + limit, "--", leanpoint_bin(), "--upstream",
-                        "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", std::to_string(testing::free_port())});
+    const auto r =
+        run({"/usr/bin/prlimit", std::string("--nofile=") + limit + ":" + limit, "--", leanpoint_bin(), "--upstream",
+             "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", std::to_string(testing::free_port())});
     CAPTURE(r.err);
     CHECK(r.status == 1);
     CHECK(last_line(r.err).find(" ERROR ") != std::string::npos);

@@ -7,35 +7,21 @@
 
 #include "chain.h"
 #include "config.h"
-#include "scripted_server.h"
+#include "scripted_node.h"
 #include "testing.h"
-#include "upstream_url.h"
 
 using leanpoint::FailureKind;
 using leanpoint::ObservedVia;
 using leanpoint::PollerOptions;
 using leanpoint::sim::respond;
-using leanpoint::sim::Script;
-using leanpoint::sim::ScriptedServer;
 
 namespace {
 
 constexpr uint64_t kHead = 20, kJustified = 20, kFinalized = 16;
 
-// A node answering each target with its script; anything else 404.
-struct Node {
-  explicit Node(std::map<std::string, Script> answers)
-      : server([answers = std::move(answers)](const std::string& target, const std::string&) {
-          const auto it = answers.find(target);
-          return it != answers.end() ? it->second : respond(404, "text/plain", "not found");
-        }) {}
-  leanpoint::Upstream upstream() const { return *leanpoint::parse_upstream_url("node", server.url(), "test"); }
-  ScriptedServer server;
-};
+using Node = testing::ScriptedNode;
 
-Script ssz(const std::vector<uint8_t>& bytes) {
-  return respond(200, "application/octet-stream", std::string(bytes.begin(), bytes.end()));
-}
+using testing::ssz;
 
 PollerOptions options() {
   PollerOptions o;
@@ -58,7 +44,7 @@ TEST_CASE("a fork_choice answer: finalized, justified and head; no state kept") 
   CHECK(o->head);
   CHECK(o->head_slot == kHead);
   CHECK(o->state == nullptr);
-  CHECK(node.server.requests() == 1);
+  CHECK(node.requests() == 1);
 }
 
 TEST_CASE("404 on fork_choice: the checkpoint read from the finalized state, which is kept") {
@@ -76,7 +62,7 @@ TEST_CASE("404 on fork_choice: the checkpoint read from the finalized state, whi
   CHECK(*o->state == anchor->state);
   CHECK(o->summary.slot == kFinalized);
   CHECK(o->summary.block_root == anchor->checkpoint.root);
-  CHECK(node.server.requests() == 2);
+  CHECK(node.requests() == 2);
 }
 
 TEST_CASE("a fork_choice over --max-json-bytes: too_large, and the node is read through its state") {
@@ -100,7 +86,7 @@ TEST_CASE("a malformed fork_choice is a failure, not a reason to read the state"
   const auto o = leanpoint::observe(node.upstream(), options());
   REQUIRE_FALSE(o);
   CHECK(o.error().kind == FailureKind::malformed);
-  CHECK(node.server.requests() == 1);
+  CHECK(node.requests() == 1);
 }
 
 TEST_CASE("another status on fork_choice is http_status with its code") {

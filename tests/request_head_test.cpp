@@ -86,27 +86,29 @@ TEST_CASE("read_head: Range headers are taken out (renamed in place) and joined"
 }
 
 TEST_CASE("read_head: each refusal has its kind, and its status") {
-  CHECK(refusal("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == std::nullopt);
-  CHECK(refusal("GET  / HTTP/1.1\r\n\r\n") == HeadErrorKind::malformed);
-  CHECK(refusal("GET /\x01 HTTP/1.1\r\n\r\n") == HeadErrorKind::malformed);
-  CHECK(refusal("GET x HTTP/1.1\r\n\r\n") == HeadErrorKind::malformed);
-  CHECK(refusal("GARBAGE\r\n\r\n") == HeadErrorKind::malformed);
-  CHECK(refusal("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == HeadErrorKind::malformed);
-  CHECK(refusal("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n") == HeadErrorKind::malformed);
-  CHECK(refusal("GET / HTTP/2.0\r\n\r\n") == HeadErrorKind::version);
-  CHECK(refusal("POST / HTTP/1.1\r\n\r\n") == HeadErrorKind::method);
-  CHECK(refusal("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n") == HeadErrorKind::body);
-  CHECK(refusal("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n") == std::nullopt);
-  CHECK(refusal("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") == HeadErrorKind::body);
-  CHECK(refusal("GET / HTTP/1.1\r\nX: " + std::string(leanpoint::kMaxRequestHead, 'a') + "\r\n\r\n") ==
-        HeadErrorKind::too_large);
+  const std::pair<std::string, std::optional<HeadErrorKind>> heads[] = {
+      {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", std::nullopt},
+      {"GET  / HTTP/1.1\r\n\r\n", HeadErrorKind::malformed},
+      {"GET /\x01 HTTP/1.1\r\n\r\n", HeadErrorKind::malformed},
+      {"GET x HTTP/1.1\r\n\r\n", HeadErrorKind::malformed},
+      {"GARBAGE\r\n\r\n", HeadErrorKind::malformed},
+      {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", HeadErrorKind::malformed},
+      {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", HeadErrorKind::malformed},
+      {"GET / HTTP/2.0\r\n\r\n", HeadErrorKind::version},
+      {"POST / HTTP/1.1\r\n\r\n", HeadErrorKind::method},
+      {"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", HeadErrorKind::body},
+      {"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", std::nullopt},
+      {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", HeadErrorKind::body},
+      {"GET / HTTP/1.1\r\nX: " + std::string(leanpoint::kMaxRequestHead, 'a') + "\r\n\r\n", HeadErrorKind::too_large}};
+  for (const auto& [head, kind] : heads) {
+    CAPTURE(head);
+    CHECK(refusal(head) == kind);
+  }
   CHECK(refusal(std::string(leanpoint::kMaxRequestHead + 1, 'a')) == HeadErrorKind::too_large);
-  CHECK(leanpoint::status_code(HeadErrorKind::malformed) == 400);
-  CHECK(leanpoint::status_code(HeadErrorKind::method) == 405);
-  CHECK(leanpoint::status_code(HeadErrorKind::body) == 413);
-  CHECK(leanpoint::status_code(HeadErrorKind::too_large) == 431);
-  CHECK(leanpoint::status_code(HeadErrorKind::version) == 505);
-  CHECK(leanpoint::status_code(HeadErrorKind::timeout) == 408);
+  const std::pair<HeadErrorKind, int> statuses[] = {{HeadErrorKind::malformed, 400}, {HeadErrorKind::method, 405},
+                                                    {HeadErrorKind::body, 413},      {HeadErrorKind::too_large, 431},
+                                                    {HeadErrorKind::version, 505},   {HeadErrorKind::timeout, 408}};
+  for (const auto& [kind, status] : statuses) CHECK(leanpoint::status_code(kind) == status);
 }
 
 TEST_CASE("read_head: a refused head leaves the input as it was") {
