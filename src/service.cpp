@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "data_dir.h"
@@ -142,7 +143,14 @@ int run_service(const Config& config) {
   log(LogLevel::info, "descriptor limit ", reachable_fd_limit(), "; /healthz fails at ",
       config.site.health.fd_threshold_percent, "%");
 
-  std::thread poller_thread([&] { poller.run(stop->fd()); });
+  std::thread poller_thread;
+  try {
+    poller_thread = std::thread([&] { poller.run(stop->fd()); });
+  } catch (const std::system_error& e) {  // std::thread's way to say the kernel refused; it ends here
+    log(LogLevel::error, "cannot start the poller thread: ", e.what());
+    server.stop();
+    return kExitFailure;
+  }
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
   wait_for_stop(config, poller);
   stop->notify();
