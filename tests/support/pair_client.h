@@ -1,6 +1,6 @@
 // A syncing client's two downloads, from a source address of its own in
 // 127.0.0.0/8: the state and the block, in one of the orders lean clients use
-// (../shared/CLIENTS.md), compared by the slot leanpoint names in each.
+// (docs/clients.md §1), compared by the slot leanpoint names in each.
 #pragma once
 
 #include <unistd.h>
