@@ -18,8 +18,6 @@
 namespace leanpoint {
 namespace {
 
-std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error
 // at line 3, column 5: ..."; keep the part from the position on.
 std::string describe_parse_error(const nlohmann::json::parse_error& e) {

@@ -10,8 +10,6 @@
 namespace leanpoint {
 namespace {
 
-std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-
 bool is_host_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }

@@ -11,6 +11,8 @@ int64_t unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+Clock::time_point deadline_after(int64_t ms) { return Clock::now() + std::chrono::milliseconds(ms); }
+
 int ms_until(Clock::time_point deadline) {
   const auto left = deadline - Clock::now();
   if (left <= Clock::duration::zero()) return 0;

@@ -15,6 +15,9 @@ using Clock = std::chrono::steady_clock;
 // deadlines above run on the monotonic clock).
 int64_t unix_ms();
 
+// `ms` milliseconds from now.
+Clock::time_point deadline_after(int64_t ms);
+
 // Milliseconds from now until `deadline`, rounded up, at least 0.
 int ms_until(Clock::time_point deadline);
 

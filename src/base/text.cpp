@@ -37,6 +37,8 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
   return v;
 }
 
+std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -19,6 +19,9 @@ std::string to_lower(std::string_view s);
 // (empty, a sign, other characters, overflow).
 std::optional<uint64_t> parse_decimal(std::string_view s);
 
+// 'text', in single quotes: a value quoted in an error message.
+std::string single_quoted(std::string_view s);
+
 // Without leading and trailing spaces and tabs (HTTP's optional whitespace).
 std::string_view trim(std::string_view s);
 

@@ -346,4 +346,6 @@ Root anchored_block_root(const State& state, const Root& state_root) {
   return hash_tree_root(header);
 }
 
+std::string describe(const Checkpoint& c) { return std::to_string(c.slot) + "/" + to_hex(c.root).substr(0, 10); }
+
 }  // namespace leanpoint::lean

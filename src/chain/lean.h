@@ -124,6 +124,9 @@ struct SignedBlock {
   bool operator==(const SignedBlock&) const = default;
 };
 
+// "123/0x1a2b3c4d" (the slot, the root's first bytes): a checkpoint in a log line.
+std::string describe(const Checkpoint& c);
+
 // --- decoding: throws ssz::SszError naming the field ---------------------------
 
 Checkpoint decode_checkpoint(Bytes b);

@@ -10,8 +10,6 @@
 namespace leanpoint {
 namespace {
 
-Clock::time_point deadline_after(int64_t timeout_ms) { return Clock::now() + std::chrono::milliseconds(timeout_ms); }
-
 struct SummarizedState {
   SharedBytes bytes;
   StateSummary summary;

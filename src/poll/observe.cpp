@@ -9,8 +9,6 @@
 namespace leanpoint {
 namespace {
 
-Clock::time_point deadline_after(int64_t timeout_ms) { return Clock::now() + std::chrono::milliseconds(timeout_ms); }
-
 Observation from_fork_choice(const ForkChoice& fc) {
   Observation o;
   o.via = ObservedVia::fork_choice;

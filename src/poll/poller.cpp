@@ -18,8 +18,6 @@ constexpr size_t kHistoryLength = 32;
 
 int64_t ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
-std::string describe(const lean::Checkpoint& c) { return std::to_string(c.slot) + "/" + to_hex(c.root).substr(0, 10); }
-
 std::string no_agreement_reason(const Agreement& a, size_t total, uint64_t min_agree) {
   if (a.answered == 0) return "no upstream answered (" + std::to_string(total) + " configured)";
   std::string why = "no majority: " + std::to_string(a.votes) + " of " + std::to_string(a.answered) +

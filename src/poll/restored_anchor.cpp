@@ -6,11 +6,7 @@
 #include "log.h"
 
 namespace leanpoint {
-namespace {
-
-std::string describe(const lean::Checkpoint& c) { return std::to_string(c.slot) + "/" + to_hex(c.root).substr(0, 10); }
-
-}  // namespace
+namespace {}  // namespace
 
 Settlement settle_restored(std::shared_ptr<const VerifiedAnchor> restored, const lean::Checkpoint& agreed) {
   const lean::Checkpoint stored = restored->checkpoint;

@@ -167,6 +167,13 @@ struct Snapshot {
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
 };
 
+// The newest checkpoint any round agreed on (the last round's agreement may
+// be empty); empty before the first agreement.
+inline std::optional<lean::Checkpoint> last_agreed(const Snapshot& s) {
+  if (s.history.empty()) return std::nullopt;
+  return s.history.back().checkpoint;
+}
+
 // The poller's counters: the one list /status ("round") and /metrics both
 // render. A metric is "leanpoint_" + its /status name. (The Zig leanpoint's
 // `error_count` and `leanpoint_error_total`, rounds without agreement, keep

@@ -54,13 +54,9 @@ class Writer {
 
 double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
-const lean::Checkpoint* last_agreed(const Snapshot& s) {
-  return s.history.empty() ? nullptr : &s.history.back().checkpoint;
-}
-
 // The Zig leanpoint's, by their names.
 void zig_families(Writer& w, const Snapshot& s, bool zig_names) {
-  const auto* agreed = last_agreed(s);
+  const auto agreed = last_agreed(s);
   const int64_t updated_ms = s.round ? s.round_started_ms + s.round_duration_ms : 0;
   w.family("leanpoint_justified_slot", "gauge", "Latest justified slot.").sample(s.justified ? s.justified->slot : 0);
   w.family("leanpoint_finalized_slot", "gauge", "Latest finalized slot.").sample(agreed ? agreed->slot : 0);
@@ -93,7 +89,7 @@ void health_families(Writer& w, const HealthReport& report) {
 }
 
 void anchor_families(Writer& w, const Snapshot& s) {
-  const auto* agreed = last_agreed(s);
+  const auto agreed = last_agreed(s);
   w.family("leanpoint_has_consensus", "gauge", "1 when the last round agreed on a finalized checkpoint.")
       .sample(s.agreement.checkpoint ? 1 : 0);
   w.family("leanpoint_agreement_votes", "gauge", "Upstreams behind the most reported finalized checkpoint, last round.")

@@ -26,11 +26,6 @@ ordered_json kind_or_null(const std::optional<FailureKind>& kind) {
 
 ordered_json nonzero_or_null(int64_t v) { return v ? ordered_json(v) : ordered_json(nullptr); }
 
-std::optional<lean::Checkpoint> last_agreed(const Snapshot& s) {
-  if (s.history.empty()) return std::nullopt;
-  return s.history.back().checkpoint;
-}
-
 uint64_t error_count(const UpstreamStatus& u) {
   uint64_t n = 0;
   for (const auto& [kind, count] : u.errors_total) n += count;
