@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ports.h"
+#include "sanitizers.h"
 #include "subprocess.h"
 #include "tempdir.h"
 #include "testing.h"
@@ -299,6 +300,13 @@ TEST_CASE("descriptors too few for the service's own eventfds and epoll: one cle
   // limit leaves room for one more of the server's descriptors: the server's
   // stop eventfd fails at 4, the gate's epoll at 5, its eventfd at 6, the
   // listening socket at 7.
+  if (testing::kAddressSanitizer) {
+    // ASan and UBSan need descriptors of their own (UBSan's vptr check tests
+    // memory through a pipe): without one they report valid objects as
+    // invalid, so the process cannot fail cleanly here. The plain build checks it.
+    MESSAGE("descriptor starvation not checked under AddressSanitizer/UBSan (their runtime needs descriptors)");
+    return;
+  }
   for (const char* limit : {"4", "5", "6", "7"}) {
     CAPTURE(limit);
     const auto r =
