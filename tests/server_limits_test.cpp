@@ -138,7 +138,9 @@ TEST_CASE("readers that stop reading hold no worker: with one artifact worker, a
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->body.size() == anchor->state->size());
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  // Under ThreadSanitizer copying 32 MiB alone takes seconds; the workers'
+  // state above already shows that no stalled reader holds one.
+  if (!testing::kThreadSanitizer) CHECK(std::chrono::steady_clock::now() - start < 2s);
   CHECK(t.stats().get(leanpoint::Counter::shed) == 0);
   for (int fd : stalled) ::close(fd);
 }
