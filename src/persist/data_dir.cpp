@@ -41,7 +41,11 @@ Expected<void, PersistError> write_all(int fd, const void* data, size_t size, co
 Expected<std::vector<uint8_t>, PersistError> read_file(const std::string& path, uint64_t max_bytes) {
   // O_NONBLOCK: a FIFO put there would otherwise hold the start until
   // someone writes to it; it is refused below as not a regular file.
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  // O_NOFOLLOW: leanpoint only ever renames a regular file to `anchor`; a
+  // symlink there was planted, and what it points at is not read.
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid() && errno == ELOOP)
+    return Unexpected(PersistError{PersistErrorKind::foreign, path + " is a symbolic link; it is not followed"});
   if (!fd.valid()) return Unexpected(last_io_error("open " + path));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Unexpected(last_io_error("stat " + path));
@@ -89,9 +93,14 @@ Expected<std::vector<std::string>, PersistError> refused_files(const std::string
 }
 
 // Creates the temp file and writes the whole anchor to it, durably.
+// O_EXCL (which implies not following a symlink): the file is always a new
+// one, never what a symlink planted as anchor.tmp points at. A leftover from
+// a kill -9 is removed first; only this process writes in the locked
+// directory, so nothing recreates it in between.
 Expected<void, PersistError> write_temp(const std::string& tmp, const std::string& header,
                                         const VerifiedAnchor& anchor) {
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return Unexpected(last_io_error("remove " + tmp));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd.valid()) return Unexpected(last_io_error("create " + tmp));
   if (auto w = write_all(fd.get(), header.data(), header.size(), tmp); !w) return w;
   if (auto w = write_all(fd.get(), anchor.state->data(), anchor.state->size(), tmp); !w) return w;
@@ -106,11 +115,10 @@ Expected<void, PersistError> write_temp(const std::string& tmp, const std::strin
 }  // namespace
 
 Expected<std::unique_ptr<DataDir>, PersistError> DataDir::open(const std::string& path) {
+  // A directory that cannot be opened cannot be locked either: refused, so
+  // that two instances never write one directory unlocked.
   auto dir = open_directory(path);
-  if (!dir) {
-    log(LogLevel::error, "--data-dir: ", dir.error().text(), "; anchors will not persist");
-    return std::unique_ptr<DataDir>(new DataDir(path, UniqueFd()));
-  }
+  if (!dir) return Unexpected(PersistError{dir.error().kind, "--data-dir: " + dir.error().detail});
   if (::flock(dir->get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       return Unexpected(PersistError{PersistErrorKind::locked, "--data-dir " + path +
@@ -128,7 +136,7 @@ void DataDir::remove_leftover_temp() {
   if (::unlink(tmp.c_str()) == 0) {
     log(LogLevel::info, "--data-dir: removed anchor.tmp, a write a stop interrupted");
   } else if (errno != ENOENT) {
-    // Not fatal: the next write recreates it (O_TRUNC), or fails and is counted.
+    // Not fatal: the next write removes it first, or fails and is counted.
     log(LogLevel::warn, "--data-dir: cannot remove a leftover anchor.tmp: ", last_io_error("unlink " + tmp).text());
   }
 }
@@ -137,7 +145,7 @@ RestoreResult DataDir::restore(uint64_t max_bytes, std::optional<uint64_t> genes
   RestoreResult result;
   result.status.path = path_;
   struct stat st {};
-  if (::stat(file("anchor").c_str(), &st) != 0 && errno == ENOENT) {
+  if (::lstat(file("anchor").c_str(), &st) != 0 && errno == ENOENT) {  // a dangling symlink is refused below
     log(LogLevel::info, "--data-dir: no stored anchor in ", path_, "; waiting for the upstreams");
     return result;
   }
@@ -204,8 +212,6 @@ Expected<void, PersistError> DataDir::prune_refused() {
 }
 
 Expected<void, PersistError> DataDir::sync_directory() {
-  if (!dir_.valid())
-    return Unexpected(PersistError{PersistErrorKind::io, "fsync " + path_ + ": it could not be opened at start"});
   if (::fsync(dir_.get()) != 0) return Unexpected(last_io_error("fsync " + path_));
   return {};
 }
@@ -254,8 +260,10 @@ AnchorWriter::~AnchorWriter() {
 void AnchorWriter::save(std::shared_ptr<const VerifiedAnchor> anchor) {
   {
     std::lock_guard lock(mutex_);
+    // A pending drop stays pending: run() sets the disowned anchor aside
+    // before it writes this one, so anchor.dropped keeps it for the operator
+    // and a failed write never leaves it to be restored at the next start.
     pending_ = std::move(anchor);
-    drop_pending_ = false;
   }
   wake_.notify_one();
 }

@@ -1,7 +1,10 @@
 // --data-dir: where the newest verified anchor survives a restart.
 //
-//   DIR/anchor             the newest verified anchor (anchor_file.h)
+//   DIR/anchor             the newest verified anchor (anchor_file.h); read
+//                          with O_NOFOLLOW: a symlink there is refused
 //   DIR/anchor.tmp         a write in progress; a leftover is removed at start
+//                          and before each write (created O_EXCL: a symlink
+//                          planted there is never followed)
 //   DIR/anchor.refused-MS  a stored anchor that failed verification at start,
 //                          set aside for the operator (the newest 4 are kept)
 //   DIR/anchor.dropped     the last restored anchor the upstreams disowned
@@ -45,9 +48,9 @@ struct RestoreResult {
 class DataDir {
  public:
   // Creates the directory if needed and locks it. Fails (`locked`) when
-  // another process holds the lock, or (`io`) when the lock cannot be taken
-  // at all. A directory that cannot be created or opened is logged here and
-  // its writes fail (and are counted) later: serving does not need it.
+  // another process holds the lock, or (`io`) when the directory cannot be
+  // created or opened or the lock cannot be taken at all: a directory is
+  // never used without its lock.
   static Expected<std::unique_ptr<DataDir>, PersistError> open(const std::string& path);
 
   const std::string& path() const { return path_; }
@@ -76,7 +79,7 @@ class DataDir {
   void remove_leftover_temp();
 
   std::string path_;
-  UniqueFd dir_;  // open (and flocked) for the directory fsyncs; invalid if it could not be opened
+  UniqueFd dir_;  // open (and flocked) for the directory fsyncs
 };
 
 // The thread that writes anchors. The poller hands it each new anchor and
