@@ -13,6 +13,7 @@
 #include "fd_usage.h"
 #include "quickstart_config.h"
 #include "text.h"
+#include "untrusted_text.h"
 #include "upstream_url.h"
 
 namespace leanpoint {
@@ -21,18 +22,19 @@ namespace {
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error
 // at line 3, column 5: ..."; keep the part from the position on.
 std::string describe_parse_error(const nlohmann::json::parse_error& e) {
-  std::string what = e.what();
+  // Escaped: nlohmann quotes the bytes it last read, whatever they are.
+  std::string what = untrusted_text(e.what(), 512);
   const auto at = what.find("at line ");
   if (at != std::string::npos) return "invalid JSON " + what.substr(at);
   return "invalid JSON at byte " + std::to_string(e.byte) + ": " + what;
 }
 
 Upstream upstream_from_flag(const std::string& value) {
-  const std::string where = "--upstream " + single_quoted(value);
+  const std::string where = "--upstream " + single_quoted(untrusted_text(value));
   const size_t eq = value.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError(where + ": expected NAME=URL, e.g. zeam_0=http://127.0.0.1:5052");
-  return upstream_url_or_throw(value.substr(0, eq), value.substr(eq + 1), where);
+  return upstream_url_or_throw(upstream_name_or_throw(value.substr(0, eq), where), value.substr(eq + 1), where);
 }
 
 std::vector<Upstream> upstreams_from_json(std::string_view text, const std::string& source) {
@@ -55,7 +57,7 @@ std::vector<Upstream> upstreams_from_json(std::string_view text, const std::stri
     if (!entry.is_object()) throw ConfigError(where + " must be an object");
     const auto name = entry.find("name");
     if (name != entry.end() && !name->is_string()) throw ConfigError(where + ": \"name\" must be a string");
-    if (name != entry.end()) where += " (" + name->get<std::string>() + ")";
+    if (name != entry.end()) where += " (" + untrusted_text(name->get<std::string>(), 80) + ")";
     const auto url = entry.find("url");
     if (url == entry.end()) throw ConfigError(where + ": \"url\" is missing");
     if (!url->is_string()) throw ConfigError(where + ": \"url\" must be a string");
@@ -65,8 +67,7 @@ std::vector<Upstream> upstreams_from_json(std::string_view text, const std::stri
     Upstream up = upstream_url_or_throw("", url->get<std::string>(), where);
     if (path != entry.end()) up.path = path->get<std::string>();
     // A nameless entry is named after its address, as the operator would.
-    up.name = name != entry.end() ? name->get<std::string>() : up.url.substr(7);
-    if (up.name.empty()) throw ConfigError(where + ": \"name\" is empty");
+    up.name = name != entry.end() ? upstream_name_or_throw(name->get<std::string>(), where) : up.url.substr(7);
     upstreams.push_back(std::move(up));
   }
   return upstreams;

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "text.h"
+#include "untrusted_text.h"
 #include "upstream_url.h"
 
 namespace leanpoint {
@@ -43,9 +44,10 @@ YAML::Node load_yaml(std::string_view text, const std::string& source) {
 
 Upstream upstream_of(const YAML::Node& v, const std::string& where) {
   if (!v.IsMap()) throw ConfigError(where + " is not a mapping");
-  const std::string name = scalar(v, "name");
+  std::string name = scalar(v, "name");
   if (name.empty()) throw ConfigError(where + " has no name");
-  const std::string named = where + " (" + printable(name) + ")";
+  const std::string named = where + " (" + untrusted_text(name, 80) + ")";
+  name = upstream_name_or_throw(std::move(name), named);
   std::string ip = v["enrFields"] && v["enrFields"].IsMap() ? scalar(v["enrFields"], "ip") : "";
   if (ip.empty()) ip = "127.0.0.1";
   std::string port;

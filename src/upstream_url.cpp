@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "text.h"
+#include "untrusted_text.h"
 
 namespace leanpoint {
 namespace {
@@ -16,8 +17,17 @@ bool is_host_char(char c) {
 
 }  // namespace
 
+std::string upstream_name_or_throw(std::string name, const std::string& where) {
+  if (name.empty()) throw ConfigError(where + ": \"name\" is empty");
+  if (name.size() > kMaxUpstreamNameBytes || !is_printable_utf8(name))
+    throw ConfigError(where + ": upstream name " + single_quoted(untrusted_text(name, 80)) + " refused: a name is 1-" +
+                      std::to_string(kMaxUpstreamNameBytes) + " bytes of valid UTF-8 without control characters");
+  return name;
+}
+
 Upstream upstream_url_or_throw(std::string name, const std::string& url, const std::string& where) {
-  const std::string bad = where + ": url " + single_quoted(url) + " ";
+  // Messages quote what was given, escaped: a ConfigError is one printable line.
+  const std::string bad = where + ": url " + single_quoted(untrusted_text(url)) + " ";
   if (starts_with_nocase(url, "https://"))
     throw ConfigError(bad +
                       "uses https, which leanpoint does not support; poll the node's plain "
@@ -43,7 +53,7 @@ Upstream upstream_url_or_throw(std::string name, const std::string& url, const s
     up.host = std::string(authority.substr(1, close - 1));
     in6_addr addr6{};
     if (inet_pton(AF_INET6, up.host.c_str(), &addr6) != 1)
-      throw ConfigError(bad + "has an invalid IPv6 address " + single_quoted(up.host));
+      throw ConfigError(bad + "has an invalid IPv6 address " + single_quoted(untrusted_text(up.host)));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty() && after.front() != ':') throw ConfigError(bad + "is not of the form http://host:port");
     if (!after.empty()) port_text = after.substr(1);
@@ -52,7 +62,7 @@ Upstream upstream_url_or_throw(std::string name, const std::string& url, const s
     up.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     for (char c : up.host)
-      if (!is_host_char(c)) throw ConfigError(bad + "has an invalid host " + single_quoted(up.host));
+      if (!is_host_char(c)) throw ConfigError(bad + "has an invalid host " + single_quoted(untrusted_text(up.host)));
   }
   if (up.host.empty()) throw ConfigError(bad + "has no host");
   if (port_text.empty())
@@ -63,7 +73,7 @@ Upstream upstream_url_or_throw(std::string name, const std::string& url, const s
   unsigned long port = 0;
   const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535)
-    throw ConfigError(bad + "has port " + single_quoted(port_text) + "; it must be 1-65535");
+    throw ConfigError(bad + "has port " + single_quoted(untrusted_text(port_text)) + "; it must be 1-65535");
   up.port = static_cast<uint16_t>(port);
   return up;
 }

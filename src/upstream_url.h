@@ -3,12 +3,21 @@
 // YAML, --upstream-host and `leanpoint probe`.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "config_error.h"
 #include "upstream.h"
 
 namespace leanpoint {
+
+// The longest upstream name accepted, in bytes.
+inline constexpr size_t kMaxUpstreamNameBytes = 64;
+
+// `name` when it can name an upstream in logs, JSON and metric labels: 1 to
+// kMaxUpstreamNameBytes bytes of valid UTF-8 without control characters.
+// Otherwise a ConfigError naming the entry (`where`) and the rule.
+std::string upstream_name_or_throw(std::string name, const std::string& where);
 
 // `where` names the source in error messages (a flag, or file + index).
 Expected<Upstream, ConfigError> parse_upstream_url(std::string name, const std::string& url, const std::string& where);

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <limits>
+
+#include "untrusted_text.h"
 
 namespace leanpoint {
 namespace {
@@ -42,7 +45,9 @@ void log_line(LogLevel level, std::string_view message) {
   std::string line;
   line.reserve(message.size() + 48);
   line.append(stamp).append(" ").append(kLabels[static_cast<int>(level)]).append(" ");
-  line.append(message).append("\n");
+  // Escaped: a message quoting outside text (an upstream's header, a name)
+  // stays one line, and no escape sequence reaches the operator's terminal.
+  line.append(untrusted_text(message, std::numeric_limits<size_t>::max())).append("\n");
   // One write per line; a short write to stderr is not worth retrying.
   [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
 }

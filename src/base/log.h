@@ -1,7 +1,9 @@
 // Logging to stderr, one line per event: "2026-11-21T19:42:01.123Z WARN message".
 //
 // Lines are written with a single write() so that lines from the poller and
-// the server threads never interleave mid-line.
+// the server threads never interleave mid-line, and the message is escaped
+// (untrusted_text.h, no length cap): control characters and invalid UTF-8
+// become \xNN, so one call is one line whatever text it quotes.
 #pragma once
 
 #include <optional>

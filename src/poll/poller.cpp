@@ -10,6 +10,7 @@
 #include "hex.h"
 #include "log.h"
 #include "restored_anchor.h"
+#include "untrusted_text.h"
 
 namespace leanpoint {
 namespace {
@@ -219,7 +220,7 @@ void Poller::record_failure(Tracked& t, const Failure& failure) {
   UpstreamStatus& s = t.status;
   s.healthy = false;
   s.error = failure.kind;
-  s.error_detail = failure.detail;
+  s.error_detail = untrusted_text(failure.detail);  // may quote the upstream's headers
   s.http_status = failure.http_status;
   ++s.errors_total[failure.kind];
   ++s.consecutive_failures;
@@ -237,7 +238,7 @@ void Poller::record_failure(Tracked& t, const Failure& failure) {
 void Poller::record_anchor_failure(Tracked& t, const Failure& failure) {
   if (failure.kind == FailureKind::local) return local_.note(failure);
   t.status.anchor_error = failure.kind;
-  t.status.anchor_error_detail = failure.detail;
+  t.status.anchor_error_detail = untrusted_text(failure.detail);
   ++t.status.errors_total[failure.kind];
   log(LogLevel::warn, "upstream ", t.status.name, " served an anchor leanpoint refused: ", to_string(failure.kind),
       " (", failure.detail, ")");

@@ -3,23 +3,11 @@
 #include <algorithm>
 #include <sstream>
 
+#include "untrusted_text.h"
 #include "version.h"
 
 namespace leanpoint {
 namespace {
-
-std::string escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 class Writer {
  public:
@@ -37,7 +25,7 @@ class Writer {
       out_ << "{";
       bool first = true;
       for (const auto& [k, v] : labels) {
-        out_ << (first ? "" : ",") << k << "=\"" << escape(v) << "\"";
+        out_ << (first ? "" : ",") << k << "=\"" << escape_label_value(v) << "\"";
         first = false;
       }
       out_ << "}";
@@ -188,6 +176,15 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   upstream_families(w, s);
   process_families(w, p, requests);
   return w.str();
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  for (const char c : untrusted_text(value)) {  // valid UTF-8, control characters as \xNN
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 }  // namespace leanpoint

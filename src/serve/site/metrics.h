@@ -8,11 +8,17 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "server_stats.h"
 #include "status.h"
 
 namespace leanpoint {
+
+// A label value per the exposition format: valid UTF-8 (untrusted_text.h
+// escapes control characters, a newline among them, and invalid bytes as
+// \xNN), then backslash and double quote escaped with a backslash.
+std::string escape_label_value(std::string_view value);
 
 std::string render_metrics(const Snapshot& s, const ProcessView& process, const HealthReport& health,
                            const RequestCounts& requests, bool zig_names);

@@ -108,7 +108,7 @@ class Site {
   // A lean API document made from the snapshot, or 503 while there is none.
   void lean_json(std::optional<nlohmann::ordered_json> (*make)(const Snapshot&), httplib::Response& res) const {
     const auto s = store_.load();
-    if (const auto doc = make(*s)) return json_body(res, doc->dump());
+    if (const auto doc = make(*s)) return json_body(res, json_text(*doc));
     res.set_header("Retry-After", kRetryAfter);
     text(res, 503, no_anchor_reason(*s) + "\n");
   }
@@ -118,14 +118,14 @@ class Site {
     const auto s = store_.load();
     json_body(res, *status_cache_.get(s, [&] {
       const ProcessView p = process_view();
-      return status_json(*s, p, assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s))).dump();
+      return json_text(status_json(*s, p, assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s))));
     }));
   }
 
   // /api/upstreams changes only with the snapshot.
   void upstreams(httplib::Response& res) const {
     const auto s = store_.load();
-    json_body(res, *upstreams_cache_.get(s, [&] { return upstreams_json(*s).dump(); }));
+    json_body(res, *upstreams_cache_.get(s, [&] { return json_text(upstreams_json(*s)); }));
   }
 
   void healthz(httplib::Response& res) const {
@@ -247,7 +247,7 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
   const auto files_pool = files ? PoolClass::artifact : PoolClass::api;
   const std::string other = files ? "static" : "other";
   auto lean_health = [](const httplib::Request&, httplib::Response& res, const RequestContext&) {
-    json_body(res, nlohmann::ordered_json{{"status", "healthy"}, {"service", "lean-rpc-api"}}.dump());
+    json_body(res, json_text({{"status", "healthy"}, {"service", "lean-rpc-api"}}));
   };
   // Labels are the route's path, or a fixed word: leanpoint_requests_total
   // never grows with the paths clients send.

@@ -247,4 +247,8 @@ std::string no_anchor_reason(const Snapshot& s) {
          to_hex(c.root);
 }
 
+std::string json_text(const nlohmann::ordered_json& doc) {
+  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace leanpoint

@@ -39,6 +39,12 @@ struct ProcessView {
   PinsView pins;
 };
 
+// The one way the site writes a JSON document: invalid UTF-8 in a string is
+// replaced (U+FFFD) instead of throwing, so no text from outside can turn an
+// answer into a 500. (Stored outside text is already sanitized, untrusted_text.h;
+// this is the second line of defence.)
+std::string json_text(const nlohmann::ordered_json& doc);
+
 // The poller's settings shown (poll_ms, min_agree) are the snapshot's.
 nlohmann::ordered_json status_json(const Snapshot& s, const ProcessView& process, const HealthReport& health);
 nlohmann::ordered_json upstreams_json(const Snapshot& s);
