@@ -5,8 +5,9 @@
 //
 // Properties checked: untrusted_text's output is valid UTF-8 with no control
 // byte, at most the cap, idempotent, and unchanged for input that is already
-// printable UTF-8 under the cap; json_text never throws and gives valid
-// UTF-8; a label value has no raw newline and no unescaped quote.
+// printable UTF-8 under the cap; json_text never throws, leaves no C0
+// byte, and gives printable UTF-8 for sanitized text; a label value is
+// printable UTF-8 with every quote and backslash escaped.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (leanpoint::untrusted_text(safe, cap) != safe) __builtin_trap();
     if (leanpoint::is_printable_utf8(text) && text.size() <= cap && safe != text) __builtin_trap();
 
-    const std::string dumped = leanpoint::json_text(nlohmann::ordered_json{{"detail", std::string(text)}});
+    // The raw bytes: no throw, no C0 byte (JSON escapes those; DEL and C1
+    // may remain, as valid UTF-8);
+    // the stored, sanitized text: printable UTF-8 throughout.
+    const std::string raw = leanpoint::json_text(nlohmann::ordered_json{{"detail", std::string(text)}});
+    for (const char c : raw)
+      if (static_cast<unsigned char>(c) < 0x20) __builtin_trap();
+    const std::string dumped = leanpoint::json_text(nlohmann::ordered_json{{"detail", safe}});
     if (!leanpoint::is_printable_utf8(dumped)) __builtin_trap();
 
     const std::string label = leanpoint::escape_label_value(text);
