@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "sanitizers.h"
 #include "test_server.h"
 #include "testing.h"
 
@@ -70,9 +71,13 @@ TEST_CASE("32 clients downloading a 6 MiB body at once: none starves, /livez ans
   std::atomic<bool> stop{false};
   std::vector<double> probes;
   std::thread prober([&] {
-    for (int i = 0; i < 200 && !stop; ++i) {
+    for (int i = 0; i < 200 && (i == 0 || !stop); ++i) {  // at least one, however late this thread starts
       const auto start = Clock::now();
       const int fd = testing::connect_to(t.port(), 0, "127.0.2.1");
+      if (fd < 0) {
+        probes.push_back(1e9);
+        continue;
+      }
       testing::send_all(fd, "GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       const std::string reply = testing::read_until_close(fd, 5000);
       ::close(fd);
@@ -101,7 +106,10 @@ TEST_CASE("32 clients downloading a 6 MiB body at once: none starves, /livez ans
   MESSAGE("downloads: fastest ", fastest, " ms, median ", median, " ms, slowest ", slowest, " ms; slowest/median ",
           slowest / median, ", slowest/fastest ", slowest / fastest, "; probes ", probes.size(), ", worst ",
           probe_worst, " ms");
+  // Not against the fastest: a request that arrives while the test thread
+  // is descheduled between its sends may have its whole body sent alone.
   CHECK(slowest <= 4 * median);
-  CHECK(slowest <= 4 * fastest);
-  CHECK(probe_worst < 250);
+  // The gate reads heads before each turn's 4 MiB of bodies; the rest is
+  // the scheduler's, on a shared machine (and the sanitizers' slower workers).
+  CHECK(probe_worst < (testing::kAddressSanitizer || testing::kThreadSanitizer ? 1000 : 250));
 }
