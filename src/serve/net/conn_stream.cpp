@@ -16,9 +16,6 @@
 namespace leanpoint {
 namespace {
 
-// Of a shared body, what a worker sends itself before the gate takes over.
-constexpr size_t kDirectSlice = 256 * 1024;
-
 // Bytes sent but not yet acknowledged by the client (SIOCOUTQ), or -1.
 int unacked(int fd) {
   int n = 0;
@@ -154,10 +151,11 @@ bool ConnStream::flush_blocking() {
 ssize_t ConnStream::write(const char* ptr, size_t size) {
   if (broken_) return -1;
   // Bytes already queued go first; otherwise as much as the socket takes now,
-  // but of a shared body only a first slice: the gate thread sends the rest,
-  // one slice per connection in turn, so that eight workers streaming eight
-  // fast readers do not starve it (and every other download) of the CPU.
-  const size_t now = is_shared(ptr, size) ? std::min(size, kDirectSlice) : size;
+  // but nothing of a shared body: the gate sends all of it, a slice per
+  // connection in turn (gate.h), so that a body's first slice waits its turn
+  // and counts against the gate's budget like any other, and eight workers
+  // streaming eight fast readers do not starve the gate of the CPU.
+  const size_t now = is_shared(ptr, size) ? 0 : size;
   const size_t done = conn_.out.empty() ? send_now(ptr, now) : 0;
   if (broken_) return -1;
   if (done == size || queue(ptr + done, size - done)) return static_cast<ssize_t>(size);

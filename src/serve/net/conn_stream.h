@@ -8,8 +8,8 @@
 // whatever its rate.
 //
 // Bytes do not hold workers (from the 503s syncing nodes got): a write sends
-// what the socket takes now (of a shared body, at most a first slice) and
-// queues the rest on the connection, by
+// what the socket takes now (of a shared body, nothing) and queues the rest
+// on the connection, by
 // reference when it is part of the shared body the handler named
 // (RequestContext::body_owner), else as a copy of at most kMaxCopiedOutput.
 // The worker then returns, and the gate sends the queue under the same stall

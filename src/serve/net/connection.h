@@ -107,7 +107,8 @@ struct Connection {
   size_t out_copied = 0;   // bytes of `out` held as copies
   SharedBytes body_owner;  // the body the response being written comes from
   bool close_after_output = false;
-  StallWatch stall;  // while the gate sends `out`
+  StallWatch stall;      // while the gate sends `out`
+  bool in_ring = false;  // in the gate's ring of connections with room to send (gate thread only)
 
  private:
   UniqueFd socket_;

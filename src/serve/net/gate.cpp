@@ -41,12 +41,14 @@ std::string canned_response(int status, const std::string& body, const std::stri
          "Connection: close\r\n\r\n" + body;
 }
 
-// Bytes one connection may send per turn of the gate's loop, and all of them
-// together: the gate also reads every request head, probes included, so no
-// turn may spend long copying bodies into sockets (4 MiB is about 1 ms; the
-// slowhttptest -X probes stay under 10 ms, 70 ms under ASan).
+// Bytes a connection sends on its turn in the ring, and all of them together
+// per turn of the gate's loop: the gate also reads every request head,
+// probes included, so no turn may spend long copying bodies into sockets
+// (4 MiB is about 1 ms; the slowhttptest -X probes stay under 10 ms, 70 ms
+// under ASan). The budget is a whole number of slices, so every turn in the
+// ring is a whole slice and every connection with room gets the same share.
 constexpr size_t kSendSlice = 256 * 1024;
-constexpr size_t kTurnBudget = 4 * 1024 * 1024;
+constexpr size_t kTurnBudget = 16 * kSendSlice;
 
 namespace {
 
@@ -140,7 +142,9 @@ void Gate::stop() {
   wake_.notify();
   if (thread_.joinable()) thread_.join();
   waiting_.clear();
+  head_deadlines_.clear();
   sending_.clear();
+  ring_.clear();
   stats_.connections_sending = 0;
   std::lock_guard lock(inbox_mutex_);
   inbox_.clear();
@@ -214,13 +218,15 @@ void Gate::take_inbox() {
       wait_for_head(std::move(conn));
       continue;
     }
-    // Not EPOLLRDHUP: a client may shut its side and still read.
-    if (!watch(conn, EPOLLOUT)) continue;  // dropped: closed
+    // Edge-triggered: epoll reports room once a full socket has some again;
+    // until its socket is full, the ring knows it has room. Not EPOLLRDHUP:
+    // a client may shut its side and still read.
+    if (!watch(conn, EPOLLOUT | EPOLLET)) continue;  // dropped: closed
     const int fd = conn->fd();
     conn->stall.start(fd, Clock::now());
     sending_[fd] = std::move(conn);
     ++stats_.connections_sending;
-    on_writable(sending_[fd]);
+    on_writable(fd);  // at the back of the ring: its first slice waits its turn like any other
   }
 }
 
@@ -239,6 +245,7 @@ bool Gate::watch(const std::shared_ptr<Connection>& conn, uint32_t events) {
 void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
   if (!watch(conn, EPOLLIN | EPOLLRDHUP)) return;  // dropped: closed
   const int fd = conn->fd();
+  head_deadlines_.emplace(conn->deadline, fd);  // fixed while it waits
   waiting_[fd] = std::move(conn);
   ++stats_.connections_waiting;
   // Bytes may already be here (a pipelined head, or sent before epoll watched).
@@ -249,31 +256,65 @@ void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
 // connection leaves the gate either way (closing it would remove it too).
 void Gate::release(int fd) {
   (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  if (waiting_.erase(fd)) --stats_.connections_waiting;
+  const auto it = waiting_.find(fd);
+  if (it == waiting_.end()) return;
+  head_deadlines_.erase({it->second->deadline, fd});
+  waiting_.erase(it);
+  --stats_.connections_waiting;
 }
 
 void Gate::stop_sending(int fd) {
   (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);  // as in release()
-  if (sending_.erase(fd)) --stats_.connections_sending;
+  const auto it = sending_.find(fd);
+  if (it == sending_.end()) return;
+  if (it->second->in_ring) ring_.erase(std::find(ring_.begin(), ring_.end(), fd));  // only a stalled one: rare
+  sending_.erase(it);
+  --stats_.connections_sending;
 }
 
-size_t Gate::on_writable(const std::shared_ptr<Connection>& conn_ref) {
-  std::shared_ptr<Connection> conn = conn_ref;  // stop_sending() drops the map's reference
-  // At most a slice per turn: one fast reader must not keep the others
-  // waiting while it drains a whole anchor (epoll reports it again).
+void Gate::on_writable(int fd) {
+  const auto it = sending_.find(fd);
+  if (it == sending_.end() || it->second->in_ring) return;
+  it->second->in_ring = true;
+  ring_.push_back(fd);
+}
+
+// Round robin over the ring, a whole slice per visit, until the turn's
+// budget is spent: one fast reader cannot keep the others waiting while it
+// drains a whole anchor, and where a connection stands in epoll's ready list,
+// or when it arrived, buys it nothing. The turn after starts where this one
+// stopped.
+void Gate::send_turn() {
+  size_t budget = kTurnBudget;
+  while (!ring_.empty() && budget >= kSendSlice) {
+    const std::shared_ptr<Connection> conn = sending_.at(ring_.front());
+    ring_.pop_front();
+    conn->in_ring = false;
+    budget -= send_slice(conn);
+  }
+}
+
+size_t Gate::send_slice(const std::shared_ptr<Connection>& conn) {
   const SendResult result = conn->send_out(kSendSlice);
-  const size_t sent = result.bytes;
   if (result.broken) {
     stop_sending(conn->fd());  // reset, or the client went away: closed
-    return sent;
+    return result.bytes;
   }
-  if (sent > 0) conn->stall.sent(conn->fd(), Clock::now());
-  if (!conn->out.empty()) return sent;
+  if (result.bytes > 0) conn->stall.sent(conn->fd(), Clock::now());
+  if (conn->out.empty()) {
+    output_sent(conn);
+  } else if (result.bytes == kSendSlice) {
+    conn->in_ring = true;  // the socket may have room still: its next slice after everyone else's
+    ring_.push_back(conn->fd());
+  }  // else the socket is full: epoll reports when it has room
+  return result.bytes;
+}
+
+void Gate::output_sent(std::shared_ptr<Connection> conn) {
   stop_sending(conn->fd());
-  if (conn->close_after_output || stopping_) return sent;  // closed with `conn`
+  if (conn->close_after_output || stopping_) return;  // closed with `conn`
   conn->deadline = Clock::now() + head_timeout_;
   wait_for_head(std::move(conn));
-  return sent;
 }
 
 Clock::time_point Gate::check_stalls() {
@@ -315,46 +356,42 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   dispatch_(std::move(conn), std::move(*head));
 }
 
+// Only the overdue are visited (head_deadlines_ is in deadline order): a
+// thousand idle keep-alive connections cost nothing per turn.
 Clock::time_point Gate::expire_heads() {
   const auto now = Clock::now();
-  auto next = now + std::chrono::seconds(1);
-  std::vector<int> overdue;
-  for (const auto& [fd, conn] : waiting_) {
-    if (conn->deadline <= now)
-      overdue.push_back(fd);
-    else
-      next = std::min(next, conn->deadline);
-  }
-  for (int fd : overdue) {
-    auto conn = waiting_[fd];
-    release(fd);
+  while (!head_deadlines_.empty() && head_deadlines_.begin()->first <= now) {
+    const auto conn = waiting_.at(head_deadlines_.begin()->second);
+    release(conn->fd());
     // An idle keep-alive connection just ends; a head cut short learns why.
     if (!conn->input.empty() || conn->requests == 0)
       refuse(conn, HeadError{HeadErrorKind::timeout, "request head not complete in time"});
   }
-  return next;
+  const auto in_a_second = now + std::chrono::seconds(1);
+  return head_deadlines_.empty() ? in_a_second : std::min(in_a_second, head_deadlines_.begin()->first);
 }
 
 void Gate::loop() {
   epoll_event events[64];
   while (!stopping_) {
     const auto next = std::min(expire_heads(), sending_.empty() ? Clock::time_point::max() : check_stalls());
-    const int n = ::epoll_wait(epoll_.get(), events, 64, std::max(1, ms_until(next)));
+    // With sockets that have room, only look for heads and room: no sleep.
+    const int timeout = ring_.empty() ? std::max(1, ms_until(next)) : 0;
+    const int n = ::epoll_wait(epoll_.get(), events, 64, timeout);
     if (n < 0 && errno != EINTR) wait_errors_.failed(last_sys_error("gate: epoll_wait"));
     if (n >= 0) wait_errors_.succeeded();
-    size_t sent = 0;  // this turn; what is left waits (epoll reports it again)
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == wake_.fd()) {
         if (!stopping_) take_inbox();
-        continue;
-      }
-      if (const auto it = sending_.find(fd); it != sending_.end()) {
-        if (sent < kTurnBudget) sent += on_writable(it->second);
+      } else if (sending_.count(fd)) {
+        on_writable(fd);
       } else if (const auto w = waiting_.find(fd); w != waiting_.end()) {
         on_readable(w->second);
       }
     }
+    // Heads first (probes among them), then this turn's share of the bodies.
+    send_turn();
   }
 }
 

@@ -11,7 +11,9 @@
 //   worker: answers it, then resume()s the connection here if it stays open,
 //     or if part of the response is still queued (conn_stream.h)
 //   gate thread: sends the queued output as the socket takes it, under the
-//     stall rule; then waits for the next request, or closes
+//     stall rule, fairly: a slice per connection in turn, round a ring of
+//     those the socket has room for; then waits for the next request, or
+//     closes
 //
 // Every path closes the socket exactly once: a Connection closes it when the
 // last owner drops it.
@@ -20,10 +22,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -130,7 +134,10 @@ class Gate {
   bool watch(const std::shared_ptr<Connection>& conn, uint32_t events);
   void take_inbox();
   void on_readable(const std::shared_ptr<Connection>& conn);
-  size_t on_writable(const std::shared_ptr<Connection>& conn);  // bytes sent
+  void on_writable(int fd);  // the socket has room again: back in the ring
+  void send_turn();          // a slice to each connection in the ring in turn, up to the turn's budget
+  size_t send_slice(const std::shared_ptr<Connection>& conn);  // bytes sent
+  void output_sent(std::shared_ptr<Connection> conn);          // all queued output is out
   void wait_for_head(std::shared_ptr<Connection> conn);
   void release(int fd);              // stop watching fd and drop the gate's reference
   void stop_sending(int fd);         // the same, for a connection in sending_
@@ -148,8 +155,15 @@ class Gate {
   std::atomic<bool> stopping_{false};
   std::mutex inbox_mutex_;
   std::vector<std::shared_ptr<Connection>> inbox_;
-  std::unordered_map<int, std::shared_ptr<Connection>> waiting_;  // gate thread only
-  std::unordered_map<int, std::shared_ptr<Connection>> sending_;  // gate thread only
+  // Gate thread only, all four.
+  std::unordered_map<int, std::shared_ptr<Connection>> waiting_;
+  std::set<std::pair<Clock::time_point, int>> head_deadlines_;    // waiting_, by deadline: idle ones are not walked
+  std::unordered_map<int, std::shared_ptr<Connection>> sending_;  // every connection with queued output
+  // The ring: the connections of sending_ whose socket has room, in turn
+  // order. A connection leaves it when its socket is full (EAGAIN) and joins
+  // at the back when epoll reports room again (edge-triggered), or after its
+  // slice: its place never depends on epoll's ready list.
+  std::deque<int> ring_;
   Clock::time_point next_stall_check_{};
   FailureEpisode drops_{"gate: system calls on client connections"};
   FailureEpisode wait_errors_{"gate: epoll_wait"};
