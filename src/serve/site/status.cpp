@@ -168,6 +168,8 @@ ordered_json upstreams_json(const Snapshot& s) {
     responding += u.healthy;
     ordered_json kinds = ordered_json::object();
     for (const auto& [kind, count] : u.errors_total) kinds[std::string(to_string(kind))] = count;
+    ordered_json bytes = ordered_json::object();
+    for (const auto& [endpoint, count] : u.bytes_total) bytes[std::string(to_string(endpoint))] = count;
     rows.push_back({
         // The Zig leanpoint's fields.
         {"name", u.name},
@@ -199,6 +201,9 @@ ordered_json upstreams_json(const Snapshot& s) {
          u.anchor_error_detail.empty() ? ordered_json(nullptr) : ordered_json(u.anchor_error_detail)},
         {"polls_total", u.polls_total},
         {"errors_by_kind", kinds},
+        {"fork_choice_bytes", u.fork_choice_bytes ? ordered_json(u.fork_choice_bytes) : ordered_json(nullptr)},
+        {"round_bytes", u.round_bytes},
+        {"bytes_by_endpoint", bytes},
     });
   }
   return {
