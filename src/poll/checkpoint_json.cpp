@@ -12,10 +12,10 @@ namespace {
 
 // Nothing a checkpoint answer holds is deeper than its own object; a little
 // room for fields other clients may add.
-constexpr size_t kMaxDepth = 2;
+constexpr size_t kMaxCheckpointDepth = 2;
 
 // The SAX events of one document: only the top-level `slot` and `root` are kept.
-class Reader : public nlohmann::json_sax<nlohmann::json> {
+class CheckpointReader : public nlohmann::json_sax<nlohmann::json> {
  public:
   Expected<lean::Checkpoint, Failure> result() {
     if (error_) return fail_result(*error_);
@@ -53,7 +53,8 @@ class Reader : public nlohmann::json_sax<nlohmann::json> {
  private:
   bool enter() {
     if (depth_ == 1 && (key_ == "slot" || key_ == "root")) return fail(key_ + " is not a scalar");
-    if (++depth_ > kMaxDepth) return fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (++depth_ > kMaxCheckpointDepth)
+      return fail("nested deeper than " + std::to_string(kMaxCheckpointDepth) + " levels");
     return true;
   }
   bool leave() {
@@ -96,7 +97,7 @@ Expected<lean::Checkpoint, Failure> parse_checkpoint_json(std::string_view json)
   if (json.size() > kMaxCheckpointJson)
     return Unexpected(Failure{FailureKind::too_large,
                               "checkpoints/justified: over " + std::to_string(kMaxCheckpointJson) + " bytes"});
-  Reader reader;
+  CheckpointReader reader;
   nlohmann::json::sax_parse(json, &reader, nlohmann::json::input_format_t::json, /*strict=*/true);
   return reader.result();
 }

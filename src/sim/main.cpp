@@ -65,7 +65,8 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--flap-ms", f.flap_ms, "Down/up period, for flap nodes")->check(CLI::PositiveNumber);
   app.add_option("--drip-ms", f.drip_ms, "Pause between bytes, for drip nodes")->check(CLI::PositiveNumber);
   app.add_option("--fork-choice-nodes", f.fork_choice_nodes,
-                 "Older blocks every fork_choice lists besides its own (a long non-finality; ~210 bytes each)");
+                 "Older blocks every fork_choice lists besides its own (a long non-finality; ~210 bytes each; with "
+                 "--stall-finality, only while finality stands still)");
   app.add_option("--stall-finality", f.stall_finality,
                  "Finality stands still from head slot FROM until UNTIL: fork_choice grows a block per slot")
       ->type_name("FROM:UNTIL")

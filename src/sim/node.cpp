@@ -163,7 +163,11 @@ Script Node::answer(const std::string& target, const std::string& request_head) 
   if (target == "/lean/v0/fork_choice") {
     if (options_.fault == Fault::old_client) return not_found();
     std::string doc = chain.fork_choice_json(head, justified, finalized);
-    if (options_.extra_nodes && !options_.extra_nodes->empty()) {
+    // Older blocks are listed through a non-finality: always without a
+    // finality_from, else while finality stands still (after it resumes,
+    // fork_choice shrinks to the blocks since the new finalized one).
+    const bool stalled = !options_.finality_from || finality != head;
+    if (stalled && options_.extra_nodes && !options_.extra_nodes->empty()) {
       const size_t at = doc.find("\"nodes\":[") + 9;  // the real nodes follow, at least the finalized one
       doc.insert(at, *options_.extra_nodes + ",");
     }

@@ -53,7 +53,8 @@ struct NodeOptions {
   std::chrono::milliseconds flap_period{10000};
   std::chrono::milliseconds drip_interval{200};
   // Older blocks listed before the real ones in fork_choice, as through a
-  // long non-finality (about 210 bytes each); shared between nodes.
+  // long non-finality (about 210 bytes each); shared between nodes. With
+  // finality_from, only while finality stands still.
   std::shared_ptr<const std::string> extra_nodes;
   // The head slot whose finality the node reports (justified_slot and
   // finalized_slot of it); empty: the head's own. A stalled finality returns
