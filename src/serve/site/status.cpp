@@ -87,6 +87,21 @@ ordered_json round_json(const Snapshot& s) {
                       {"duration_ms", s.round_duration_ms},
                       {"poll_ms", s.settings.poll_ms}};
   for (const RoundCounter& c : kRoundCounters) doc[std::string(c.status_field)] = s.*c.field;
+  // Per upstream: how it was observed this round (null: not polled, or it
+  // failed), its last fork_choice's size, and what the round read from it.
+  uint64_t bytes = 0;
+  ordered_json upstreams = ordered_json::array();
+  for (const auto& u : s.upstreams) {
+    bytes += u.round_bytes;
+    const bool observed = u.polled && u.healthy && u.observed_via != ObservedVia::none;
+    upstreams.push_back(
+        {{"name", u.name},
+         {"observed_via", observed ? ordered_json(to_string(u.observed_via)) : ordered_json(nullptr)},
+         {"fork_choice_bytes", u.fork_choice_bytes ? ordered_json(u.fork_choice_bytes) : ordered_json(nullptr)},
+         {"round_bytes", u.round_bytes}});
+  }
+  doc["bytes_read"] = bytes;
+  doc["upstreams"] = upstreams;
   return doc;
 }
 
