@@ -45,6 +45,13 @@ void add_polling_flags(CLI::App& app, Config& config, std::vector<std::string>& 
          "--max-json-bytes", config.poller.max_json_bytes,
          "Largest fork_choice accepted from an upstream, bytes (parsed as a stream; larger: read from the state)")
       ->envname("LEANPOINT_MAX_JSON_BYTES");
+  app.add_option(
+         "--fork-choice-probe-bytes", config.poller.fork_choice_probe_bytes,
+         "Ask an upstream whose last fork_choice was larger for its justified checkpoint first, bytes (0: never)")
+      ->envname("LEANPOINT_FORK_CHOICE_PROBE_BYTES");
+  app.add_option("--fork-choice-refresh-rounds", config.poller.fork_choice_refresh_rounds,
+                 "Read a probed upstream's fork_choice again at least this often, rounds (>= 1)")
+      ->envname("LEANPOINT_FORK_CHOICE_REFRESH_ROUNDS");
   app.add_option("--min-agree", config.poller.min_agree,
                  "Upstreams that must report the same finalized checkpoint (besides a majority)")
       ->envname("LEANPOINT_MIN_AGREE");

@@ -148,6 +148,8 @@ void check_sizes(const Config& config) {
   if (p.max_json_bytes < kMinJsonBytes)
     throw ConfigError("--max-json-bytes " + std::to_string(p.max_json_bytes) + " is below " +
                       describe_size(kMinJsonBytes) + "; fork_choice lists every block since finality");
+  if (p.fork_choice_refresh_rounds < 1)
+    throw ConfigError("--fork-choice-refresh-rounds must be at least 1 (1: fork_choice every round)");
   if (p.max_state_bytes < kMinStateBytes)
     throw ConfigError("--max-state-bytes " + std::to_string(p.max_state_bytes) + " is below " +
                       describe_size(kMinStateBytes) + "; real finalized states pass 2 MB within days");

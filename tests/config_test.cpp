@@ -171,6 +171,17 @@ TEST_CASE("validate: cross-flag rules") {
     CHECK(testing::error_of(leanpoint::validate(c)) == "");
     CHECK(leanpoint::Config{}.poller.max_json_bytes == 64u << 20);
   }
+  SUBCASE("the justified probe: any size (0: off), a refresh of at least one round") {
+    CHECK(leanpoint::Config{}.poller.fork_choice_probe_bytes == 256u << 10);
+    CHECK(leanpoint::Config{}.poller.fork_choice_refresh_rounds == 15);
+    c.poller.fork_choice_probe_bytes = 0;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "");
+    c.poller.fork_choice_refresh_rounds = 0;
+    CHECK(testing::error_of(leanpoint::validate(c)) ==
+          "--fork-choice-refresh-rounds must be at least 1 (1: fork_choice every round)");
+    c.poller.fork_choice_refresh_rounds = 1;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "");
+  }
   SUBCASE("bind address") {
     c.server.bind = "localhost";
     CHECK(testing::error_of(leanpoint::validate(c)).find("--bind: 'localhost' is not an IPv4 or IPv6") !=

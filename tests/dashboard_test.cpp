@@ -73,6 +73,8 @@ TEST_CASE("the dashboard in headless Chromium: the agreed slot, every upstream, 
   CHECK(rows.at("node6_black-hole") == "faulty");
   CHECK(rows.at("node7_flap") == "ok");  // up for its first ten minutes
   CHECK(dom.out.find(">timeout<") != std::string::npos);
+  // How each was observed, and what that cost (fork_choice here: the sim's are small).
+  CHECK(dom.out.find(">fork_choice, read ") != std::string::npos);
 
   // Screenshots for people: desktop and phone width.
   const std::string shot = testing::build_dir() + "/dashboard.png",

@@ -1,11 +1,13 @@
 // fork_choice.h: the streamed parser keeps finalized, justified and head,
 // tolerates what nodes leave out, and refuses what is not a fork_choice
-// quickly and in constant memory.
+// quickly and in constant memory. And checkpoint_json.h, the probe's small
+// parser of checkpoints/justified.
 #include "fork_choice.h"
 
 #include <chrono>
 #include <string>
 
+#include "checkpoint_json.h"
 #include "hex.h"
 #include "rss.h"
 #include "sanitizers.h"
@@ -147,4 +149,50 @@ TEST_CASE("4 MB of null, or of spaces: refused at 64 KiB, before the lexer holds
   CHECK(error_of("{" + std::string(4 << 20, ' ') + "}") == "a JSON string, number or run between them over 64 KiB");
   // Long documents of short tokens pass.
   CHECK(parse_fork_choice(document(20'000, "null")));
+}
+
+// --- checkpoints/justified (checkpoint_json.h), the probe's answer -----------
+
+TEST_CASE("checkpoint JSON: slot and root in either order, slot as a number or a decimal string") {
+  using leanpoint::parse_checkpoint_json;
+  for (const std::string& doc :
+       {checkpoint(42, 7), R"({"root":")" + root(7) + R"(","slot":42})", R"({"slot":"42","root":")" + root(7) + R"("})",
+        R"({"extra":{"nested":1},"list":[1,2],"slot":42,"root":")" + root(7) + R"(","more":null})"}) {
+    CAPTURE(doc);
+    const auto c = parse_checkpoint_json(doc);
+    REQUIRE(c);
+    CHECK(c->slot == 42);
+    CHECK(leanpoint::to_hex(c->root) == root(7));
+  }
+}
+
+TEST_CASE("checkpoint JSON: anything else is malformed (or too_large), naming why") {
+  using leanpoint::parse_checkpoint_json;
+  const struct {
+    std::string doc;
+    const char* why;
+  } cases[] = {
+      {"", "invalid JSON"},
+      {"[]", "not a JSON object"},
+      {"42", "not a JSON object"},
+      {"{}", "lacks slot or root"},
+      {R"({"slot":42})", "lacks slot or root"},
+      {R"({"slot":-1,"root":")" + root(1) + R"("})", "slot is not an unsigned integer"},
+      {R"({"slot":1.5,"root":")" + root(1) + R"("})", "slot is not an unsigned integer"},
+      {R"({"slot":{"a":1},"root":")" + root(1) + R"("})", "slot is not a scalar"},
+      {R"({"slot":1,"root":"0x1234"})", "root is not a 32-byte 0x-hex root"},
+      {R"({"slot":1,"root":7})", "root is not a 32-byte 0x-hex root"},
+      {R"({"a":[[1]],"slot":1,"root":")" + root(1) + R"("})", "nested deeper than 2 levels"},
+      {checkpoint(1, 1) + "x", "invalid JSON"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.doc);
+    const auto r = parse_checkpoint_json(c.doc);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == FailureKind::malformed);
+    CHECK(r.error().detail.find(c.why) != std::string::npos);
+  }
+  const auto big = parse_checkpoint_json(std::string(leanpoint::kMaxCheckpointJson, ' ') + checkpoint(1, 1));
+  REQUIRE_FALSE(big);
+  CHECK(big.error().kind == FailureKind::too_large);
 }

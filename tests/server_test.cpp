@@ -360,3 +360,48 @@ TEST_CASE("a percent-encoded anchor path is the anchor route: artifact pool, its
   CHECK(metrics.find(counted) != std::string::npos);
   CHECK(metrics.find("%2") == std::string::npos);
 }
+
+TEST_CASE("the justified probe in /status, /api/upstreams and /metrics: how each was observed, and the bytes") {
+  TestServer t;
+  t.publish_anchor(1000);
+  auto s = std::make_shared<leanpoint::Snapshot>(*t.store().load());
+  leanpoint::UpstreamStatus probed, failed;
+  probed.name = "zeam_0";
+  probed.polled = probed.healthy = true;
+  probed.observed_via = leanpoint::ObservedVia::justified_unchanged;
+  probed.fork_choice_bytes = 10'000'000;
+  probed.round_bytes = 180;
+  probed.bytes_total = {{leanpoint::UpstreamEndpoint::fork_choice, 30'000'000},
+                        {leanpoint::UpstreamEndpoint::justified, 900}};
+  failed.name = "ream_0";
+  failed.polled = true;
+  failed.observed_via = leanpoint::ObservedVia::fork_choice;  // an earlier success
+  failed.round_bytes = 20;
+  s->upstreams = {probed, failed};
+  t.store().publish(s);
+
+  const auto status = nlohmann::json::parse(get(t.port(), "/status")->body);
+  const auto& round = status["round"];
+  CHECK(round["bytes_read"] == 200);
+  REQUIRE(round["upstreams"].size() == 2);
+  CHECK(round["upstreams"][0]["observed_via"] == "justified_unchanged");
+  CHECK(round["upstreams"][0]["fork_choice_bytes"] == 10'000'000);
+  CHECK(round["upstreams"][0]["round_bytes"] == 180);
+  CHECK(round["upstreams"][1]["observed_via"].is_null());  // failed this round
+  CHECK(round["upstreams"][1]["fork_choice_bytes"].is_null());
+
+  const auto row = nlohmann::json::parse(get(t.port(), "/api/upstreams")->body)["upstreams"][0];
+  CHECK(row["observed_via"] == "justified_unchanged");
+  CHECK(row["fork_choice_bytes"] == 10'000'000);
+  CHECK(row["round_bytes"] == 180);
+  CHECK(row["bytes_by_endpoint"]["fork_choice"] == 30'000'000);
+  CHECK(row["bytes_by_endpoint"]["justified"] == 900);
+
+  const std::string metrics = get(t.port(), "/metrics")->body;
+  CHECK(metrics.find("# TYPE leanpoint_upstream_bytes_total counter\n") != std::string::npos);
+  for (const char* line : {R"(leanpoint_upstream_bytes_total{upstream="zeam_0",endpoint="fork_choice"} 30000000)",
+                           R"(leanpoint_upstream_bytes_total{upstream="zeam_0",endpoint="justified"} 900)",
+                           R"(leanpoint_upstream_bytes_total{upstream="zeam_0",endpoint="state"} 0)",
+                           R"(leanpoint_upstream_bytes_total{upstream="ream_0",endpoint="block"} 0)"})
+    CHECK_MESSAGE(metrics.find(std::string("\n") + line + "\n") != std::string::npos, line);
+}

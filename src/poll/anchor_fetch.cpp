@@ -10,6 +10,11 @@
 namespace leanpoint {
 namespace {
 
+// Where the bytes read from `source` for `endpoint` are counted; null: nowhere.
+uint64_t* counter(const AnchorSource& source, UpstreamEndpoint endpoint) {
+  return source.read ? &(*source.read)[endpoint] : nullptr;
+}
+
 struct SummarizedState {
   SharedBytes bytes;
   StateSummary summary;
@@ -19,8 +24,8 @@ struct SummarizedState {
 // hashed), or downloaded and summarized now.
 Expected<SummarizedState, Failure> state_of(const AnchorSource& source, const PollerOptions& options, int cancel_fd) {
   if (source.state) return SummarizedState{source.state, source.summary};
-  auto fetched =
-      fetch_ssz(source.upstream, kStatePath, options.max_state_bytes, deadline_after(options.timeout_ms), cancel_fd);
+  auto fetched = fetch_ssz(source.upstream, kStatePath, options.max_state_bytes, deadline_after(options.timeout_ms),
+                           cancel_fd, counter(source, UpstreamEndpoint::state));
   if (!fetched) return Unexpected(std::move(fetched.error()));
   auto bytes = std::make_shared<const std::vector<uint8_t>>(std::move(*fetched));
   auto summary = summarize_state(*bytes);
@@ -66,7 +71,7 @@ class Fetch {
   // True when source `i`'s block verified: the anchor is whole.
   bool prove_block(size_t i, const AnchorSource& source) {
     auto block = fetch_ssz(source.upstream, kBlockPath, options_.max_state_bytes, deadline_after(options_.timeout_ms),
-                           cancel_fd_);
+                           cancel_fd_, counter(source, UpstreamEndpoint::block));
     if (!block) {
       // 404: a node that serves no blocks (qlean-mini); not a fault.
       if (block.error().not_found()) return false;

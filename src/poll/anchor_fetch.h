@@ -32,7 +32,8 @@ namespace leanpoint {
 struct AnchorSource {
   Upstream upstream;
   SharedBytes state;
-  StateSummary summary;  // of `state`
+  StateSummary summary;           // of `state`
+  EndpointBytes* read = nullptr;  // when set, the response bytes read from it are added here
 };
 
 // What one source's bytes came to, in the order they were asked: verified

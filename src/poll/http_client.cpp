@@ -72,8 +72,8 @@ UniqueFd connect_any(const std::vector<sockaddr_storage>& addrs, Clock::time_poi
 // The connected socket, read under the deadline.
 class SocketSource : public ByteSource {
  public:
-  SocketSource(int fd, Clock::time_point deadline, int cancel_fd)
-      : fd_(fd), deadline_(deadline), cancel_fd_(cancel_fd) {}
+  SocketSource(int fd, Clock::time_point deadline, int cancel_fd, uint64_t* read_bytes)
+      : fd_(fd), deadline_(deadline), cancel_fd_(cancel_fd), read_bytes_(read_bytes) {}
 
   void send_all(std::string_view data) {
     while (!data.empty()) {
@@ -94,7 +94,10 @@ class SocketSource : public ByteSource {
     for (;;) {
       check_deadline(deadline_, cancel_fd_, "receive");
       const ssize_t n = ::recv(fd_, out, size, 0);
-      if (n >= 0) return static_cast<size_t>(n);
+      if (n >= 0) {
+        if (read_bytes_) *read_bytes_ += static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
       const int err = errno;
       if (err == EAGAIN || err == EINTR) {
         wait_or_fail(fd_, POLLIN, deadline_, cancel_fd_, FailureKind::timeout, "receive");
@@ -108,6 +111,7 @@ class SocketSource : public ByteSource {
   int fd_;
   Clock::time_point deadline_;
   int cancel_fd_;
+  uint64_t* read_bytes_;
 };
 
 // A body as a std::streambuf, for parsers that read streams. A failure
@@ -151,7 +155,7 @@ Expected<HttpResponse, Failure> http_get(const HttpRequest& request, Clock::time
   if (!addrs) return Unexpected(std::move(addrs.error()));
   try {
     const UniqueFd socket = connect_any(*addrs, deadline, cancel_fd);
-    SocketSource source(socket.get(), deadline, cancel_fd);
+    SocketSource source(socket.get(), deadline, cancel_fd, request.read_bytes);
     source.send_all("GET " + request.target + " HTTP/1.1\r\nHost: " + host_header(request) +
                     "\r\nUser-Agent: leanpoint/" LEANPOINT_VERSION "\r\nAccept: " + request.accept +
                     "\r\nConnection: close\r\n\r\n");

@@ -29,6 +29,9 @@ struct HttpRequest {
   std::string target;  // sent as is: lean nodes match it exactly, never add a query
   std::string accept = "application/json";
   size_t max_body = 0;  // a longer body fails too_large
+  // When set, every byte received for this request is added to it, whatever
+  // the outcome: what the upstream cost, for leanpoint_upstream_bytes_total.
+  uint64_t* read_bytes = nullptr;
 };
 
 struct HttpResponse {

@@ -137,6 +137,7 @@ void Poller::run_round(int cancel_fd) {
   }
   if (cancelled(cancel_fd)) return;
   local_.end_round();
+  count_bytes();
   const auto took = Clock::now() - started;
   if (took > std::chrono::milliseconds(options_.poll_ms)) {
     ++overruns_;
@@ -162,6 +163,7 @@ void Poller::poll_due_upstreams(int cancel_fd) {
   for (Tracked& t : tracked_) {
     t.status.agrees = false;
     t.observed = Observation{};
+    t.memory.read.clear();
     if (t.skip_rounds > 0) {
       --t.skip_rounds;
       t.status.polled = false;
@@ -183,7 +185,7 @@ void Poller::poll_upstream(Tracked& t, int cancel_fd) {
   s.last_attempt_ms = unix_ms();
   t.last_attempt = ++attempts_;
   ++s.polls_total;
-  auto observed = observe(t.upstream, options_, cancel_fd);
+  auto observed = observe(t.upstream, options_, round_, t.memory, cancel_fd);
   s.latency_ms = ms(Clock::now() - start);
   if (!observed && observed.error().kind == FailureKind::local) {
     // This process ran out of something: not the upstream's doing. It does
@@ -205,6 +207,7 @@ void Poller::record_success(Tracked& t, Observation observed) {
   s.justified = observed.justified;
   s.head = observed.head;
   s.head_slot = observed.head_slot;
+  s.fork_choice_bytes = observed.via == ObservedVia::state ? 0 : t.memory.last_bytes;
   s.healthy = true;
   s.last_success_ms = s.last_attempt_ms;
   s.error.reset();
@@ -244,6 +247,17 @@ void Poller::record_anchor_failure(Tracked& t, const Failure& failure) {
       " (", failure.detail, ")");
 }
 
+// What each upstream cost this round, observing it and fetching anchors from it.
+void Poller::count_bytes() {
+  for (Tracked& t : tracked_) {
+    t.status.round_bytes = 0;
+    for (const auto& [endpoint, n] : t.memory.read) {
+      t.status.round_bytes += n;
+      t.status.bytes_total[endpoint] += n;
+    }
+  }
+}
+
 void Poller::on_agreement(const lean::Checkpoint& agreed, const Agreement& agreement, int cancel_fd) {
   agreed_at_ms_ = unix_ms();
   for (auto& t : tracked_) t.status.agrees = t.status.polled && t.status.healthy && t.status.finalized == agreed;
@@ -274,7 +288,7 @@ void Poller::ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd) {
   std::vector<Tracked*> asked;
   for (Tracked& t : tracked_) {
     if (!t.status.agrees) continue;
-    sources.push_back({t.upstream, t.observed.state, t.observed.summary});
+    sources.push_back({t.upstream, t.observed.state, t.observed.summary, &t.memory.read});
     asked.push_back(&t);
   }
   auto fetched = held ? fetch_anchor(checkpoint, sources, options_, cancel_fd, anchor_, anchor_summary_)

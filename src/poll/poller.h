@@ -81,6 +81,7 @@ class Poller {
     uint32_t skip_rounds = 0;   // rounds left to skip while backing off
     uint64_t last_attempt = 0;  // sequence number of its last attempt
     Observation observed;       // this round's, when it answered
+    ObserveMemory memory;       // its last fork_choice, for the probe; what was read from it this round
   };
   static Tracked track(const Upstream& up);
 
@@ -92,6 +93,7 @@ class Poller {
   void record_success(Tracked& t, Observation observed);
   void record_failure(Tracked& t, const Failure& failure);
   void record_anchor_failure(Tracked& t, const Failure& failure);
+  void count_bytes();
   void on_agreement(const lean::Checkpoint& agreed, const Agreement& agreement, int cancel_fd);
   void settle(const lean::Checkpoint& agreed);
   void ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd);

@@ -19,6 +19,12 @@ struct PollerOptions {
   uint64_t max_json_bytes = kDefaultMaxJsonBytes;    // --max-json-bytes: a fork_choice body
   uint64_t min_agree = 1;                            // --min-agree: the fewest votes an agreement needs
   std::optional<uint64_t> genesis_time;              // --genesis-time: states must carry it
+  // --fork-choice-probe-bytes: an upstream whose last fork_choice response
+  // was larger is asked for its justified checkpoint first (observe.h); 0: never
+  uint64_t fork_choice_probe_bytes = 256 * 1024;
+  // --fork-choice-refresh-rounds: a probed upstream's fork_choice is read
+  // again at least this often, in rounds
+  uint64_t fork_choice_refresh_rounds = 15;
 };
 
 }  // namespace leanpoint

@@ -26,7 +26,7 @@ int64_t now_ms() {
 
 std::string fault_names() {
   std::string names;
-  for (int f = static_cast<int>(Fault::none); f <= static_cast<int>(Fault::deep_json); ++f)
+  for (int f = static_cast<int>(Fault::none); f <= static_cast<int>(Fault::stale_justified); ++f)
     names += (names.empty() ? "" : ", ") + to_string(static_cast<Fault>(f));
   return names;
 }
@@ -43,6 +43,7 @@ struct Flags {
   int64_t flap_ms = 10000;
   int64_t drip_ms = 200;
   size_t fork_choice_nodes = 0;
+  std::string stall_finality;
   std::vector<std::string> faults;
   std::string upstreams_out;
 };
@@ -64,7 +65,12 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--flap-ms", f.flap_ms, "Down/up period, for flap nodes")->check(CLI::PositiveNumber);
   app.add_option("--drip-ms", f.drip_ms, "Pause between bytes, for drip nodes")->check(CLI::PositiveNumber);
   app.add_option("--fork-choice-nodes", f.fork_choice_nodes,
-                 "Older blocks every fork_choice lists besides its own (a long non-finality; ~210 bytes each)");
+                 "Older blocks every fork_choice lists besides its own (a long non-finality; ~210 bytes each; with "
+                 "--stall-finality, only while finality stands still)");
+  app.add_option("--stall-finality", f.stall_finality,
+                 "Finality stands still from head slot FROM until UNTIL: fork_choice grows a block per slot")
+      ->type_name("FROM:UNTIL")
+      ->default_str("");
   app.add_option("--upstreams-out", f.upstreams_out, "Write a leanpoint upstreams file here")->default_str("");
   app.set_version_flag("--version", "lean-devnet-sim " LEANPOINT_VERSION);
 }
@@ -80,6 +86,18 @@ std::vector<NodeOptions> node_options(const Flags& f) {
       throw CLI::ValidationError(
           "--fault", "'" + text + "': expected INDEX=KIND with INDEX below --nodes and KIND one of " + fault_names());
     options[*index].fault = *fault;
+  }
+  if (!f.stall_finality.empty()) {
+    const size_t colon = f.stall_finality.find(':');
+    const std::string_view text(f.stall_finality);
+    const auto from = leanpoint::parse_decimal(text.substr(0, std::min(colon, text.size())));
+    const auto until = colon == std::string::npos ? std::nullopt : leanpoint::parse_decimal(text.substr(colon + 1));
+    if (!from || !until || *until < *from)
+      throw CLI::ValidationError("--stall-finality", "'" + f.stall_finality + "': expected FROM:UNTIL, FROM <= UNTIL");
+    for (auto& o : options)
+      o.finality_from = [from = *from, until = *until](uint64_t head) {
+        return head >= from && head < until ? from : head;
+      };
   }
   if (f.base_port != 0 && f.base_port + f.nodes - 1 > 65535)
     throw CLI::ValidationError("--base-port", "nodes would run past port 65535");

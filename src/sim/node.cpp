@@ -28,6 +28,8 @@ const std::pair<const char*, Fault> kFaults[] = {
     {"trailer-flood", Fault::trailer_flood},
     {"header-flood", Fault::header_flood},
     {"deep-json", Fault::deep_json},
+    {"no-justified", Fault::no_justified},
+    {"stale-justified", Fault::stale_justified},
 };
 
 Script json(int status, const nlohmann::json& body) { return respond(status, "application/json", body.dump()); }
@@ -150,23 +152,35 @@ Script Node::handle(const std::string& target, const std::string& head) {
 }
 
 Script Node::answer(const std::string& target, const std::string& request_head) {
-  const Chain& chain = options_.fault == Fault::fork ? *fork_ : *canonical_;
+  const bool forked = options_.fault == Fault::fork || (options_.on_fork && options_.on_fork());
+  const Chain& chain = forked ? *fork_ : *canonical_;
   uint64_t head = head_();
   if (options_.fault == Fault::lag) head = head > options_.lag ? head - options_.lag : 0;
-  const uint64_t finalized = finalized_slot(head), justified = justified_slot(head);
+  const uint64_t finality = options_.finality_from ? options_.finality_from(head) : head;
+  const uint64_t finalized = finalized_slot(finality), justified = justified_slot(finality);
 
   if (target == "/lean/v0/health") return json(200, {{"status", "healthy"}, {"service", "lean-rpc-api"}});
   if (target == "/lean/v0/fork_choice") {
     if (options_.fault == Fault::old_client) return not_found();
     std::string doc = chain.fork_choice_json(head, justified, finalized);
-    if (options_.extra_nodes && !options_.extra_nodes->empty()) {
+    // Older blocks are listed through a non-finality: always without a
+    // finality_from, else while finality stands still (after it resumes,
+    // fork_choice shrinks to the blocks since the new finalized one).
+    const bool stalled = !options_.finality_from || finality != head;
+    if (stalled && options_.extra_nodes && !options_.extra_nodes->empty()) {
       const size_t at = doc.find("\"nodes\":[") + 9;  // the real nodes follow, at least the finalized one
       doc.insert(at, *options_.extra_nodes + ",");
     }
     return respond(200, "application/json", doc);
   }
   if (target == "/lean/v0/checkpoints/justified") {
-    const auto c = chain.checkpoint_at(justified);
+    if (options_.fault == Fault::no_justified) return not_found();
+    auto c = chain.checkpoint_at(justified);
+    if (options_.fault == Fault::stale_justified) {
+      std::lock_guard lock(stale_mutex_);
+      if (!stale_justified_) stale_justified_ = c;
+      c = *stale_justified_;
+    }
     return json(200, {{"slot", c.slot}, {"root", to_hex(c.root)}});
   }
   if (target == "/lean/v0/states/finalized") {

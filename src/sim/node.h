@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,9 @@ enum class Fault {
   trailer_flood,  // a chunked answer whose trailers never end
   header_flood,   // a status line, then headers that never end
   deep_json,      // fork_choice as 4 MB of '['
+  // Older or odd lean API surfaces (the justified probe, observe.h).
+  no_justified,     // 404 on /lean/v0/checkpoints/justified, like nodes before early 2026
+  stale_justified,  // checkpoints/justified answers the first checkpoint it served, forever
 };
 
 // "black-hole" -> Fault::black_hole, ...; nullopt for an unknown name.
@@ -49,8 +53,17 @@ struct NodeOptions {
   std::chrono::milliseconds flap_period{10000};
   std::chrono::milliseconds drip_interval{200};
   // Older blocks listed before the real ones in fork_choice, as through a
-  // long non-finality (about 210 bytes each); shared between nodes.
+  // long non-finality (about 210 bytes each); shared between nodes. With
+  // finality_from, only while finality stands still.
   std::shared_ptr<const std::string> extra_nodes;
+  // The head slot whose finality the node reports (justified_slot and
+  // finalized_slot of it); empty: the head's own. A stalled finality returns
+  // a fixed slot: the fork_choice then lists every block since, growing by
+  // one per slot, as through a real non-finality.
+  std::function<uint64_t(uint64_t head)> finality_from;
+  // When set and true, the node follows the fork chain (a node that switches
+  // branches); Fault::fork follows it always.
+  std::function<bool()> on_fork;
 };
 
 // `count` fork_choice nodes (JSON objects, comma-separated) for NodeOptions::extra_nodes.
@@ -80,6 +93,8 @@ class Node {
   std::function<uint64_t()> head_;
   NodeOptions options_;
   std::chrono::steady_clock::time_point born_ = std::chrono::steady_clock::now();
+  std::mutex stale_mutex_;
+  std::optional<lean::Checkpoint> stale_justified_;  // Fault::stale_justified: the first one served
   std::unique_ptr<ScriptedServer> server_;
 };
 

@@ -91,19 +91,41 @@ inline constexpr DataDirCounter kDataDirCounters[] = {
 
 // How the poller learned an upstream's finalized checkpoint.
 enum class ObservedVia : uint8_t {
-  none,         // not yet
-  fork_choice,  // GET /lean/v0/fork_choice
-  state,        // its finalized state, for nodes without fork_choice (404)
+  none,                 // not yet
+  fork_choice,          // GET /lean/v0/fork_choice
+  justified_unchanged,  // the probe: its justified checkpoint is its last fork_choice's, and so is its finalized
+  state,                // its finalized state, for nodes without fork_choice (404)
 };
 
 inline std::string_view to_string(ObservedVia via) {
   switch (via) {
     case ObservedVia::none: return "none";
     case ObservedVia::fork_choice: return "fork_choice";
+    case ObservedVia::justified_unchanged: return "justified_unchanged";
     case ObservedVia::state: return "state";
   }
   return "none";
 }
+
+// What the poller reads from an upstream: each is a label of
+// leanpoint_upstream_bytes_total.
+enum class UpstreamEndpoint : uint8_t { fork_choice, justified, state, block };
+
+inline constexpr UpstreamEndpoint kUpstreamEndpoints[] = {UpstreamEndpoint::fork_choice, UpstreamEndpoint::justified,
+                                                          UpstreamEndpoint::state, UpstreamEndpoint::block};
+
+inline std::string_view to_string(UpstreamEndpoint e) {
+  switch (e) {
+    case UpstreamEndpoint::fork_choice: return "fork_choice";
+    case UpstreamEndpoint::justified: return "justified";
+    case UpstreamEndpoint::state: return "state";
+    case UpstreamEndpoint::block: return "block";
+  }
+  return "fork_choice";
+}
+
+// Response bytes (head and body) read, by endpoint.
+using EndpointBytes = std::map<UpstreamEndpoint, uint64_t>;
 
 // One upstream as the poller last saw it.
 struct UpstreamStatus {
@@ -130,6 +152,9 @@ struct UpstreamStatus {
   std::string anchor_error_detail;
   uint64_t polls_total = 0;
   std::map<FailureKind, uint64_t> errors_total;  // by kind, polls and anchor fetches
+  uint64_t fork_choice_bytes = 0;                // its last fork_choice response; 0: none read (or via state)
+  uint64_t round_bytes = 0;                      // read from it this round, observing and fetching anchors
+  EndpointBytes bytes_total;                     // read from it since start
 };
 
 struct AgreedCheckpoint {

@@ -132,6 +132,14 @@ function rowState(u) {
   if (u.healthy) return "ok";
   return "pending";
 }
+// How the upstream was observed, and what that cost this round.
+function observedText(u) {
+  const via = {fork_choice: "fork_choice", justified_unchanged: "justified unchanged", state: "via state"};
+  const kib = n => (n / 1024).toFixed(n < 10240 ? 1 : 0) + " KiB";
+  let text = (via[u.observed_via] || u.observed_via) + ", read " + kib(u.round_bytes || 0);
+  if (u.fork_choice_bytes) text += " (fork_choice " + kib(u.fork_choice_bytes) + ")";
+  return text;
+}
 function renderUpstreams(ups) {
   const body = $("upstreams");
   body.replaceChildren();
@@ -148,10 +156,11 @@ function renderUpstreams(ups) {
     if (state === "faulty") { result = u.last_error + (u.http_status ? " " + u.http_status : ""); cls = "bad"; }
     else if (state === "refused") { result = "anchor refused: " + u.anchor_error; cls = "warn"; }
     else if (state === "disagrees") { result = "ok, disagrees"; cls = "warn"; }
-    else if (state === "ok") { result = "ok" + (u.observed_via === "state" ? " (via state)" : ""); cls = "ok"; }
+    else if (state === "ok") { result = "ok"; cls = "ok"; }
     else result = "not polled yet";
     const res = cell("Last result", result, cls);
     if (u.error_detail && state === "faulty") res.append(el("div", u.error_detail, "dim"));
+    if (u.observed_via && state !== "faulty") res.append(el("div", observedText(u), "dim"));
     tr.append(res);
     tr.append(cell("Latency", u.latency_ms == null ? "–" : u.latency_ms + " ms"));
     const fin = cell("Finalized");

@@ -132,6 +132,14 @@ void upstream_families(Writer& w, const Snapshot& s) {
   for (const auto& u : s.upstreams)
     for (const auto& [kind, n] : u.errors_total)
       w.sample(n, {{"upstream", u.name}, {"kind", std::string(to_string(kind))}});
+  w.family("leanpoint_upstream_bytes_total", "counter",
+           "Response bytes (head and body) read from the upstream, by endpoint.");
+  for (const auto& u : s.upstreams)
+    for (const UpstreamEndpoint e : kUpstreamEndpoints) {
+      const auto it = u.bytes_total.find(e);
+      w.sample(it == u.bytes_total.end() ? 0 : it->second,
+               {{"upstream", u.name}, {"endpoint", std::string(to_string(e))}});
+    }
 }
 
 // The server's counters are kCounters, as /status renders them.

@@ -87,6 +87,21 @@ ordered_json round_json(const Snapshot& s) {
                       {"duration_ms", s.round_duration_ms},
                       {"poll_ms", s.settings.poll_ms}};
   for (const RoundCounter& c : kRoundCounters) doc[std::string(c.status_field)] = s.*c.field;
+  // Per upstream: how it was observed this round (null: not polled, or it
+  // failed), its last fork_choice's size, and what the round read from it.
+  uint64_t bytes = 0;
+  ordered_json upstreams = ordered_json::array();
+  for (const auto& u : s.upstreams) {
+    bytes += u.round_bytes;
+    const bool observed = u.polled && u.healthy && u.observed_via != ObservedVia::none;
+    upstreams.push_back(
+        {{"name", u.name},
+         {"observed_via", observed ? ordered_json(to_string(u.observed_via)) : ordered_json(nullptr)},
+         {"fork_choice_bytes", u.fork_choice_bytes ? ordered_json(u.fork_choice_bytes) : ordered_json(nullptr)},
+         {"round_bytes", u.round_bytes}});
+  }
+  doc["bytes_read"] = bytes;
+  doc["upstreams"] = upstreams;
   return doc;
 }
 
@@ -168,6 +183,8 @@ ordered_json upstreams_json(const Snapshot& s) {
     responding += u.healthy;
     ordered_json kinds = ordered_json::object();
     for (const auto& [kind, count] : u.errors_total) kinds[std::string(to_string(kind))] = count;
+    ordered_json bytes = ordered_json::object();
+    for (const auto& [endpoint, count] : u.bytes_total) bytes[std::string(to_string(endpoint))] = count;
     rows.push_back({
         // The Zig leanpoint's fields.
         {"name", u.name},
@@ -199,6 +216,9 @@ ordered_json upstreams_json(const Snapshot& s) {
          u.anchor_error_detail.empty() ? ordered_json(nullptr) : ordered_json(u.anchor_error_detail)},
         {"polls_total", u.polls_total},
         {"errors_by_kind", kinds},
+        {"fork_choice_bytes", u.fork_choice_bytes ? ordered_json(u.fork_choice_bytes) : ordered_json(nullptr)},
+        {"round_bytes", u.round_bytes},
+        {"bytes_by_endpoint", bytes},
     });
   }
   return {
