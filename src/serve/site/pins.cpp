@@ -195,7 +195,7 @@ PinsView Pins::view() {
   v.window_ms = t.window_ms;
   const int64_t now = t.now();
   std::lock_guard lock(t.mutex);
-  t.sweep(now, kSweepPerCall);
+  t.sweep(now, t.due.size());  // all that are due: /status and /metrics are asked for seldom
   v.current = t.current;
   v.current_since_ms = t.current_since_ms;
   std::set<const VerifiedAnchor*> anchors;

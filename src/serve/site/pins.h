@@ -28,8 +28,8 @@
 // another chain) every pin is dropped too.
 //
 // Expired pins are swept as they expire (an expiry-ordered heap, a bounded
-// number each call), so the anchors held are those of live pins and
-// `current`. Clients behind one key (a NAT, a proxy that is not trusted)
+// number each request, all that are due on view()), so the anchors held are
+// those of live pins and `current`. Clients behind one key (a NAT, a proxy that is not trusted)
 // share a pin: harmless, each still gets a consistent pair.
 #pragma once
 
@@ -67,8 +67,9 @@ class Pins {
   // Pins alive at once at most: past this the one due soonest gives way
   // (its client may then get a pair of two anchors).
   static constexpr size_t kMaxClients = 65536;
-  // Expired pins dropped per call at most: more than one call creates, so
+  // Expired pins dropped per serve() at most: more than one call creates, so
   // the backlog drains, and no request waits on a sweep of the whole table.
+  // view() (/status, /metrics) drops all that are due.
   static constexpr size_t kSweepPerCall = 64;
 
   // `window` 0: no pins, every request gets the newest anchor. `clock`: unix ms.
