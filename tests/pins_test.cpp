@@ -288,3 +288,15 @@ TEST_CASE("cidr: IPv4, IPv6, mapped addresses, bad input") {
   CHECK(leanpoint::parse_cidr_list("127.0.0.1, ::1")->size() == 2);
   CHECK_FALSE(leanpoint::parse_cidr_list("127.0.0.1,nope"));
 }
+
+TEST_CASE("a client fetching pair after pair: the pair begun before the window ended is finished from its anchor") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  for (int at = 0; at < 900; at += 300) {
+    CHECK(t.fetch("x", Artifact::state, a, at) == a);
+    CHECK(t.fetch("x", Artifact::block, b, at + 100) == a);
+  }
+  CHECK(t.fetch("x", Artifact::state, b, 950) == a);   // a third pair begins before the window ends...
+  CHECK(t.fetch("x", Artifact::block, b, 1100) == a);  // ...and ends after it: the same anchor
+  CHECK(t.head("x", b, 1101) == b);                    // complete: the pin is over
+}

@@ -16,12 +16,12 @@ constexpr int64_t kMaxPinWindows = 4;
 struct Pins::Table {
   struct Pin {
     std::shared_ptr<const VerifiedAnchor> anchor;
-    uint64_t id = 0;          // tells a pin from a later one of the same client
-    int64_t set_ms = 0;       // given this anchor
-    int64_t last_end_ms = 0;  // the end of the last transfer; 0: none yet
-    uint32_t in_flight = 0;   // transfers running
-    bool state_sent = false;  // a GET of the state answered with its bytes
-    bool block_sent = false;
+    uint64_t id = 0;           // tells a pin from a later one of the same client
+    int64_t set_ms = 0;        // given this anchor
+    int64_t last_end_ms = 0;   // the end of the last transfer; 0: none yet
+    uint32_t in_flight = 0;    // transfers running
+    uint32_t states_sent = 0;  // GETs of the state answered with its bytes
+    uint32_t blocks_sent = 0;  // (a client may fetch several pairs, or one twice)
   };
   // When to look at a pin again: never later than it can expire.
   struct Due {
@@ -38,7 +38,8 @@ struct Pins::Table {
     const int64_t cap = p.set_ms + kMaxPinWindows * window_ms;
     if (p.in_flight > 0) return cap;
     int64_t end = p.set_ms + window_ms;
-    if (p.state_sent != p.block_sent && p.last_end_ms > 0) end = std::max(end, p.last_end_ms + window_ms);
+    // Half-served: a pair begun and not finished.
+    if (p.states_sent != p.blocks_sent && p.last_end_ms > 0) end = std::max(end, p.last_end_ms + window_ms);
     return std::min(end, cap);
   }
   bool live(const Pin& p, int64_t t) const { return t < expiry(p); }
@@ -115,7 +116,7 @@ struct Pins::Table {
     for (const auto* other : {&current, &newest})
       if (*other && (*other)->block && !pin.anchor->block && (*other)->checkpoint == pin.anchor->checkpoint)
         pin.anchor = *other;
-    if (pin.anchor->block || pin.state_sent || !current->block) return;
+    if (pin.anchor->block || pin.states_sent > 0 || !current->block) return;
     pin.anchor = current;
     pin.set_ms = t;  // starts over: the client has nothing of the old anchor
   }
@@ -183,7 +184,7 @@ Served Pins::serve(const std::string& client, Artifact what, bool body,
   t.refresh(pin, round >= t.round ? newest : nullptr, now);
   Served served{pin.anchor, nullptr};
   if (!body || (what == Artifact::block && !pin.anchor->block)) return served;
-  (what == Artifact::state ? pin.state_sent : pin.block_sent) = true;
+  ++(what == Artifact::state ? pin.states_sent : pin.blocks_sent);
   ++pin.in_flight;
   served.lease = std::make_shared<const Table::Lease>(table_, client, pin.id);
   return served;

@@ -17,9 +17,10 @@
 //
 // A pin lives a window (--pin-window-ms) from when it was set; requests do
 // not extend it. Past that it lives on while its client is half-served (sent
-// exactly one of the state and the block, GET 200/206), until a window after
-// the end of the last transfer to it, and while a transfer is in flight; never
-// past 4 windows from when it was set. A pin whose anchor has no block, and
+// more states than blocks, or the reverse: a pair begun and not finished; a
+// GET of an artifact the anchor has counts, a HEAD does not), until a window
+// after the end of the last transfer to it, and while a transfer is in
+// flight; never past 4 windows from when it was set. A pin whose anchor has no block, and
 // whose client has not been sent the state, moves to `current` once that has
 // one (the block of an anchor finality has passed cannot be had: upstreams
 // serve only their current finalized block). A pinned anchor that gains its
