@@ -79,10 +79,14 @@ void add_server_flags(CLI::App& app, Config& config) {
   app.add_option("--max-connections-per-client", config.server.gate.max_connections_per_client,
                  "Connections from one client address beyond which new ones get a fast 503 (0: no cap)")
       ->envname("LEANPOINT_MAX_CONNECTIONS_PER_CLIENT");
+}
+
+// Who a client is behind proxies (GateOptions::trusted_proxies, client_address.h).
+void add_proxy_flags(CLI::App& app, Config& config) {
   app.add_option_function<std::string>(
          "--trusted-proxies",
          [&config](const std::string& text) { config.server.gate.trusted_proxies = *parse_cidr_list(text); },
-         "Proxies (CIDR,...) whose X-Forwarded-For / X-Real-IP name the client; never capped per address")
+         "Proxies (CIDR,...) whose X-Forwarded-For names the client; never capped per address")
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             return parse_cidr_list(text) ? std::string()
@@ -92,6 +96,10 @@ void add_server_flags(CLI::App& app, Config& config) {
           },
           "CIDR,...", "trusted proxies"))
       ->envname("LEANPOINT_TRUSTED_PROXIES");
+  app.add_option("--real-ip-header", config.server.gate.real_ip_header,
+                 "From --trusted-proxies, read the client from this one header (X-Real-IP) instead of "
+                 "X-Forwarded-For")
+      ->envname("LEANPOINT_REAL_IP_HEADER");
 }
 
 // What is answered (SiteOptions).
@@ -166,6 +174,7 @@ Invocation parse_command_line(int argc, const char* const* argv, std::ostream& o
   std::vector<std::string> upstream_flags;
   add_polling_flags(app, config, upstream_flags);
   add_server_flags(app, config);
+  add_proxy_flags(app, config);
   add_site_flags(app, config);
   add_process_flags(app, config);
   auto* inspect = add_inspect(app, result);

@@ -96,6 +96,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--max-connections-per-client", "=64 ", "LEANPOINT_MAX_CONNECTIONS_PER_CLIENT"},
       {"--pin-window-ms", "=120000 ", "LEANPOINT_PIN_WINDOW_MS"},
       {"--trusted-proxies", nullptr, "LEANPOINT_TRUSTED_PROXIES"},
+      {"--real-ip-header", nullptr, "LEANPOINT_REAL_IP_HEADER"},
       {"--fd-threshold", "=80 ", "LEANPOINT_FD_THRESHOLD"},
       {"--zig-metrics", nullptr, "LEANPOINT_ZIG_METRICS"},
       {"--static-dir", nullptr, "LEANPOINT_STATIC_DIR"},

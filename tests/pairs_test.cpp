@@ -85,7 +85,8 @@ TEST_CASE("a pin runs out a window after it was set, however often the client as
   int asked = 0;
   const auto start = std::chrono::steady_clock::now();
   while (slot == "96" && std::chrono::steady_clock::now() < until) {
-    slot = fetch(t.port(), "127.0.3.1", path).header("X-Leanpoint-Slot");
+    // Whole pairs: the pin of a client sent only one of the two lives on (pins.h).
+    slot = fetch(t.port(), "127.0.3.1", asked % 2 ? path : "/lean/v0/blocks/finalized").header("X-Leanpoint-Slot");
     ++asked;
     std::this_thread::sleep_for(20ms);  // a steady stream of requests
   }
@@ -186,4 +187,53 @@ TEST_CASE("--max-connections-per-client: a fast 503 beyond the cap for that addr
   while (t.stats().connections_open > 3 && std::chrono::steady_clock::now() < freed_by) std::this_thread::yield();
   CHECK(fetch(t.port(), "127.0.5.1", "/healthz").body.find("too many") == std::string::npos);
   for (int fd : held) ::close(fd);
+}
+
+TEST_CASE("behind a trusted proxy a client cannot choose its own pin: 5 requests, one pin") {
+  leanpoint::SiteOptions r;
+  r.pin_window_ms = 60000;
+  auto o = testing::test_server_options();
+  o.gate.trusted_proxies = *leanpoint::parse_cidr_list("127.0.4.1");
+  TestServer t(o, r);
+  t.publish_anchor(64 << 10, 1000, 96);
+  const std::string path = "/lean/v0/states/finalized";
+  for (int i = 0; i < 5; ++i) {
+    // The client's own lines, then the one the proxy appended (HAProxy's
+    // `option forwardfor`), and an X-Real-IP of the client's choosing.
+    const std::string forged = "X-Forwarded-For: 10.9.9." + std::to_string(i) + "\r\nX-Real-IP: 10.8.8." +
+                               std::to_string(i) + "\r\nX-Forwarded-For: unknown\r\n";
+    CHECK(fetch(t.port(), "127.0.4.1", path, forged + "X-Forwarded-For: 192.0.2.9\r\n").status == 200);
+    CHECK(fetch(t.port(), "127.0.4.1", path, forged).status == 200);  // only the client's: the proxy's key
+  }
+  const auto status = testing::get(t.port(), "/status")->body;
+  CAPTURE(status.substr(status.find("\"clients_pinned\""), 40));
+  CHECK(status.find("\"clients_pinned\":2") != std::string::npos);  // 192.0.2.9 and 127.0.4.1
+}
+
+TEST_CASE("a state download longer than the window, then the block: the block of the same anchor") {
+  leanpoint::SiteOptions r;
+  r.pin_window_ms = 1000;
+  TestServer t(testing::test_server_options(), r);
+  t.publish_anchor(24 << 20, 1000, 96);
+  const int fd = testing::connect_to(t.port(), 64 << 10, "127.0.3.7");
+  REQUIRE(fd >= 0);
+  testing::send_all(fd, "GET /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  char buf[64 << 10];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);  // the answer has begun: slot 96's state
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<size_t>(n)).find("X-Leanpoint-Slot: 96") != std::string::npos);
+  t.publish_anchor(64 << 10, 1000, 100);  // current for new clients from now on
+  // Read at about 8 MB/s: some 3 s, the last 1-2 s of it after the server
+  // has handed the last byte to the socket.
+  size_t total = static_cast<size_t>(n);
+  const auto start = std::chrono::steady_clock::now();
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0 && std::chrono::steady_clock::now() - start < 30s) {
+    total += static_cast<size_t>(n);
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<size_t>(n) / 8));
+  }
+  ::close(fd);
+  CHECK(total > (24u << 20));
+  CHECK(std::chrono::steady_clock::now() - start > 2s);  // well past the window
+  CHECK(fetch(t.port(), "127.0.3.7", "/lean/v0/blocks/finalized").header("X-Leanpoint-Slot") == "96");
+  CHECK(fetch(t.port(), "127.0.3.8", "/lean/v0/blocks/finalized").header("X-Leanpoint-Slot") == "100");
 }

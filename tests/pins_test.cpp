@@ -1,17 +1,21 @@
-// pins.h: the pair rule's table, client addresses behind trusted proxies,
-// and cidr.h.
+// pins.h: the pair rule's table; client_address.h: who a request comes from
+// behind trusted proxies; cidr.h: ranges and client keys.
 #include "pins.h"
 
 #include "cidr.h"
+#include "client_address.h"
 #include "testing.h"
 
+using leanpoint::Artifact;
 using leanpoint::Cidr;
 using leanpoint::Pins;
 using leanpoint::VerifiedAnchor;
+using Anchor = std::shared_ptr<const VerifiedAnchor>;
+using namespace std::chrono_literals;
 
 namespace {
 
-std::shared_ptr<const VerifiedAnchor> anchor(uint64_t slot, bool block = true) {
+Anchor anchor(uint64_t slot, bool block = true) {
   auto a = std::make_shared<VerifiedAnchor>();
   a->checkpoint = {leanpoint::ssz::Root{static_cast<uint8_t>(slot)}, slot};
   a->state = std::make_shared<const std::vector<uint8_t>>(1, 1);
@@ -19,58 +23,252 @@ std::shared_ptr<const VerifiedAnchor> anchor(uint64_t slot, bool block = true) {
   return a;
 }
 
+// Pins on a clock the test moves; each snapshot one round newer unless told.
+struct Table {
+  explicit Table(std::chrono::milliseconds window, size_t max = Pins::kMaxClients)
+      : pins(window, max, [this] { return now; }) {}
+
+  // A HEAD (no body): the anchor that client would get.
+  Anchor head(const std::string& client, const Anchor& newest, int64_t at) {
+    now = at;
+    return pins.serve(client, Artifact::state, false, newest, ++round).anchor;
+  }
+  // A GET whose transfer is still running while the lease is held.
+  leanpoint::Served get(const std::string& client, Artifact what, const Anchor& newest, int64_t at) {
+    now = at;
+    return pins.serve(client, what, true, newest, ++round);
+  }
+  // A GET that finishes at once.
+  Anchor fetch(const std::string& client, Artifact what, const Anchor& newest, int64_t at) {
+    return get(client, what, newest, at).anchor;
+  }
+
+  int64_t now = 0;
+  uint64_t round = 0;
+  Pins pins;
+};
+
 }  // namespace
 
 TEST_CASE("a client keeps the anchor it first got for the window, from its first request, not extended") {
-  Pins pins(std::chrono::milliseconds(8000));  // the current anchor changes at most every 1000 ms
+  Table t(8000ms);  // the current anchor changes at most every 1000 ms
   const auto a = anchor(10), b = anchor(14), c = anchor(18);
-  CHECK(pins.serve("x", a, 0) == a);
-  CHECK(pins.serve("x", b, 5000) == a);  // pinned; b is current for new clients
-  CHECK(pins.serve("y", b, 5000) == b);
-  CHECK(pins.serve("x", c, 7999) == a);  // still pinned: requests do not extend the pin...
-  CHECK(pins.serve("x", c, 8000) == c);  // ...which runs out 8 s after it was set
-  const auto v = pins.view(8000);
+  CHECK(t.head("x", a, 0) == a);
+  CHECK(t.head("x", b, 5000) == a);  // pinned; b is current for new clients
+  CHECK(t.head("y", b, 5000) == b);
+  CHECK(t.head("x", c, 7999) == a);  // still pinned: requests do not extend the pin...
+  CHECK(t.head("x", c, 8000) == c);  // ...which runs out 8 s after it was set
+  t.now = 8000;
+  const auto v = t.pins.view();
   CHECK(v.clients == 2);
   CHECK(v.anchors == 2);  // b (y's) and c
 }
 
 TEST_CASE("the current anchor changes at most once per window/8; a pinned anchor gains its block") {
-  Pins pins(std::chrono::milliseconds(8000));
+  Table t(8000ms);
   const auto a = anchor(10, false), a_block = anchor(10, true), b = anchor(14);
-  CHECK(pins.serve("x", a, 0) == a);
-  CHECK(pins.serve("x", a_block, 10) == a_block);  // same checkpoint: the newer copy
-  CHECK(pins.serve("new1", b, 500) == a_block);    // held: changed 500 ms ago
-  CHECK(pins.serve("new2", b, 1000) == b);         // window/8 passed
-  CHECK(pins.view(1000).current == b);
+  CHECK(t.head("x", a, 0) == a);
+  CHECK(t.head("x", a_block, 10) == a_block);  // same checkpoint: the newer copy
+  CHECK(t.head("new1", b, 500) == a_block);    // held: changed 500 ms ago
+  CHECK(t.head("new2", b, 1000) == b);         // window/8 passed
+  CHECK(t.pins.view().current == b);
 }
 
 TEST_CASE("no anchor at all drops every pin; window 0 turns pins off") {
-  Pins pins(std::chrono::milliseconds(8000));
+  Table t(8000ms);
   const auto a = anchor(10), b = anchor(14);
-  CHECK(pins.serve("x", a, 0) == a);
-  CHECK(pins.serve("x", nullptr, 1) == nullptr);
-  CHECK(pins.serve("x", b, 2) == b);
-  Pins off(std::chrono::milliseconds(0));
-  CHECK(off.serve("x", a, 0) == a);
-  CHECK(off.serve("x", b, 1) == b);
+  CHECK(t.head("x", a, 0) == a);
+  CHECK(t.head("x", nullptr, 1) == nullptr);
+  CHECK(t.head("x", b, 2) == b);
+  Pins off(0ms);
+  CHECK(off.serve("x", Artifact::state, true, a, 1).anchor == a);
+  CHECK(off.serve("x", Artifact::state, true, b, 2).anchor == b);
+  CHECK_FALSE(off.serve("x", Artifact::state, true, b, 2).lease);
 }
 
-TEST_CASE("the table is bounded: the oldest pin gives way when full") {
-  Pins pins(std::chrono::milliseconds(8000), 3);
+TEST_CASE("the table is bounded: the pin due soonest gives way when full") {
+  Table t(8000ms, 3);
   const auto a = anchor(10);
-  for (int i = 0; i < 5; ++i) pins.serve("c" + std::to_string(i), a, i);
-  CHECK(pins.view(10).clients == 3);
+  for (int i = 0; i < 5; ++i) t.head("c" + std::to_string(i), a, i);
+  CHECK(t.pins.view().clients == 3);
+}
+
+TEST_CASE("finding 1: expired pins are swept as they expire, and release their anchors") {
+  Table t(800ms);
+  std::vector<std::weak_ptr<const VerifiedAnchor>> held;
+  // 2,000 clients over 50 anchors, none of which comes back.
+  Anchor a;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 40 == 0) held.push_back(a = anchor(10 + i / 10));
+    t.head("c" + std::to_string(i), a, i * 5);
+  }
+  a.reset();
+  Anchor last = anchor(5000);
+  // Later traffic (one client) sweeps a bounded number per request.
+  for (int i = 0; i < 100; ++i) t.head("late", last, 20000 + i);
+  int alive = 0;
+  for (auto& w : held) alive += !w.expired();
+  CHECK(alive == 0);
+  const auto v = t.pins.view();
+  CHECK(v.clients == 1);
+  CHECK(v.anchors == 1);
+}
+
+TEST_CASE("a sweep does not drop a pin that is alive: one half-served keeps its anchor") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  auto s = t.get("x", Artifact::state, a, 0);  // a state download longer than the window
+  for (int i = 1; i <= 30; ++i) t.head("other" + std::to_string(i), b, i * 100);
+  CHECK(t.head("x", b, 3000) == a);                    // in flight: alive past the window
+  s.lease.reset();                                     // the state ends at 3000
+  CHECK(t.fetch("x", Artifact::block, b, 3999) == a);  // a window after the end of the state: its block
+}
+
+TEST_CASE("expiry between the two requests of a pair: past the window, the half-served pin lives on") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  CHECK(t.fetch("x", Artifact::state, a, 0) == a);    // the state ends at once
+  CHECK(t.fetch("x", Artifact::block, b, 999) == a);  // within the window
+  Table u(1000ms);
+  CHECK(u.fetch("x", Artifact::state, a, 500) == a);
+  CHECK(u.fetch("x", Artifact::block, b, 1400) == a);  // past set + window, within end + window
+  Table w(1000ms);
+  CHECK(w.fetch("x", Artifact::state, a, 0) == a);
+  CHECK(w.head("x", b, 1000) == b);  // half-served, but a window after the state's end: over
+}
+
+TEST_CASE("a HEAD does not half-serve: the pin runs out a window after it was set") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  CHECK(t.head("x", a, 0) == a);
+  CHECK(t.head("x", b, 999) == a);
+  CHECK(t.head("x", b, 1000) == b);
+}
+
+TEST_CASE("a full pair does not extend the pin") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  CHECK(t.fetch("x", Artifact::state, a, 0) == a);
+  CHECK(t.fetch("x", Artifact::block, b, 900) == a);
+  CHECK(t.head("x", b, 1000) == b);
+}
+
+TEST_CASE("the 4-window cap: a transfer in flight, or a half-served client, keeps a pin 4 windows at most") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  auto s = t.get("x", Artifact::state, a, 0);  // never ends
+  CHECK(t.head("x", b, 3999) == a);
+  CHECK(t.head("x", b, 4000) == b);
+  s.lease.reset();  // the end of a pin gone: nothing to record
+  Table u(1000ms);
+  CHECK(u.fetch("x", Artifact::state, a, 0) == a);
+  for (int at = 900; at < 4000; at += 900) CHECK(u.fetch("x", Artifact::state, b, at) == a);  // re-fetching
+  CHECK(u.head("x", b, 4000) == b);
+}
+
+TEST_CASE("blockless anchors: current keeps one with a block for a window; a pin with no state moves") {
+  Table t(8000ms);
+  const auto a = anchor(10, true), b = anchor(14, false), b_block = anchor(14, true), c = anchor(18, false);
+  CHECK(t.head("x", a, 0) == a);
+  CHECK(t.head("y", b, 2000) == a);  // past the hold, but b has no block
+  CHECK(t.head("y", b, 7999) == a);
+  CHECK(t.head("z", b, 8000) == b);  // a current with a block for a window: a devnet with no blocks moves
+  // z asked for the block: 503 (no lease); not sent its state, it moves once current has a block.
+  const auto z_block = t.get("z", Artifact::block, b, 8001);
+  CHECK(z_block.anchor == b);
+  CHECK_FALSE(z_block.lease);
+  CHECK(t.fetch("w", Artifact::state, b, 8002) == b);  // w has b's state
+  t.round += 5;
+  CHECK(t.head("new", c, 9500) == c);  // both without a block: the hold alone
+  const auto d = anchor(22, true);
+  CHECK(t.head("new2", d, 10700) == d);
+  CHECK(t.fetch("z", Artifact::block, d, 10701) == d);              // moved: its pair is d's
+  CHECK(t.head("w", d, 10702) == b);                                // has b's state: stays, for b's block
+  CHECK(t.fetch("w", Artifact::block, b_block, 10703) == b_block);  // b's block, found in the snapshot
+}
+
+TEST_CASE("an older snapshot never moves current backwards; a newer round at a lower slot does") {
+  Table t(800ms);
+  const auto a = anchor(10), b = anchor(14), other = anchor(12);
+  t.pins.serve("x", Artifact::state, false, a, 5);
+  t.now = 200;
+  CHECK(t.pins.serve("y", Artifact::state, false, b, 7).anchor == b);
+  t.now = 400;
+  CHECK(t.pins.serve("z", Artifact::state, false, a, 6).anchor == b);  // a handler holding round 6
+  CHECK(t.pins.view().current == b);
+  CHECK(t.pins.serve("z2", Artifact::state, false, nullptr, 6).anchor == b);  // nor drops the pins
+  t.now = 600;
+  CHECK(t.pins.serve("v", Artifact::state, false, other, 8).anchor == other);  // another chain agreed
+}
+
+TEST_CASE("a lease released after the pins are gone is harmless") {
+  std::shared_ptr<const void> lease;
+  {
+    Pins pins(1000ms);
+    lease = pins.serve("x", Artifact::state, true, anchor(10), 1).lease;
+    REQUIRE(lease);
+  }
+  lease.reset();
 }
 
 TEST_CASE("client_address: forwarded headers only from trusted proxies, read from the right") {
   const auto trusted = *leanpoint::parse_cidr_list("127.0.0.1,10.0.0.0/8");
-  using leanpoint::client_address;
-  CHECK(client_address("192.0.2.7", "198.51.100.1", "198.51.100.2", trusted) == "192.0.2.7");  // not a proxy
-  CHECK(client_address("127.0.0.1", "198.51.100.1", "", trusted) == "198.51.100.1");
-  CHECK(client_address("127.0.0.1", "203.0.113.9, 198.51.100.1, 10.1.2.3", "", trusted) == "198.51.100.1");
-  CHECK(client_address("127.0.0.1", "", " 198.51.100.2 ", trusted) == "198.51.100.2");
-  CHECK(client_address("127.0.0.1", "garbage", "", trusted) == "127.0.0.1");
-  CHECK(client_address("127.0.0.1", "10.0.0.1", "", trusted) == "127.0.0.1");  // only proxies: the peer
+  auto from = [&trusted](const std::string& peer, std::vector<std::string> lines) {
+    leanpoint::ForwardedHeaders h;
+    h.forwarded_for = std::move(lines);
+    return leanpoint::client_address(peer, h, trusted);
+  };
+  CHECK(from("192.0.2.7", {"198.51.100.1"}) == "192.0.2.7");  // not a proxy
+  CHECK(from("127.0.0.1", {"198.51.100.1"}) == "198.51.100.1");
+  CHECK(from("127.0.0.1", {"203.0.113.9, 198.51.100.1, 10.1.2.3"}) == "198.51.100.1");
+  CHECK(from("127.0.0.1", {"garbage"}) == "127.0.0.1");
+  CHECK(from("127.0.0.1", {"10.0.0.1"}) == "10.0.0.1");  // only proxies: the last trusted hop
+  CHECK(from("127.0.0.1", {}) == "127.0.0.1");
+  // Finding 2: every line, in order; the client's own line comes first.
+  CHECK(from("127.0.0.1", {"6.6.6.6", "198.51.100.1"}) == "198.51.100.1");
+  CHECK(from("127.0.0.1", {"6.6.6.6", "198.51.100.1, 10.0.0.5"}) == "198.51.100.1");
+  // Not an address: the walk stops at the last trusted hop, never reading left of it.
+  CHECK(from("127.0.0.1", {"6.6.6.6, unknown"}) == "127.0.0.1");
+  CHECK(from("127.0.0.1", {"6.6.6.6, unknown, 10.0.0.5"}) == "10.0.0.5");
+  CHECK(from("127.0.0.1", {"6.6.6.6,, 10.0.0.5"}) == "10.0.0.5");
+  CHECK(from("127.0.0.1", {"6.6.6.6, 10.0.0.0/8"}) == "127.0.0.1");
+  // Ports and brackets.
+  CHECK(from("127.0.0.1", {"198.51.100.1:5555"}) == "198.51.100.1");
+  CHECK(from("127.0.0.1", {"[2001:db8::1]"}) == "2001:db8::1");
+  CHECK(from("127.0.0.1", {"[2001:db8::1]:443"}) == "2001:db8::1");
+  CHECK(from("127.0.0.1", {" 2001:db8::2 "}) == "2001:db8::2");
+  for (const char* bad : {"[2001:db8::1", "[198.51.100.1]", "198.51.100.1:", "198.51.100.1:123456", "[::1]x",
+                          "198.51.100.1:80:80", "1.2.3.4/32", ""}) {
+    CAPTURE(std::string(bad));
+    CHECK_FALSE(leanpoint::forwarded_address(bad));
+  }
+}
+
+TEST_CASE("client_address: --real-ip-header, only when named, one address") {
+  const auto trusted = *leanpoint::parse_cidr_list("127.0.0.1");
+  auto real = [&trusted](const std::string& peer, std::vector<std::string> lines) {
+    leanpoint::ForwardedHeaders h;
+    h.use_real_ip = true;
+    h.forwarded_for = {"203.0.113.1"};  // not read
+    h.real_ip = std::move(lines);
+    return leanpoint::client_address(peer, h, trusted);
+  };
+  CHECK(real("127.0.0.1", {" 198.51.100.2 "}) == "198.51.100.2");
+  CHECK(real("127.0.0.1", {"[2001:db8::1]:80"}) == "2001:db8::1");
+  CHECK(real("127.0.0.1", {"unknown"}) == "127.0.0.1");
+  CHECK(real("127.0.0.1", {}) == "127.0.0.1");
+  CHECK(real("127.0.0.1", {"198.51.100.2", "198.51.100.3"}) == "127.0.0.1");
+  CHECK(real("192.0.2.7", {"198.51.100.2"}) == "192.0.2.7");
+}
+
+TEST_CASE("client_key: an IPv4 address, an IPv6 /64, mapped addresses as IPv4") {
+  using leanpoint::client_key;
+  CHECK(client_key("192.0.2.7") == "192.0.2.7");
+  CHECK(client_key("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
+  CHECK(client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9"));
+  CHECK(client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1"));
+  CHECK(client_key("?") == "?");
 }
 
 TEST_CASE("cidr: IPv4, IPv6, mapped addresses, bad input") {
@@ -89,4 +287,16 @@ TEST_CASE("cidr: IPv4, IPv6, mapped addresses, bad input") {
   CHECK(leanpoint::parse_cidr_list("")->empty());
   CHECK(leanpoint::parse_cidr_list("127.0.0.1, ::1")->size() == 2);
   CHECK_FALSE(leanpoint::parse_cidr_list("127.0.0.1,nope"));
+}
+
+TEST_CASE("a client fetching pair after pair: the pair begun before the window ended is finished from its anchor") {
+  Table t(1000ms);
+  const auto a = anchor(10), b = anchor(14);
+  for (int at = 0; at < 900; at += 300) {
+    CHECK(t.fetch("x", Artifact::state, a, at) == a);
+    CHECK(t.fetch("x", Artifact::block, b, at + 100) == a);
+  }
+  CHECK(t.fetch("x", Artifact::state, b, 950) == a);   // a third pair begins before the window ends...
+  CHECK(t.fetch("x", Artifact::block, b, 1100) == a);  // ...and ends after it: the same anchor
+  CHECK(t.head("x", b, 1101) == b);                    // complete: the pin is over
 }

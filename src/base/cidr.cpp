@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "text.h"
@@ -60,6 +61,16 @@ bool any_contains(const std::vector<Cidr>& ranges, std::string_view ip) {
   for (const Cidr& c : ranges)
     if (c.contains(ip)) return true;
   return false;
+}
+
+std::string client_key(std::string_view ip) {
+  const auto a = address(ip);
+  if (!a) return std::string(ip);
+  auto [family, bytes] = *a;
+  if (family == AF_INET6) std::fill(bytes.begin() + 8, bytes.end(), uint8_t{0});
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(family, bytes.data(), text, sizeof text);
+  return family == AF_INET6 ? std::string(text) + "/64" : std::string(text);
 }
 
 std::optional<std::vector<Cidr>> parse_cidr_list(std::string_view text) {

@@ -49,6 +49,18 @@ void respond_body(const httplib::Request& req, httplib::Response& res, BodySourc
   } else {
     res.status = 200;
   }
+  if (body.lease && body.bytes) {
+    // The lease rides in the bytes' own reference (one that owns both and
+    // points at the bytes): every queued piece holds it, and it goes with
+    // the last of them.
+    struct Leased {
+      SharedBytes bytes;
+      std::shared_ptr<const void> lease;
+    };
+    const auto* data = body.bytes.get();
+    body.bytes =
+        SharedBytes(std::make_shared<const Leased>(Leased{std::move(body.bytes), std::move(body.lease)}), data);
+  }
   const uint64_t first = d.first;
   // Shared bytes go in one write: what the socket cannot take is queued by
   // reference and sent by the gate, and the worker moves on.

@@ -19,6 +19,10 @@ struct BodySource {
   SharedBytes bytes;                     // either the bytes...
   std::shared_ptr<const UniqueFd> file;  // ...or an open file (closed with the last reference)
   uint64_t size = 0;
+  // Held until the last byte is handed to the socket, or the connection
+  // goes: its release marks the end of the transfer (pins.h). Bytes queued
+  // for the gate keep it with them.
+  std::shared_ptr<const void> lease = nullptr;
 };
 
 struct BodyHeaders {

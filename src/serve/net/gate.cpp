@@ -184,10 +184,11 @@ void Gate::adopt(int socket) {
   }
   const uint64_t per_client = options_.max_connections_per_client;
   if (per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
-    conn->peer_slot = peers_->admit(conn->ip, per_client);
+    const std::string client = client_key(conn->ip);  // an IPv6 client's /64, as its pin (cidr.h)
+    conn->peer_slot = peers_->admit(client, per_client);
     if (!conn->peer_slot) {
       stats_.add(Counter::shed);
-      reply_and_close(conn, canned_response(503, "too many connections from " + conn->ip + "\n", "Retry-After: 1\r\n"));
+      reply_and_close(conn, canned_response(503, "too many connections from " + client + "\n", "Retry-After: 1\r\n"));
       return;
     }
   }

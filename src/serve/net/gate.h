@@ -58,7 +58,8 @@ struct GateOptions {
   // 503, so that one address cannot take every slot; 0: no cap. Trusted
   // proxies carry many clients and are not capped.
   uint64_t max_connections_per_client = 64;
-  std::vector<Cidr> trusted_proxies;  // also whose X-Forwarded-For names the client (pins.h)
+  std::vector<Cidr> trusted_proxies;  // also whose X-Forwarded-For names the client (client_address.h)
+  std::string real_ip_header;         // from trusted proxies, names the client instead; empty: X-Forwarded-For
 };
 
 // Open connections per client address, for max_connections_per_client.

@@ -3,31 +3,43 @@
 // Clients download the state and the block in two requests, in either order,
 // over one connection or two, or both at once, and most refuse to start when
 // block.state_root != hash_tree_root(state). Nothing in the requests ties the
-// two together, so leanpoint remembers, per client address, the anchor it
-// first served that address, and serves that address the same anchor for a
-// window (--pin-window-ms) that runs from the first request: later requests
-// do not extend it. New clients get the current anchor, which follows the
-// newest verified one but changes at most once per window/8, so at most about
-// nine anchors are held for pins at once, whatever the rate of finality; a
-// client's anchor lags the newest by at most window/8 plus one window.
+// two together, so leanpoint remembers, per client (its client_key: an IPv4
+// address, an IPv6 /64), the anchor it serves that client: a pin.
 //
-// A pinned anchor that gains its block (a newer VerifiedAnchor of the same
-// checkpoint) is served with it. When the snapshot has no anchor at all (a
-// restored anchor dropped as another chain) every pin is dropped too.
+// `current`, what a new pin gets, follows the snapshot's newest anchor, but
+//  - changes at most once per window/8 (the hold), so pins alive at once hold
+//    few anchors whatever the rate of finality;
+//  - never goes back to an older round's anchor (a handler holding an older
+//    snapshot); a newer round's is taken even at a lower slot (another chain);
+//  - moves from an anchor with a block to one without only after it has been
+//    current for a window (a devnet whose nodes serve no blocks still moves);
+//  - takes a newer copy of its own checkpoint (its block arrived) at once.
 //
-// Clients behind one address (a NAT, a proxy that is not trusted) share a
-// pin: harmless, each still gets a consistent pair.
+// A pin lives a window (--pin-window-ms) from when it was set; requests do
+// not extend it. Past that it lives on while its client is half-served (sent
+// more states than blocks, or the reverse: a pair begun and not finished; a
+// GET of an artifact the anchor has counts, a HEAD does not), until a window
+// after the end of the last transfer to it, and while a transfer is in
+// flight; never past 4 windows from when it was set. A pin whose anchor has no block, and
+// whose client has not been sent the state, moves to `current` once that has
+// one (the block of an anchor finality has passed cannot be had: upstreams
+// serve only their current finalized block). A pinned anchor that gains its
+// block (a newer VerifiedAnchor of the same checkpoint) is served with it.
+// When the snapshot has no anchor at all (a restored anchor dropped as
+// another chain) every pin is dropped too.
+//
+// Expired pins are swept as they expire (an expiry-ordered heap, a bounded
+// number each request, all that are due on view()), so the anchors held are
+// those of live pins and `current`. Clients behind one key (a NAT, a proxy that is not trusted)
+// share a pin: harmless, each still gets a consistent pair.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
-#include "cidr.h"
 #include "snapshot.h"
 
 namespace leanpoint {
@@ -40,38 +52,45 @@ struct PinsView {
   int64_t window_ms = 0;
 };
 
-class Pins {
- public:
-  // `window` 0: no pins, every request gets the newest anchor.
-  explicit Pins(std::chrono::milliseconds window, size_t max_clients = 65536);
+enum class Artifact : uint8_t { state, block };
 
-  // The anchor to serve `client` now (null: none), given the newest verified.
-  std::shared_ptr<const VerifiedAnchor> serve(const std::string& client,
-                                              const std::shared_ptr<const VerifiedAnchor>& newest, int64_t now_ms);
-
-  PinsView view(int64_t now_ms) const;
-
- private:
-  struct Pin {
-    std::shared_ptr<const VerifiedAnchor> anchor;
-    int64_t set_ms = 0;
-  };
-  void advance(const std::shared_ptr<const VerifiedAnchor>& newest, int64_t now_ms);
-  void make_room(int64_t now_ms);
-
-  const int64_t window_ms_;
-  const int64_t hold_ms_;
-  const size_t max_clients_;
-  mutable std::mutex mutex_;
-  std::shared_ptr<const VerifiedAnchor> current_;
-  int64_t current_since_ms_ = 0;
-  std::unordered_map<std::string, Pin> pins_;
+// What to answer one request with.
+struct Served {
+  std::shared_ptr<const VerifiedAnchor> anchor;  // null: none
+  // Set when the artifact's bytes are to be sent (a GET, and the anchor has
+  // them): held for as long as the transfer runs (BodySource::lease), its
+  // release is the end of the transfer.
+  std::shared_ptr<const void> lease;
 };
 
-// The address a request comes from: the peer, or, when the peer is a trusted
-// proxy, the client it names (X-Forwarded-For, read from the right past other
-// trusted proxies; else X-Real-IP). Headers from any other peer are ignored.
-std::string client_address(const std::string& peer_ip, const std::string& forwarded_for, const std::string& real_ip,
-                           const std::vector<Cidr>& trusted_proxies);
+class Pins {
+ public:
+  // Pins alive at once at most: past this the one due soonest gives way
+  // (its client may then get a pair of two anchors).
+  static constexpr size_t kMaxClients = 65536;
+  // Expired pins dropped per serve() at most: more than one call creates, so
+  // the backlog drains, and no request waits on a sweep of the whole table.
+  // view() (/status, /metrics) drops all that are due.
+  static constexpr size_t kSweepPerCall = 64;
+
+  // `window` 0: no pins, every request gets the newest anchor. `clock`: unix ms.
+  explicit Pins(std::chrono::milliseconds window, size_t max_clients = kMaxClients,
+                std::function<int64_t()> clock = nullptr);
+  ~Pins();
+  Pins(const Pins&) = delete;
+  Pins& operator=(const Pins&) = delete;
+
+  // What to serve `client` (its client_key) asking for `what`, given the
+  // newest verified anchor of the snapshot of `round`; `body`: a GET, whose
+  // answer carries the bytes.
+  Served serve(const std::string& client, Artifact what, bool body, const std::shared_ptr<const VerifiedAnchor>& newest,
+               uint64_t round);
+
+  PinsView view();
+
+ private:
+  struct Table;
+  std::shared_ptr<Table> table_;  // shared with the leases, which may outlive this
+};
 
 }  // namespace leanpoint

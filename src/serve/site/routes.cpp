@@ -9,14 +9,18 @@
 #include <mutex>
 
 #include "body.h"
+#include "cidr.h"
+#include "client_address.h"
 #include "dashboard.h"
 #include "deadline.h"
 #include "hex.h"
 #include "lean_paths.h"
 #include "log.h"
 #include "metrics.h"
+#include "pins.h"
 #include "static_files.h"
 #include "status.h"
+#include "text.h"
 
 namespace leanpoint {
 namespace {
@@ -78,13 +82,13 @@ class Site {
     (void)upstreams_at_start(*store_.load());  // the poller, built first, has published its start
   }
 
-  // The verified anchor: both artifacts come from the same VerifiedAnchor.
+  // The verified anchor: both artifacts come from the same VerifiedAnchor,
+  // the one the client's pin names (pins.h).
   void artifact(bool block, const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
     const auto s = store_.load();
-    const std::string client =
-        client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"), req.get_header_value("X-Real-IP"),
-                       server_.options().gate.trusted_proxies);
-    const auto anchor = pins_.serve(client, s->anchor, unix_ms());
+    const Served served = pins_.serve(client_key(client(req)), block ? Artifact::block : Artifact::state,
+                                      req.method == "GET", s->anchor, s->round);
+    const auto& anchor = served.anchor;
     if (!anchor || (block && !anchor->block)) {
       res.set_header("Retry-After", kRetryAfter);
       return text(res, 503,
@@ -102,7 +106,24 @@ class Site {
                {"X-Leanpoint-Block-Root", root},
                {"X-Leanpoint-State-Root", to_hex(anchor->state_root)}};
     const SharedBytes& bytes = block ? anchor->block : anchor->state;
-    respond_body(req, res, BodySource{bytes, nullptr, bytes->size()}, h, ctx);
+    respond_body(req, res, BodySource{bytes, nullptr, bytes->size(), served.lease}, h, ctx);
+  }
+
+  // The address the request comes from (client_address.h).
+  std::string client(const httplib::Request& req) const {
+    const GateOptions& gate = server_.options().gate;
+    ForwardedHeaders headers;
+    headers.use_real_ip = !gate.real_ip_header.empty() && !iequals(gate.real_ip_header, "X-Forwarded-For");
+    auto lines = [&req](const std::string& name) {
+      std::vector<std::string> out;
+      for (size_t i = 0, n = req.get_header_value_count(name.c_str()); i < n; ++i)
+        out.push_back(req.get_header_value(name.c_str(), i));
+      return out;
+    };
+    if (any_contains(gate.trusted_proxies, req.remote_addr))
+      (headers.use_real_ip ? headers.real_ip : headers.forwarded_for) =
+          lines(headers.use_real_ip ? gate.real_ip_header : "X-Forwarded-For");
+    return client_address(req.remote_addr, headers, gate.trusted_proxies);
   }
 
   // A lean API document made from the snapshot, or 503 while there is none.
@@ -201,7 +222,7 @@ class Site {
       p.pools.push_back({pool->name(), pool->workers(), pool->active(), pool->queued(), pool->capacity()});
     p.counters = stats_.counters();
     p.started_ms = started_ms_;
-    p.pins = pins_.view(unix_ms());
+    p.pins = pins_.view();
     return p;
   }
 
