@@ -2,7 +2,7 @@
 // a request head or idle between keep-alive requests, so no worker is ever
 // held while a head trickles in (a slowloris costs a socket, not a worker).
 //
-//   accept (cpp-httplib's listen thread) -> adopt()
+//   accept (the Listener's thread, listener.h) -> adopt()
 //     over --max-connections, or over --max-connections-per-client for its
 //     address: fast 503, closed
 //   gate thread (epoll): read the head under one absolute deadline
