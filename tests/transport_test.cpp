@@ -197,15 +197,19 @@ TEST_CASE("the probe reserve: a client holding reserve connections idle does not
 namespace {
 
 // leanpoint on a free port with the accept fault injector preloaded.
+// env(1) sets the variables, replacing the test's own ASAN_OPTIONS: the
+// injector comes before the sanitizer runtimes in the load order.
+std::string asan_options() {
+  const char* inherited = std::getenv("ASAN_OPTIONS");
+  return std::string(inherited ? inherited : "") + ":verify_asan_link_order=0";
+}
+
 struct Faulty {
   explicit Faulty(const std::string& faults)
       : port(testing::free_port()),
-        process({testing::leanpoint_bin(), "--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port",
-                 std::to_string(port)},
-                {"LD_PRELOAD=" + std::string(std::getenv("LEANPOINT_ACCEPT_FAULTS_LIB")),
-                 "LEANPOINT_TEST_ACCEPT_FAULTS=" + faults,
-                 // The injector comes before the sanitizer runtimes in the load order.
-                 "ASAN_OPTIONS=verify_asan_link_order=0"}) {}
+        process({"/usr/bin/env", "LD_PRELOAD=" + std::string(std::getenv("LEANPOINT_ACCEPT_FAULTS_LIB")),
+                 "LEANPOINT_TEST_ACCEPT_FAULTS=" + faults, "ASAN_OPTIONS=" + asan_options(), testing::leanpoint_bin(),
+                 "--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port", std::to_string(port)}) {}
   uint16_t port;
   testing::Subprocess process;
 };
