@@ -202,18 +202,19 @@ class HttpServer::Impl : public httplib::Server {
     conn->body_owner.reset();  // queued pieces hold their own references
     ++conn->requests;
     stream.consume();
+    if (!ok || stream.broken()) return;  // the connection closes with `conn`
     // Without the handler, cpp-httplib refused the head itself (the screen
     // refuses all it would; this is the backstop): what it left unread of
     // the head must never be read as another request.
-    if (!ok || stream.broken() || !current.answered) return;  // the connection closes with `conn`
+    const bool last = closed || close || !current.answered;
     if (!conn->out.empty()) {
       // The socket is full: the gate sends the rest, and this worker is free.
       // It reads the next request (pipelined or not) once the output is out.
-      conn->close_after_output = closed || close;
+      conn->close_after_output = last;
       gate_->resume(std::move(conn));
       return;
     }
-    if (closed || close) return;
+    if (last) return;
     if (!head_ready(conn->input)) return gate_->resume(std::move(conn));
     auto next = read_head(conn->input);
     if (!next) return Gate::refuse(conn, next.error());
