@@ -1,5 +1,9 @@
 #include "service.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <system_error>
@@ -87,14 +91,31 @@ Expected<Persistence, PersistError> open_persistence(const Config& config) {
   return p;
 }
 
-// Waits for SIGINT or SIGTERM; reloads on SIGHUP; logs stray signals.
-void wait_for_stop(const Config& config, Poller& poller) {
+// Set when the server's listening socket failed for good (listener.h); the
+// listen thread then wakes the main thread with SIGUSR1.
+std::atomic<bool> g_listener_stopped{false};
+
+void on_listener_stopped() {
+  g_listener_stopped = true;
+  (void)::kill(::getpid(), SIGUSR1);  // blocked in every thread: main's sigwait takes it
+}
+
+// Why the service stops.
+enum class StopReason : uint8_t { signal, listener };
+
+// Waits for SIGINT or SIGTERM, or the listener's end; reloads on SIGHUP;
+// logs stray signals.
+StopReason wait_for_stop(const Config& config, Poller& poller) {
   const sigset_t set = waited_signals();
   for (int signal = 0;;) {
     if (sigwait(&set, &signal) != 0) continue;
+    if (g_listener_stopped) {
+      log(LogLevel::error, "no longer accepting connections; stopping, to be restarted by a supervisor");
+      return StopReason::listener;
+    }
     if (signal == SIGINT || signal == SIGTERM) {
       log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
-      return;
+      return StopReason::signal;
     }
     if (signal == SIGHUP) {
       reload(config, poller);
@@ -129,6 +150,8 @@ int run_service(const Config& config) {
   Poller poller(config.poller, config.upstreams, store, persistence->hooks);
   HttpServer server(config.server, stats);
   server.set_routes(leanpoint_routes(store, server, stats, config.site));
+  // A leanpoint that serves nothing must not look alive: it exits non-zero.
+  server.on_listener_stopped([](const SysError&) { on_listener_stopped(); });
   // Readable once notified: every wait in the poller watches it, so a stop
   // ends a request in flight instead of waiting out its deadline.
   auto stop = EventFd::open();
@@ -152,12 +175,12 @@ int run_service(const Config& config) {
     return kExitFailure;
   }
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
-  wait_for_stop(config, poller);
+  const StopReason why = wait_for_stop(config, poller);
   stop->notify();
   server.stop();
   poller_thread.join();
   log(LogLevel::info, "stopped");
-  return kExitOk;
+  return why == StopReason::signal ? kExitOk : kExitFailure;
 }
 
 }  // namespace leanpoint

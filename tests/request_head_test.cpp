@@ -85,6 +85,33 @@ TEST_CASE("read_head: Range headers are taken out (renamed in place) and joined"
   CHECK(input == "GET / HTTP/1.1\r\nXange: bytes=0-1\r\nHost: a\r\nXange: bytes=5-\r\n\r\n");
 }
 
+TEST_CASE("read_head: Expect is taken out too (no body: nothing to continue)") {
+  std::string input = "GET / HTTP/1.1\r\nExpect: 100-continue\r\nHost: a\r\n\r\n";
+  REQUIRE(read_head(input));
+  CHECK(input == "GET / HTTP/1.1\r\nXxpect: 100-continue\r\nHost: a\r\n\r\n");
+}
+
+TEST_CASE("read_head: what cpp-httplib 0.11.4 would refuse is refused here, at its limits exactly") {
+  using leanpoint::kMaxLine;
+  // A request line of kMaxLine bytes with its CRLF passes; one more is 414.
+  const std::string fixed = "GET /? HTTP/1.1\r\n";
+  const std::string fits = "GET /?" + std::string(kMaxLine - fixed.size(), 'a') + " HTTP/1.1\r\n";
+  CHECK(fits.size() == kMaxLine);
+  CHECK(refusal(fits + "\r\n") == std::nullopt);
+  CHECK(refusal("GET /?a" + fits.substr(6) + "\r\n") == HeadErrorKind::too_long);
+  // A header line likewise, 431.
+  const std::string line = "X: " + std::string(kMaxLine - 5, 'a') + "\r\n";
+  CHECK(line.size() == kMaxLine);
+  CHECK(refusal("GET / HTTP/1.1\r\n" + line + "\r\n") == std::nullopt);
+  CHECK(refusal("GET / HTTP/1.1\r\nX: a" + line.substr(3) + "\r\n") == HeadErrorKind::too_large);
+  for (const char* target : {"/a?b?c", "/a??", "/a#b", "/#", "http://h/a?b?c"}) {
+    CAPTURE(target);
+    CHECK(refusal(std::string("GET ") + target + " HTTP/1.1\r\n\r\n") == HeadErrorKind::malformed);
+  }
+  CHECK(refusal("GET /a?b=c HTTP/1.1\r\n\r\n") == std::nullopt);
+  CHECK(leanpoint::status_code(HeadErrorKind::too_long) == 414);
+}
+
 TEST_CASE("read_head: each refusal has its kind, and its status") {
   const std::pair<std::string, std::optional<HeadErrorKind>> heads[] = {
       {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", std::nullopt},

@@ -211,8 +211,12 @@ TEST_CASE("--max-connections: beyond it, a fast 503, but /livez and /readyz stil
     CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
     CHECK(reply.find("\r\n\r\nok\n") != std::string::npos);
     CHECK(ask("/readyz").rfind("HTTP/1.1 200", 0) == 0);
-    // The reserve taken too: refused at once, before any request.
-    for (size_t i = 0; i < leanpoint::kProbeReserve; ++i) held.push_back(testing::connect_to(t.port()));
+    // The reserve taken too (by as many addresses as it takes: each has a
+    // share): refused at once, before any request.
+    for (size_t i = 0; i < leanpoint::kProbeReserve; ++i) {
+      const std::string source = "127.0.1." + std::to_string(1 + i / leanpoint::kProbeReservePerClient);
+      held.push_back(testing::connect_to(t.port(), 0, source));
+    }
     hold_until(4 + leanpoint::kProbeReserve);
     const int beyond = testing::connect_to(t.port());
     reply = testing::read_until_close(beyond, 3000);

@@ -6,8 +6,9 @@
 // Properties checked, besides no sanitizer report: every header line lies
 // inside the head where it says; a decoded path is never longer than its
 // target; a head read_head lets through has an origin-form target without
-// control characters and screens again as it is; reading an origin-form head
-// changes no byte but the first of a Range line; a refused head is left as
+// control characters, no '#', at most one '?' and lines within cpp-httplib's
+// limit (kMaxLine) and screens again as it is; reading an origin-form head
+// changes no byte but the first of a Range or Expect line; a refused head is left as
 // it was; a Range decision stays inside the body. Any failure traps.
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(read->size == head_end(input) && read->size <= kMaxRequestHead);
   check(!read->target.empty() && read->target[0] == '/');
   for (const char c : read->target) check(static_cast<unsigned char>(c) > 0x20 && c != 0x7f);
+  check(read->target.find('#') == std::string::npos);
+  check(read->target.find('?') == read->target.rfind('?'));
+  for (size_t at = 0; at < read->size;) {  // what cpp-httplib reads as lines: none over its limit
+    const size_t end = input.find("\r\n", at);
+    check(end != std::string::npos && end + 2 - at <= kMaxLine);
+    at = end + 2;
+  }
   check(read->path == decoded_path(read->target));
   check(screen_head(std::string_view(input).substr(0, read->size)).has_value());
   check(read->method == kGet || read->method == kHead);

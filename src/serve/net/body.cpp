@@ -24,6 +24,14 @@ bool etag_matches(const std::string& if_none_match, const std::string& etag) {
   return false;
 }
 
+// RFC 9110 §13.1.5: a Range is honoured only when If-Range, if sent, is a
+// strong ETag equal to the current one. A weak tag or a date (anchors have
+// no Last-Modified) never matches: the client gets the whole body, never the
+// rest of another representation spliced onto what it has.
+bool range_applies(const httplib::Request& req, const std::string& etag) {
+  return !req.has_header("If-Range") || trim(req.get_header_value("If-Range")) == etag;
+}
+
 }  // namespace
 
 void respond_body(const httplib::Request& req, httplib::Response& res, BodySource body, const BodyHeaders& h,
@@ -36,7 +44,7 @@ void respond_body(const httplib::Request& req, httplib::Response& res, BodySourc
     res.status = 304;
     return;
   }
-  const RangeDecision d = decide_range(context.range, body.size);
+  const RangeDecision d = decide_range(range_applies(req, h.etag) ? context.range : std::nullopt, body.size);
   if (d.kind == RangeDecision::Kind::unsatisfiable) {
     res.status = 416;
     res.set_header("Content-Range", "bytes */" + std::to_string(body.size));

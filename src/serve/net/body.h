@@ -33,7 +33,8 @@ struct BodyHeaders {
 };
 
 // Answers `req` with `body`: 304 if If-None-Match matches, else 200, 206 or
-// 416 per the client's Range header (in `context`, taken out before routing).
+// 416 per the client's Range header (in `context`, taken out before routing),
+// which counts only if If-Range is absent or the current strong ETag.
 void respond_body(const httplib::Request& req, httplib::Response& res, BodySource body, const BodyHeaders& headers,
                   const RequestContext& context);
 

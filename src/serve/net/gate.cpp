@@ -25,6 +25,7 @@ std::string reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
@@ -182,6 +183,8 @@ void Gate::adopt(int socket) {
     reply_and_close(conn, too_many_connections());
     return;
   }
+  conn->probe_only = open > options_.max_connections;
+  if (conn->probe_only) return adopt_probe(std::move(conn));
   const uint64_t per_client = options_.max_connections_per_client;
   if (per_client > 0 && !any_contains(options_.trusted_proxies, conn->ip)) {
     const std::string client = client_key(conn->ip);  // an IPv6 client's /64, as its pin (cidr.h)
@@ -192,8 +195,21 @@ void Gate::adopt(int socket) {
       return;
     }
   }
-  conn->probe_only = open > options_.max_connections;
   conn->deadline = Clock::now() + head_timeout_;
+  resume(std::move(conn));
+}
+
+// A connection in the probe reserve: counted against its address's share of
+// the reserve (trusted proxies too: probes come straight), not against
+// --max-connections-per-client, and given the short probe deadline.
+void Gate::adopt_probe(std::shared_ptr<Connection> conn) {
+  conn->peer_slot = reserve_peers_->admit(conn->ip, kProbeReservePerClient);
+  if (!conn->peer_slot) {
+    stats_.add(Counter::shed);
+    reply_and_close(conn, too_many_connections());
+    return;
+  }
+  conn->deadline = Clock::now() + std::min<std::chrono::milliseconds>(head_timeout_, kProbeHeadTimeout);
   resume(std::move(conn));
 }
 

@@ -2,7 +2,7 @@
 // a request head or idle between keep-alive requests, so no worker is ever
 // held while a head trickles in (a slowloris costs a socket, not a worker).
 //
-//   accept (cpp-httplib's listen thread) -> adopt()
+//   accept (the Listener's thread, listener.h) -> adopt()
 //     over --max-connections, or over --max-connections-per-client for its
 //     address: fast 503, closed
 //   gate thread (epoll): read the head under one absolute deadline
@@ -45,6 +45,12 @@ namespace leanpoint {
 // Connections past --max-connections kept for probes (/livez, /readyz): one
 // of these may ask only for a probe route, and is closed after it.
 constexpr size_t kProbeReserve = 8;
+// So that no client can hold the reserve: at most this many of its
+// connections per client address (a prober's liveness and readiness checks
+// at once), each closed unless its head is complete within kProbeHeadTimeout
+// (a probe sends its request at once).
+constexpr size_t kProbeReservePerClient = 2;
+constexpr std::chrono::milliseconds kProbeHeadTimeout{1000};
 
 // The gate's settings, each default here and nowhere else (the flags of the
 // same names bind to these fields).
@@ -129,6 +135,7 @@ class Gate {
  private:
   Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake);
   void loop();
+  void adopt_probe(std::shared_ptr<Connection> conn);  // past --max-connections, within the reserve
   // Drops a connection a system call failed on: counted, and logged once per episode.
   void drop(const SysError& error);
   // Registers `conn` with epoll for `events`; on failure it is dropped.
@@ -150,6 +157,7 @@ class Gate {
   const std::chrono::milliseconds stall_timeout_;
   ServerStats& stats_;
   std::shared_ptr<PeerCounts> peers_ = std::make_shared<PeerCounts>();
+  std::shared_ptr<PeerCounts> reserve_peers_ = std::make_shared<PeerCounts>();  // probe reserve, per address
   Dispatch dispatch_;
   UniqueFd epoll_;
   EventFd wake_;  // readable when the inbox has connections, or on stop

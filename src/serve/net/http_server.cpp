@@ -6,12 +6,12 @@
 #include <atomic>
 #include <cstring>
 #include <system_error>
-#include <thread>
 
 #include "conn_stream.h"
 #include "fd.h"
 #include "fd_usage.h"
 #include "gate.h"
+#include "listener.h"
 #include "log.h"
 
 namespace leanpoint {
@@ -20,23 +20,14 @@ namespace {
 // A connection's requests are answered one by one; after this many it is closed.
 constexpr unsigned kMaxRequestsPerConnection = 1000;
 
-// cpp-httplib runs each accepted socket through its task queue; this one runs
-// it at once, in the listen thread: process_and_close_socket only hands the
-// socket to the gate.
-class InlineQueue : public httplib::TaskQueue {
- public:
-  void enqueue(std::function<void()> fn) override { fn(); }
-  void shutdown() override {}
-};
-
 }  // namespace
 
-// cpp-httplib's Server, driven from outside: sockets arrive through
-// process_and_close_socket, requests through process_request.
+// cpp-httplib's Server, driven from outside: it binds the listening socket,
+// which the Listener then accepts on, and parses and answers each request
+// a worker hands it through process_request.
 class HttpServer::Impl : public httplib::Server {
  public:
   Impl(ServerOptions options, ServerStats& stats) : options_(std::move(options)), stats_(stats) {
-    new_task_queue = [] { return new InlineQueue; };
     // cpp-httplib's default adds SO_REUSEPORT: a second leanpoint on the same
     // port would then share its traffic silently instead of failing to start.
     // Should SO_REUSEADDR not be set, bind() reports a port still in
@@ -51,6 +42,7 @@ class HttpServer::Impl : public httplib::Server {
     // Every request is answered from the route table, before cpp-httplib's
     // own routing (which never runs).
     set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      t_request->answered = true;
       answer(req, res);
       return HandlerResponse::Handled;
     });
@@ -60,6 +52,7 @@ class HttpServer::Impl : public httplib::Server {
   }
 
   void set_routes(RouteTable routes) { routes_.emplace(std::move(routes)); }
+  void on_listener_stopped(Listener::Stopped stopped) { on_listener_stopped_ = std::move(stopped); }
 
   Expected<void, SysError> start() {
     if (!routes_) throw std::logic_error("HttpServer::start before set_routes");
@@ -67,14 +60,13 @@ class HttpServer::Impl : public httplib::Server {
     if (gate.max_connections == 0)
       gate.max_connections = default_max_connections(raise_fd_limit(), options_.artifact_workers);
     if (auto started = start_workers(); !started) return started;
-    if (auto bound = bind_and_listen(); !bound) return bound;
-    try {
-      listener_ = std::thread([this] { listen_after_bind(); });
-    } catch (const std::system_error& e) {
-      return Unexpected(SysError{e.code().value(), "listen thread"});
-    }
-    // stop() only closes the listening socket once cpp-httplib reports running.
-    for (int i = 0; i < 5000 && !is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto listening = bind_and_listen();
+    if (!listening) return Unexpected(listening.error());
+    auto listener = Listener::start(
+        std::move(*listening), stats_, [this](int socket) { gate_->adopt(socket); },
+        [this](const SysError& why) { listener_stopped(why); });
+    if (!listener) return Unexpected(listener.error());
+    listener_ = std::move(*listener);
     log(LogLevel::info, "serving on ", options_.bind, ":", port_, " (", options_.artifact_workers, " artifact and ",
         options_.api_workers, " api workers, at most ", gate.max_connections, " connections)");
     return {};
@@ -82,8 +74,8 @@ class HttpServer::Impl : public httplib::Server {
 
   void stop() {
     if (stopping_.exchange(true)) return;
-    httplib::Server::stop();
-    if (listener_.joinable()) listener_.join();
+    svr_sock_ = INVALID_SOCKET;  // bodies being written end (cpp-httplib's shutdown flag)
+    if (listener_) listener_->stop();
     if (gate_) gate_->stop();
     if (stop_) stop_->notify();  // aborts writes in flight
     if (artifacts_) artifacts_->shutdown();
@@ -120,7 +112,9 @@ class HttpServer::Impl : public httplib::Server {
     return {};
   }
 
-  Expected<void, SysError> bind_and_listen() {
+  // The listening socket: bound by cpp-httplib (its address lookup, and the
+  // socket options above), then taken from it for the Listener.
+  Expected<UniqueFd, SysError> bind_and_listen() {
     if (options_.port == 0) {
       port_ = std::max(0, bind_to_any_port(options_.bind));
     } else if (bind_to_port(options_.bind, options_.port)) {
@@ -128,12 +122,23 @@ class HttpServer::Impl : public httplib::Server {
     }
     const std::string where = "cannot listen on " + options_.bind + ":" + std::to_string(options_.port);
     if (port_ <= 0) return Unexpected(last_sys_error(where + " (bind)"));
+    // The Listener owns the socket from here. svr_sock_ keeps its number
+    // only as cpp-httplib's "running" flag: it stops writing a body once
+    // svr_sock_ is INVALID_SOCKET, which stop() sets.
+    UniqueFd socket(svr_sock_.load());
     // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections
     // (syncing nodes, an attack) overflows it, and the kernel drops SYNs that
     // clients, health probes included, retry only after a second or more.
     // Listening again on a listening socket updates its backlog.
-    if (::listen(svr_sock_, SOMAXCONN) != 0) return Unexpected(last_sys_error(where + " (listen)"));
-    return {};
+    if (::listen(socket.get(), SOMAXCONN) != 0) return Unexpected(last_sys_error(where + " (listen)"));
+    return socket;
+  }
+
+  // On the listen thread: the socket is gone (listener.h). Nothing is served
+  // any more; the owner decides (the service exits for its supervisor).
+  void listener_stopped(const SysError& why) {
+    log(LogLevel::error, "stopped accepting connections on ", options_.bind, ":", port_, ": ", why.text());
+    if (on_listener_stopped_) on_listener_stopped_(why);
   }
 
   // The request a worker is answering, for the pre-routing handler and the
@@ -141,8 +146,9 @@ class HttpServer::Impl : public httplib::Server {
   struct Current {
     const Route* route = nullptr;
     RequestContext context;
+    bool answered = false;  // the route's handler ran: cpp-httplib parsed the head
   };
-  static thread_local const Current* t_request;
+  static thread_local Current* t_request;
 
   static void answer(const httplib::Request& req, httplib::Response& res) {
     const Route& route = *t_request->route;
@@ -154,12 +160,8 @@ class HttpServer::Impl : public httplib::Server {
     route.handler(req, res, t_request->context);
   }
 
-  bool process_and_close_socket(socket_t sock) override {
-    gate_->adopt(sock);
-    return true;
-  }
-
-  // On the gate thread: the pool is the one the request's route names.
+  // On the gate thread, or on a worker for a pipelined request: the pool is
+  // the one the request's route names.
   void dispatch(std::shared_ptr<Connection> conn, RequestHead head) {
     const Route& route = routes_->find(head.path);
     if (conn->probe_only && !route.probe) {
@@ -176,48 +178,47 @@ class HttpServer::Impl : public httplib::Server {
     }
   }
 
-  // On a worker: answers the request (whose route dispatch found already),
-  // and any pipelined behind it.
+  // On a worker: answers the request whose route dispatch found. A request
+  // pipelined behind it goes through dispatch again, to the pool its own
+  // route names: a download behind a probe must not hold an api worker.
   void serve(std::shared_ptr<Connection> conn, const Route* route, RequestHead head) {
     ConnStream stream(*conn, std::chrono::milliseconds(options_.gate.stall_timeout_ms), stop_->fd());
-    for (;; route = nullptr) {
-      Current current;
-      current.route = route ? route : &routes_->find(head.path);
-      current.context.range = std::move(head.range);
-      current.context.body_owner = &conn->body_owner;
-      t_request = &current;
-      bool closed = false;
-      const bool close = stopping_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
-      const bool ok = process_request(stream, close, closed, [](httplib::Request& req) {
-        // cpp-httplib adds these after the client's own headers, and a lookup
-        // finds the first: make the server's the only ones.
-        for (const char* name : {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"}) req.headers.erase(name);
-        req.set_header("REMOTE_ADDR", req.remote_addr);
-        req.set_header("REMOTE_PORT", std::to_string(req.remote_port));
-        req.ranges.clear();
-      });
-      t_request = nullptr;
-      conn->body_owner.reset();  // queued pieces hold their own references
-      ++conn->requests;
-      stream.consume();
-      if (!ok || stream.broken()) return;  // the connection closes with `conn`
-      if (!conn->out.empty()) {
-        // The socket is full: the gate sends the rest, and this worker is free.
-        // It reads the next request (pipelined or not) once the output is out.
-        conn->close_after_output = closed || close;
-        gate_->resume(std::move(conn));
-        return;
-      }
-      if (closed || close) return;
-      // Pipelined requests are answered here, in order; otherwise back to the gate.
-      if (!head_ready(conn->input)) {
-        gate_->resume(std::move(conn));
-        return;
-      }
-      auto next = read_head(conn->input);
-      if (!next) return Gate::refuse(conn, next.error());
-      head = std::move(*next);
+    Current current;
+    current.route = route;
+    current.context.range = std::move(head.range);
+    current.context.body_owner = &conn->body_owner;
+    t_request = &current;
+    bool closed = false;
+    const bool close = stopping_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
+    const bool ok = process_request(stream, close, closed, [](httplib::Request& req) {
+      // cpp-httplib adds these after the client's own headers, and a lookup
+      // finds the first: make the server's the only ones.
+      for (const char* name : {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"}) req.headers.erase(name);
+      req.set_header("REMOTE_ADDR", req.remote_addr);
+      req.set_header("REMOTE_PORT", std::to_string(req.remote_port));
+      req.ranges.clear();
+    });
+    t_request = nullptr;
+    conn->body_owner.reset();  // queued pieces hold their own references
+    ++conn->requests;
+    stream.consume();
+    if (!ok || stream.broken()) return;  // the connection closes with `conn`
+    // Without the handler, cpp-httplib refused the head itself (the screen
+    // refuses all it would; this is the backstop): what it left unread of
+    // the head must never be read as another request.
+    const bool last = closed || close || !current.answered;
+    if (!conn->out.empty()) {
+      // The socket is full: the gate sends the rest, and this worker is free.
+      // It reads the next request (pipelined or not) once the output is out.
+      conn->close_after_output = last;
+      gate_->resume(std::move(conn));
+      return;
     }
+    if (last) return;
+    if (!head_ready(conn->input)) return gate_->resume(std::move(conn));
+    auto next = read_head(conn->input);
+    if (!next) return Gate::refuse(conn, next.error());
+    dispatch(std::move(conn), std::move(*next));
   }
 
   ServerOptions options_;
@@ -229,15 +230,19 @@ class HttpServer::Impl : public httplib::Server {
   std::unique_ptr<WorkerPool> artifacts_;
   std::unique_ptr<WorkerPool> api_;
   std::unique_ptr<Gate> gate_;
-  std::thread listener_;
+  std::unique_ptr<Listener> listener_;
+  Listener::Stopped on_listener_stopped_;
 };
 
-thread_local const HttpServer::Impl::Current* HttpServer::Impl::t_request = nullptr;
+thread_local HttpServer::Impl::Current* HttpServer::Impl::t_request = nullptr;
 
 HttpServer::HttpServer(ServerOptions options, ServerStats& stats)
     : impl_(std::make_unique<Impl>(std::move(options), stats)) {}
 HttpServer::~HttpServer() { impl_->stop(); }
 void HttpServer::set_routes(RouteTable routes) { impl_->set_routes(std::move(routes)); }
+void HttpServer::on_listener_stopped(std::function<void(const SysError&)> stopped) {
+  impl_->on_listener_stopped(std::move(stopped));
+}
 Expected<void, SysError> HttpServer::start() { return impl_->start(); }
 void HttpServer::stop() { impl_->stop(); }
 int HttpServer::port() const { return impl_->port(); }

@@ -1,14 +1,15 @@
 // The HTTP server: cpp-httplib behind a connection gate (ARCHITECTURE.md §6).
 //
-// cpp-httplib's listen thread accepts; its per-socket work is replaced by
-// handing the socket to the Gate, which reads the request head without
+// The Listener (listener.h) accepts, in place of cpp-httplib's loop, and
+// hands each socket to the Gate, which reads the request head without
 // holding a worker. Each complete request goes to the pool its route names
-// (route_table.h), and a worker drives cpp-httplib's request parsing and
-// response writing over a ConnStream: reading and the stall rule are ours.
-// cpp-httplib itself stays inside http_server.cpp.
+// (route_table.h), pipelined ones too, and a worker drives cpp-httplib's
+// request parsing and response writing over a ConnStream: reading and the
+// stall rule are ours. cpp-httplib itself stays inside http_server.cpp.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,9 @@ class HttpServer {
 
   // The table every request is routed by; once, before start().
   void set_routes(RouteTable routes);
+  // Called (on the listen thread) if the listening socket fails for good
+  // (listener.h); it has been logged. Before start().
+  void on_listener_stopped(std::function<void(const SysError&)> stopped);
   // Resolves gate.max_connections 0 from the descriptor limit (raised to the
   // hard limit), starts the gate and the pools, binds and listens. An error
   // names what failed ("bind 0.0.0.0:5555", "listen", "gate: epoll_create1").

@@ -46,12 +46,22 @@ std::optional<RequestLine> split_request_line(std::string_view head) {
   return RequestLine{line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1), line.substr(sp2 + 1)};
 }
 
+// cpp-httplib drops a fragment before it splits the target at '?', and
+// refuses a target that splits into more than two parts: both refused here,
+// so that the path routed on is the one the handler sees.
+bool is_plain_target(std::string_view target) {
+  return target.find('#') == std::string_view::npos && std::count(target.begin(), target.end(), '?') <= 1;
+}
+
 Expected<void, HeadError> screen_request_line(std::string_view head) {
+  const std::string_view request_line = head.substr(0, head.find("\r\n"));
+  if (request_line.size() + 2 > kMaxLine)
+    return refuse(HeadErrorKind::too_long, "request line over " + describe_size(kMaxLine));
   const auto line = split_request_line(head);
-  if (!line || has_control(head.substr(0, head.find("\r\n")), false))
-    return refuse(HeadErrorKind::malformed, "bad request line");
+  if (!line || has_control(request_line, false)) return refuse(HeadErrorKind::malformed, "bad request line");
   const auto& [method, target, version] = *line;
-  if (!is_token(method) || target.empty() || (target[0] != '/' && !is_absolute_form(target)))
+  if (!is_token(method) || target.empty() || (target[0] != '/' && !is_absolute_form(target)) ||
+      !is_plain_target(target))
     return refuse(HeadErrorKind::malformed, "bad request line");
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return refuse(HeadErrorKind::version, "HTTP/1.x only");
   if (method_bit(method) == 0) return refuse(HeadErrorKind::method, "GET and HEAD only");
@@ -65,6 +75,8 @@ Expected<void, HeadError> screen_request_line(std::string_view head) {
 // (any Content-Length but 0, any Transfer-Encoding) is refused too.
 Expected<void, HeadError> screen_header_lines(std::string_view head) {
   for (const HeaderLine& h : HeaderLines(head)) {
+    if (h.line.size() + 2 > kMaxLine)
+      return refuse(HeadErrorKind::too_large, "header line over " + describe_size(kMaxLine));
     if (!h.has_colon || !is_token(h.name) || has_control(h.value, true))
       return refuse(HeadErrorKind::malformed, "malformed header line");
     if (iequals(h.name, "transfer-encoding") || (iequals(h.name, "content-length") && h.value != "0"))
@@ -87,12 +99,15 @@ void to_origin_form(std::string& input, const RequestLine& line) {
   input.replace(at, target.size(), origin);
 }
 
-// Renames the Range headers of the head at the start of `input` ("Xange:",
-// an unknown header to cpp-httplib) and returns their values joined by ','.
+// Renames the Range and Expect headers of the head at the start of `input`
+// ("Xange:", "Xxpect:", unknown headers to cpp-httplib) and returns the
+// Range values joined by ','.
 std::optional<std::string> take_range(std::string& input, size_t head_size) {
   std::optional<std::string> value;
   for (const HeaderLine& h : HeaderLines(std::string_view(input).substr(0, head_size))) {
-    if (!h.has_colon || !iequals(h.name, "range")) continue;
+    if (!h.has_colon) continue;
+    if (iequals(h.name, "expect")) input[h.offset] = 'X';
+    if (!iequals(h.name, "range")) continue;
     value = value ? *value + "," + std::string(h.value) : std::string(h.value);
     input[h.offset] = 'X';
   }
@@ -113,6 +128,7 @@ int status_code(HeadErrorKind kind) {
     case HeadErrorKind::method: return 405;
     case HeadErrorKind::body: return 413;
     case HeadErrorKind::too_large: return 431;
+    case HeadErrorKind::too_long: return 414;
     case HeadErrorKind::version: return 505;
     case HeadErrorKind::timeout: return 408;
   }

@@ -4,18 +4,27 @@
 // decided here, once, before cpp-httplib reads the same bytes:
 //
 //   the request line   method SP target SP version, one space each, no
-//                      control characters; the target origin-form or
-//                      absolute-form (rewritten to origin-form in place)
+//                      control characters, at most kMaxLine bytes; the
+//                      target origin-form or absolute-form (rewritten to
+//                      origin-form in place), without a fragment ('#') and
+//                      with at most one '?'
 //   the version        HTTP/1.0 or HTTP/1.1
 //   the method         GET or HEAD
 //   header lines       a token right up to the colon (no folding, no space
-//                      before it), a value without control characters
+//                      before it), a value without control characters, at
+//                      most kMaxLine bytes
 //   a body             none: any Transfer-Encoding, or a Content-Length but 0
 //   the size           at most kMaxRequestHead, the blank line included
 //   Range              taken out (renamed in place): range.h decides
+//   Expect             taken out (renamed in place): without a body there is
+//                      nothing to continue, and cpp-httplib would answer
+//                      "100 Continue" before the response
 //
 // A refusal is a HeadError; the gate answers it (gate.h) and closes, so the
-// rest of such a head is never read as another request.
+// rest of such a head is never read as another request. The limits past
+// which cpp-httplib 0.11.4 refuses a head itself (kMaxLine, the '?' and '#'
+// rules) are here too: a head it would refuse is refused here first, so that
+// no head gets cpp-httplib's answer and then, for its unread rest, another.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +38,9 @@
 namespace leanpoint {
 
 constexpr size_t kMaxRequestHead = 16 * 1024;
+// A request line or a header line, its CRLF included: cpp-httplib 0.11.4's
+// CPPHTTPLIB_REQUEST_URI_MAX_LENGTH and CPPHTTPLIB_HEADER_MAX_LENGTH.
+constexpr size_t kMaxLine = 8192;
 
 enum Method : uint8_t { kGet = 1, kHead = 2 };
 
@@ -39,7 +51,8 @@ enum class HeadErrorKind : uint8_t {
   malformed,  // 400: a request line or header line that does not parse strictly
   method,     // 405: neither GET nor HEAD
   body,       // 413: the request has a body
-  too_large,  // 431: no end of the head within kMaxRequestHead
+  too_large,  // 431: no end of the head within kMaxRequestHead, or a header line over kMaxLine
+  too_long,   // 414: a request line over kMaxLine
   version,    // 505: neither HTTP/1.0 nor HTTP/1.1
   timeout,    // 408: the head was not complete by its deadline (the gate's)
 };
@@ -70,8 +83,8 @@ bool head_ready(std::string_view input);
 
 // Reads the request head at the start of `input` (once head_ready): screens
 // it, then, in place, rewrites an absolute-form target to origin-form and
-// renames Range headers ("Xange:"), so that cpp-httplib sees one path and
-// never a Range. On a refusal `input` is left as it was.
+// renames Range and Expect headers ("Xange:", "Xxpect:"), so that
+// cpp-httplib sees one path and never a Range or an Expect. On a refusal `input` is left as it was.
 Expected<RequestHead, HeadError> read_head(std::string& input);
 
 // The screening alone, of one complete head, which it leaves as it is.

@@ -18,7 +18,17 @@
 
 namespace leanpoint {
 
-enum class Counter : uint8_t { connections, shed, stalled, head_timeouts, heads_too_large, bytes_served, dropped };
+enum class Counter : uint8_t {
+  connections,
+  shed,
+  stalled,
+  head_timeouts,
+  heads_too_large,
+  bytes_served,
+  dropped,
+  accept_resource_errors,
+  accept_connection_errors,
+};
 
 struct CounterInfo {
   Counter counter;
@@ -37,10 +47,16 @@ inline constexpr CounterInfo kCounters[] = {
     {Counter::head_timeouts, "head_timeouts_total", "leanpoint_head_timeouts_total",
      "Connections closed: no complete request head in time."},
     {Counter::heads_too_large, "heads_too_large_total", "leanpoint_heads_too_large_total",
-     "Requests refused with 431: the request head was over its cap."},
+     "Requests refused with 431: the request head, or one of its lines, was over its cap."},
     {Counter::bytes_served, "bytes_served_total", "leanpoint_served_bytes_total", "Bytes written to clients."},
     {Counter::dropped, "connections_dropped_total", "leanpoint_connections_dropped_total",
      "Client connections dropped because a system call on them failed (fcntl, setsockopt, epoll_ctl)."},
+    {Counter::accept_resource_errors, "accept_resource_errors_total", "leanpoint_accept_resource_errors_total",
+     "Accepts that failed for want of descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM); retried "
+     "after a short backoff."},
+    {Counter::accept_connection_errors, "accept_connection_errors_total", "leanpoint_accept_connection_errors_total",
+     "Accepts that failed for the waiting connection's sake (ECONNABORTED, EPROTO, EPERM, network errors); "
+     "retried."},
 };
 inline constexpr size_t kCounterCount = std::size(kCounters);
 
