@@ -199,11 +199,12 @@ void Gate::adopt(int socket) {
   resume(std::move(conn));
 }
 
-// A connection in the probe reserve: counted against its address's share of
-// the reserve (trusted proxies too: probes come straight), not against
+// A connection in the probe reserve: counted against its client's share of
+// the reserve (its client_key, as for the per-client cap; trusted proxies
+// too: probes come straight), not against
 // --max-connections-per-client, and given the short probe deadline.
 void Gate::adopt_probe(std::shared_ptr<Connection> conn) {
-  conn->peer_slot = reserve_peers_->admit(conn->ip, kProbeReservePerClient);
+  conn->peer_slot = reserve_peers_->admit(client_key(conn->ip), kProbeReservePerClient);
   if (!conn->peer_slot) {
     stats_.add(Counter::shed);
     reply_and_close(conn, too_many_connections());
