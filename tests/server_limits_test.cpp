@@ -212,15 +212,21 @@ TEST_CASE("--max-connections: beyond it, a fast 503, but /livez and /readyz stil
     CHECK(reply.find("\r\n\r\nok\n") != std::string::npos);
     CHECK(ask("/readyz").rfind("HTTP/1.1 200", 0) == 0);
     // The reserve taken too (by as many addresses as it takes: each has a
-    // share): refused at once, before any request.
+    // share): refused at once, before any request. The holders send nothing,
+    // so they keep their slots only for kProbeHeadTimeout.
+    const auto reserve_taken = std::chrono::steady_clock::now();
     for (size_t i = 0; i < leanpoint::kProbeReserve; ++i) {
       const std::string source = "127.0.1." + std::to_string(1 + i / leanpoint::kProbeReservePerClient);
       held.push_back(testing::connect_to(t.port(), 0, source));
     }
     hold_until(4 + leanpoint::kProbeReserve);
     const int beyond = testing::connect_to(t.port());
+    const bool reserve_still_held = std::chrono::steady_clock::now() - reserve_taken < leanpoint::kProbeHeadTimeout / 2;
     reply = testing::read_until_close(beyond, 3000);
-    CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+    if (reserve_still_held)
+      CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+    else  // a slow build (ThreadSanitizer): the holders' slots may have run out
+      MESSAGE("the reserve was not filled within half its head timeout here; its refusal not checked");
     ::close(beyond);
     for (int fd : held) ::close(fd);
   }
