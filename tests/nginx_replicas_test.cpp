@@ -6,11 +6,9 @@
 // state still comes from one). A replica that refuses connections is
 // skipped: the client got nothing from it, so the retry is safe.
 #include <filesystem>
-#include <fstream>
-#include <regex>
-#include <sstream>
 
 #include "ports.h"
+#include "replicas_nginx.h"
 #include "scripted_server.h"
 #include "subprocess.h"
 #include "tempdir.h"
@@ -24,16 +22,9 @@ namespace sim = leanpoint::sim;
 
 namespace {
 
-const char* const kNginx = "/usr/sbin/nginx";
+using testing::kNginx;
 const std::string kState = "/lean/v0/states/finalized";
 const std::string kBlock = "/lean/v0/blocks/finalized";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A replica whose state body names it, and whose block is `block_status`.
 sim::ScriptedServer::Handler replica(const std::string& name, int block_status) {
@@ -67,21 +58,7 @@ Answer get_from(uint16_t port, const std::string& source, const std::string& pat
 // nginx with the contrib file, its replicas at `one` and `two`, listening on `front`.
 std::unique_ptr<testing::Subprocess> start_nginx(const testing::TempDir& dir, uint16_t front, uint16_t one,
                                                  uint16_t two) {
-  std::string conf = read_text(testing::source_dir() + "/contrib/nginx/leanpoint-replicas.conf");
-  conf = std::regex_replace(conf, std::regex("127\\.0\\.0\\.1:5556"), "127.0.0.1:" + std::to_string(one));
-  conf = std::regex_replace(conf, std::regex("127\\.0\\.0\\.1:5557"), "127.0.0.1:" + std::to_string(two));
-  conf = std::regex_replace(conf, std::regex("listen 5555;"), "listen 127.0.0.1:" + std::to_string(front) + ";");
-  REQUIRE(conf.find(std::to_string(two)) != std::string::npos);
-  const std::string prefix = dir.path() + "/nginx";
-  fs::create_directories(prefix + "/logs");
-  dir.write("nginx/replicas.conf", conf);
-  dir.write("nginx/nginx.conf", "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " + prefix +
-                                    "/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n"
-                                    "  access_log off;\n  client_body_temp_path " +
-                                    prefix + "/body;\n  proxy_temp_path " + prefix + "/proxy;\n  include " + prefix +
-                                    "/replicas.conf;\n}\n");
-  auto nginx = std::make_unique<testing::Subprocess>(
-      std::vector<std::string>{kNginx, "-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"});
+  auto nginx = std::make_unique<testing::Subprocess>(testing::replicas_nginx(dir, front, one, two));
   const auto until = Clock::now() + 10s;
   while (Clock::now() < until && get_from(front, "127.0.0.1", "/healthz").status == 0)
     std::this_thread::sleep_for(20ms);

@@ -3,12 +3,11 @@
 // second, and clients from many addresses fetching pairs in all three orders
 // through nginx: no pair may mismatch, and both replicas serve someone.
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "pair_client.h"
 #include "ports.h"
+#include "replicas_nginx.h"
 #include "subprocess.h"
 #include "tempdir.h"
 #include "testing.h"
@@ -19,14 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kNginx = "/usr/sbin/nginx";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::kNginx;
 
 }  // namespace
 
@@ -45,22 +37,7 @@ TEST_CASE("two replicas behind nginx with the contrib configuration: every clien
         std::to_string(port), "--poll-ms", "250", "--timeout-ms", "200", "--trusted-proxies", "127.0.0.1"}));
 
   // The contrib file as shipped, with this test's ports.
-  std::string conf = read_text(testing::source_dir() + "/contrib/nginx/leanpoint-replicas.conf");
-  conf = std::regex_replace(conf, std::regex("127\\.0\\.0\\.1:5556"), "127.0.0.1:" + std::to_string(r1));
-  conf = std::regex_replace(conf, std::regex("127\\.0\\.0\\.1:5557"), "127.0.0.1:" + std::to_string(r2));
-  conf = std::regex_replace(conf, std::regex("listen 5555;"), "listen 127.0.0.1:" + std::to_string(front) + ";");
-  REQUIRE(conf.find(std::to_string(r2)) != std::string::npos);
-  const std::string prefix = dir.path() + "/nginx";
-  fs::create_directories(prefix + "/logs");
-  dir.write("nginx/replicas.conf", conf);
-  dir.write("nginx/nginx.conf", "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " + prefix +
-                                    "/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n"
-                                    "  access_log off;\n  client_body_temp_path " +
-                                    prefix +
-                                    "/body;\n"
-                                    "  proxy_temp_path " +
-                                    prefix + "/proxy;\n  include " + prefix + "/replicas.conf;\n}\n");
-  testing::Subprocess nginx({kNginx, "-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"});
+  testing::Subprocess nginx(testing::replicas_nginx(dir, front, r1, r2));
 
   // Ready once both replicas serve a pair through nginx.
   const auto ready_by = Clock::now() + 20s;
