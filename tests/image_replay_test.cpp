@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "image_engine.h"
 #include "ports.h"
 #include "subprocess.h"
 #include "tempdir.h"
@@ -27,22 +27,6 @@ namespace {
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-// The engine and its flags, as scripts/image detects them.
-std::vector<std::string> engine() {
-  const auto r = testing::run({"/bin/bash", "-c",
-                               "cd \"$0\" && source scripts/image --env >/dev/null && "
-                               "printf '%s\\n' \"$ENGINE\" \"${ENGINE_FLAGS[@]}\" && echo -- && "
-                               "printf '%s\\n' \"${RUN_FLAGS[@]}\"",
-                               testing::source_dir()},
-                              {}, 60s);
-  REQUIRE_MESSAGE(r.status == 0, r.err);
-  std::vector<std::string> words;
-  std::istringstream in(r.out);
-  for (std::string w; std::getline(in, w);)
-    if (!w.empty()) words.push_back(w);
-  return words;
 }
 
 size_t fds_of(int pid) {
@@ -64,16 +48,9 @@ std::string uid_of(int pid) {
 }  // namespace
 
 TEST_CASE("the image under the incident's conditions: 1024 descriptors, 4 black holes, 60 s") {
-  auto words = engine();
-  const auto split = std::find(words.begin(), words.end(), "--");
-  REQUIRE(split != words.end());
-  const std::vector<std::string> base(words.begin(), split), run_flags(split + 1, words.end());
-  auto cmd = [&base](std::vector<std::string> args) {
-    std::vector<std::string> argv = base;
-    argv[0] = "/usr/bin/" + argv[0];
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  };
+  const auto engine = testing::image_engine();
+  const auto& run_flags = engine.run_flags;
+  auto cmd = [&engine](const std::vector<std::string>& args) { return engine.cmd(args); };
   REQUIRE(testing::run(cmd({"image", "exists", "leanpoint:latest"})).status == 0);
 
   testing::TempDir dir;
