@@ -233,6 +233,7 @@ TEST_CASE("lean-quickstart's docker sequence, twice, with podman-docker and a lo
                      with_env({"PATH=/usr/bin:/bin:/usr/sbin:/sbin", "LEANPOINT_IMAGE=" + image,
                                "LEANPOINT_HOST_PORT=" + std::to_string(host_port), "upstreams=" + upstreams}),
                      180s);
+    const auto returned = Clock::now();
     INFO("sequence stdout: " << r.out << "\nstderr: " << r.err);
     REQUIRE(r.status == 0);
     REQUIRE(podman({"image", "exists", image}).status == 0);  // pulled from the registry
@@ -244,9 +245,26 @@ TEST_CASE("lean-quickstart's docker sequence, twice, with podman-docker and a lo
     for (std::string v; mounts >> v;) volumes.push_back(v);
 
     // Ready on the published port once an anchor verified; then what it serves.
-    const int ready = await_200(host_port, "/readyz", Clock::now() + 60s);
+    const int ready = await_200(host_port, "/readyz", returned + 60s);
     if (ready != 200) MESSAGE("container log:\n" << podman({"logs", name}).err);
     REQUIRE(ready == 200);
+    MESSAGE(listed.size() << " upstreams: /readyz 200 on the published port "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - returned).count()
+                          << " ms after `docker run` returned");
+    // --data-dir (LEANPOINT_DATA_DIR) on the image's volume, which user 10001 can write.
+    nlohmann::json data_dir;
+    for (const auto by = Clock::now() + 30s; Clock::now() < by; std::this_thread::sleep_for(250ms)) {
+      const auto r = testing::get(host_port, "/status");
+      if (r && r->status == 200) data_dir = nlohmann::json::parse(r->body).at("data_dir");
+      if (data_dir.is_object() && data_dir.at("writes_total").get<int>() >= 1) break;
+    }
+    REQUIRE_MESSAGE(data_dir.is_object(), data_dir.dump());
+    CHECK(data_dir.at("path") == "/var/lib/leanpoint");
+    CHECK_MESSAGE(data_dir.at("writes_total").get<int>() >= 1, data_dir.dump());
+    CHECK_MESSAGE(data_dir.at("write_errors_total").get<int>() == 0, data_dir.dump());
+    MESSAGE("anchor written to the volume "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - returned).count()
+            << " ms after `docker run` returned");
     const auto names = polled(host_port);
     CHECK(names.size() == listed.size());
     for (const auto& [n, port] : listed) {
