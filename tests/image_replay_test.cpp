@@ -87,7 +87,7 @@ TEST_CASE("the image under the incident's conditions: 1024 descriptors, 4 black 
   struct Remove {
     std::function<void()> f;
     ~Remove() { f(); }
-  } remove{[&] { testing::run(cmd({"rm", "-f", name}), {}, 30s); }};
+  } remove{[&] { testing::run(cmd({"rm", "-f", "-v", name}), {}, 30s); }};
 
   const int pid = std::stoi(trimmed(testing::run(cmd({"inspect", "-f", "{{.State.Pid}}", name})).out));
   REQUIRE(pid > 0);
