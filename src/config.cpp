@@ -7,8 +7,8 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "fd_usage.h"
@@ -74,8 +74,8 @@ std::vector<Upstream> upstreams_from_json(std::string_view text, const std::stri
     // A nameless entry is named after its address, as the operator would.
     up.name = name != entry.end() ? upstream_name_or_throw(name->get<std::string>(), where) : up.url.substr(7);
     // The operator's word, else what a lean-quickstart name says.
-    up.client = client != entry.end() ? upstream_client_or_throw(client->get<std::string>(), where)
-                                      : client_from_name(up.name);
+    up.client =
+        client != entry.end() ? upstream_client_or_throw(client->get<std::string>(), where) : client_from_name(up.name);
     upstreams.push_back(std::move(up));
   }
   return upstreams;

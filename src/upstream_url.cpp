@@ -38,7 +38,9 @@ std::string client_from_name(std::string_view name) {
 }
 
 std::string upstream_client_or_throw(std::string client, const std::string& where) {
-  const auto allowed = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'; };
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  };
   if (client.empty() || client.size() > kMaxClientBytes || !std::all_of(client.begin(), client.end(), allowed))
     throw ConfigError(where + ": client " + single_quoted(untrusted_text(client, 80)) + " refused: a client is 1-" +
                       std::to_string(kMaxClientBytes) +

@@ -25,8 +25,8 @@ inline constexpr size_t kMaxClientBytes = 32;
 
 // The client implementations lean-quickstart starts (one client-cmds script
 // each), as its node names spell them: `zeam_0` runs zeam.
-inline constexpr std::string_view kKnownClients[] = {"ethlambda", "gean",  "grandine", "lantern", "leanspec", "lighthouse",
-                                                     "nlean",     "peam",  "qlean",    "ream",    "zeam"};
+inline constexpr std::string_view kKnownClients[] = {
+    "ethlambda", "gean", "grandine", "lantern", "leanspec", "lighthouse", "nlean", "peam", "qlean", "ream", "zeam"};
 
 // The implementation a lean-quickstart node name says it runs: `<client>_<digits>`
 // with <client> one of kKnownClients. Any other name says nothing (""): a

@@ -148,7 +148,8 @@ TEST_CASE("client diversity: K distinct implementations among the majority") {
     CHECK(got.clients == r.clients);
     CHECK(got.answered == r.votes.size());
     // The majority is named whether or not it was enough.
-    CHECK(got.majority.has_value() == (r.why == NoAgreement::none || r.why == NoAgreement::insufficient_client_diversity));
+    CHECK(got.majority.has_value() ==
+          (r.why == NoAgreement::none || r.why == NoAgreement::insufficient_client_diversity));
   }
 }
 

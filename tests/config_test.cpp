@@ -294,8 +294,8 @@ TEST_CASE("client from a lean-quickstart name: <known client>_<digits>, else not
   CHECK(client_from_name("leanspec_0") == "leanspec");
   CHECK(client_from_name("qlean_3") == "qlean");
   // Anything else says nothing: a guess could fake diversity.
-  for (const char* name : {"zeam", "zeam_", "zeam_a", "zeam_0x", "Zeam_0", "node0_fork", "eu_1", "my_zeam_0x",
-                           "zeam-0", "_0", "127.0.0.1:8082", "zeamx_0"}) {
+  for (const char* name : {"zeam", "zeam_", "zeam_a", "zeam_0x", "Zeam_0", "node0_fork", "eu_1", "my_zeam_0x", "zeam-0",
+                           "_0", "127.0.0.1:8082", "zeamx_0"}) {
     CAPTURE(name);
     CHECK(client_from_name(name) == "");
   }
@@ -332,7 +332,8 @@ TEST_CASE("upstreams file: a bad `client` is one line naming the entry and the r
   CHECK(error(R"("")") == "u.json: upstreams[0] (a): client ''" + rule);
   CHECK(error(R"("ze am")") == "u.json: upstreams[0] (a): client 'ze am'" + rule);
   CHECK(error(R"("zeam\n0")") == "u.json: upstreams[0] (a): client 'zeam\\x0a0'" + rule);
-  CHECK(error('"' + std::string(33, 'z') + '"') == "u.json: upstreams[0] (a): client '" + std::string(33, 'z') + "'" + rule);
+  CHECK(error('"' + std::string(33, 'z') + '"') ==
+        "u.json: upstreams[0] (a): client '" + std::string(33, 'z') + "'" + rule);
   CHECK(error('"' + std::string(32, 'z') + '"') == "");
   CHECK(error("7") == "u.json: upstreams[0] (a): \"client\" must be a string");
   CHECK(error("null") == "u.json: upstreams[0] (a): \"client\" must be a string");
@@ -350,7 +351,8 @@ TEST_CASE("validator-config.yaml: each node's client from its name") {
 TEST_CASE("validate: --min-agreeing-clients within 1 and the implementations configured") {
   Config c;
   for (const char* name : {"zeam_0", "zeam_1", "ream_0", "box"})
-    c.upstreams.push_back(*parse_upstream_flag(std::string(name) + "=http://127.0.0.1:" + std::to_string(c.upstreams.size() + 1)));
+    c.upstreams.push_back(
+        *parse_upstream_flag(std::string(name) + "=http://127.0.0.1:" + std::to_string(c.upstreams.size() + 1)));
   c.poller.min_agreeing_clients = 3;  // zeam, ream, and the unknown one
   CHECK(testing::error_of(leanpoint::validate(c)) == "");
   c.poller.min_agreeing_clients = 4;

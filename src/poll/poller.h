@@ -124,9 +124,10 @@ class Poller {
   std::shared_ptr<const VerifiedAnchor> anchor_;
   StateSummary anchor_summary_;
   lean::Checkpoint unverified_;  // the last checkpoint no upstream could anchor, to warn once
-  std::optional<lean::Checkpoint> undiverse_;  // the last majority of too few implementations, to warn once
   RestoreOutcome restore_ = RestoreOutcome::none;
   std::string restore_detail_;
+  // The last majority of too few implementations, to warn once.
+  std::optional<lean::Checkpoint> undiverse_;
 };
 
 }  // namespace leanpoint

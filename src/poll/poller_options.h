@@ -18,9 +18,6 @@ struct PollerOptions {
   uint64_t max_state_bytes = kDefaultMaxStateBytes;  // --max-state-bytes: a state or block
   uint64_t max_json_bytes = kDefaultMaxJsonBytes;    // --max-json-bytes: a fork_choice body
   uint64_t min_agree = 1;                            // --min-agree: the fewest votes an agreement needs
-  // --min-agreeing-clients: the fewest client implementations the agreeing
-  // upstreams must run (agreement.h); 1: any
-  uint64_t min_agreeing_clients = 1;
   std::optional<uint64_t> genesis_time;              // --genesis-time: states must carry it
   // --fork-choice-probe-bytes: an upstream whose last fork_choice response
   // was larger is asked for its justified checkpoint first (observe.h); 0: never
@@ -28,6 +25,9 @@ struct PollerOptions {
   // --fork-choice-refresh-rounds: a probed upstream's fork_choice is read
   // again at least this often, in rounds
   uint64_t fork_choice_refresh_rounds = 15;
+  // --min-agreeing-clients: the fewest client implementations the agreeing
+  // upstreams must run between them (agreement.h); 1: any
+  uint64_t min_agreeing_clients = 1;
 };
 
 }  // namespace leanpoint

@@ -183,8 +183,6 @@ struct Snapshot {
   uint64_t rounds_overrun_total = 0;  // rounds that took longer than the poll interval
   uint64_t rounds_without_agreement_total = 0;
   uint64_t local_errors_total = 0;  // requests that failed for want of local resources (FailureKind::local)
-  // Rounds whose majority ran fewer than --min-agreeing-clients implementations (agreement.h).
-  uint64_t rounds_insufficient_client_diversity_total = 0;
   std::string last_error;           // why the last round agreed on nothing; empty when it agreed
 
   Agreement agreement;                           // this round's
@@ -194,6 +192,8 @@ struct Snapshot {
   std::vector<UpstreamStatus> upstreams;         // in config order
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
+  // Rounds whose majority ran fewer than --min-agreeing-clients implementations (agreement.h).
+  uint64_t rounds_insufficient_client_diversity_total = 0;
 };
 
 // The newest checkpoint any round agreed on (the last round's agreement may

@@ -150,6 +150,22 @@ ordered_json verdict_json(const Health& h) {
   return ordered_json{{"ok", h.ok()}, {"failing", failing}};
 }
 
+// /api/upstreams' `consensus`: the Zig leanpoint's fields, then leanpoint's.
+ordered_json consensus_json(const Snapshot& s, size_t responding) {
+  return {{"total_upstreams", s.upstreams.size()},
+          {"responding_upstreams", responding},
+          {"consensus_threshold", 50},
+          {"has_consensus", s.agreement.checkpoint.has_value()},
+          {"votes", s.agreement.votes},
+          {"answered", s.agreement.answered},
+          {"min_agree", s.settings.min_agree},
+          {"min_clients", s.settings.min_clients},
+          {"clients", clients_json(s.agreement)},
+          {"reason", no_agreement_json(s.agreement)},
+          {"finalized", checkpoint(s.agreement.checkpoint)},
+          {"justified", checkpoint(s.justified)}};
+}
+
 }  // namespace
 
 ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthReport& report) {
@@ -236,22 +252,7 @@ ordered_json upstreams_json(const Snapshot& s) {
         {"bytes_by_endpoint", bytes},
     });
   }
-  return {
-      {"upstreams", rows},
-      {"consensus",
-       {{"total_upstreams", s.upstreams.size()},
-        {"responding_upstreams", responding},
-        {"consensus_threshold", 50},
-        {"has_consensus", s.agreement.checkpoint.has_value()},
-        {"votes", s.agreement.votes},
-        {"answered", s.agreement.answered},
-        {"min_agree", s.settings.min_agree},
-        {"min_clients", s.settings.min_clients},
-        {"clients", clients_json(s.agreement)},
-        {"reason", no_agreement_json(s.agreement)},
-        {"finalized", checkpoint(s.agreement.checkpoint)},
-        {"justified", checkpoint(s.justified)}}},
-  };
+  return {{"upstreams", rows}, {"consensus", consensus_json(s, responding)}};
 }
 
 std::optional<ordered_json> finalized_checkpoint_json(const Snapshot& s) {
