@@ -4,8 +4,10 @@
 // reload that changes the implementations), then the binary against
 // lean-devnet-sim: /status, /api/upstreams, /metrics and /healthz.
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "devnet.h"
@@ -263,6 +265,56 @@ TEST_CASE("the binary against lean-devnet-sim: reported in /status, /api/upstrea
   CHECK(s["health"]["failing"] == nlohmann::json::array({"stale"}));
   CHECK(testing::get(port, "/healthz")->body == "stale\n");
 
+  lp.send_signal(SIGTERM);
+  CHECK(lp.wait(Clock::now() + 10s) == 0);
+  sim.send_signal(SIGTERM);
+  CHECK(sim.wait(Clock::now() + 10s) == 0);
+}
+
+TEST_CASE("the binary: a --min-agreeing-clients that can never be met exits 2 naming the implementations") {
+  const auto r = testing::run({testing::leanpoint_bin(), "--upstream", "zeam_0=http://127.0.0.1:1", "--upstream",
+                               "zeam_1=http://127.0.0.1:2", "--upstream", "box=http://127.0.0.1:3",
+                               "--min-agreeing-clients", "3"});
+  CHECK(r.status == 2);
+  CHECK(r.err ==
+        "leanpoint: --min-agreeing-clients 3 can never be met: the upstreams run 2 implementation(s) (unknown, zeam); "
+        "give 1-2, or name each upstream's \"client\"\n");
+  testing::TempDir dir;
+  const auto bad =
+      testing::run({testing::leanpoint_bin(), "--upstreams-config",
+                    dir.write("u.json", R"({"upstreams":[{"name":"a","url":"http://127.0.0.1:1","client":"Zeam"}]})")});
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("upstreams[0] (a): client 'Zeam' refused: a client is 1-32 bytes of lowercase letters") !=
+        std::string::npos);
+}
+
+TEST_CASE("the dashboard in headless Chromium: each upstream's client and head, and why nothing was agreed") {
+  const std::string chromium = "/usr/bin/chromium";
+  REQUIRE_MESSAGE(std::filesystem::exists(chromium), "chromium missing: scripts/setup --test installs it");
+  testing::TempDir dir;
+  testing::Subprocess sim({testing::sim_bin(), "--nodes", "8", "--base-port", "0", "--slot-ms", "60000", "--fault",
+                           "0=fork", "--fault", "1=fork", "--fault", "2=fork", "--fault", "3=fork", "--fault", "4=fork",
+                           "--upstreams-out", dir.path() + "/sim.json"});
+  REQUIRE(sim.wait_for_stdout("ready:", Clock::now() + 10s));
+  const std::string file = dir.write("upstreams.json", quickstart_file(dir.path() + "/sim.json", {}));
+  const uint16_t port = testing::free_port();
+  testing::Subprocess lp({testing::leanpoint_bin(), "--upstreams-config", file, "--bind", "127.0.0.1", "--port",
+                          std::to_string(port), "--poll-ms", "500", "--timeout-ms", "300", "--min-agreeing-clients",
+                          "2"});
+  REQUIRE(lp.wait_for_stderr("ready; waiting for SIGINT or SIGTERM", Clock::now() + 10s));
+  REQUIRE(undiverse(status_when(port, undiverse)));
+  const auto dom = testing::run(
+      {chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+       "--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir=" + dir.path() + "/profile",
+       "--virtual-time-budget=5000", "--dump-dom", "http://127.0.0.1:" + std::to_string(port) + "/"},
+      {}, 60s);
+  REQUIRE(dom.status == 0);
+  CHECK(dom.out.find("insufficient client diversity: the majority runs zeam, below 2 implementations") !=
+        std::string::npos);
+  CHECK(dom.out.find(R"(<td data-label="Client">zeam</td>)") != std::string::npos);
+  CHECK(dom.out.find(R"(<td data-label="Client">ethlambda</td>)") != std::string::npos);
+  const std::regex head(R"re(<td data-label="Head">(\d+)</td>)re");
+  CHECK(std::distance(std::sregex_iterator(dom.out.begin(), dom.out.end(), head), std::sregex_iterator()) == 8);
   lp.send_signal(SIGTERM);
   CHECK(lp.wait(Clock::now() + 10s) == 0);
   sim.send_signal(SIGTERM);

@@ -96,8 +96,7 @@ TEST_CASE("the alert rules: promtool check rules, and their unit tests fire and 
   CAPTURE(check.err);
   CHECK(check.status == 0);
   CHECK(check.out.find("SUCCESS: 8 rules found") != std::string::npos);
-  const auto test =
-      testing::run({kPromtool, "test", "rules", contrib("prometheus/leanpoint.rules.test.yml")}, {}, 60s);
+  const auto test = testing::run({kPromtool, "test", "rules", contrib("prometheus/leanpoint.rules.test.yml")}, {}, 60s);
   CAPTURE(test.out);
   CAPTURE(test.err);
   CHECK(test.status == 0);
