@@ -50,6 +50,11 @@ std::set<std::string> exported_families() {
   testing::Subprocess sim({testing::sim_bin(), "--nodes", "3", "--base-port", "0", "--slot-ms", "60000",
                            "--upstreams-out", dir.path() + "/upstreams.json"});
   REQUIRE(sim.wait_for_stdout("ready:", Clock::now() + 10s));
+  // Named as lean-quickstart names nodes, and one not: clients zeam and ream, and one unknown.
+  auto upstreams = nlohmann::json::parse(read(dir.path() + "/upstreams.json"));
+  const char* const names[] = {"zeam_0", "ream_0", "box"};
+  for (size_t i = 0; i < 3; ++i) upstreams["upstreams"][i]["name"] = names[i];
+  dir.write("upstreams.json", upstreams.dump());
   const uint16_t port = testing::free_port();
   testing::Subprocess lp({testing::leanpoint_bin(), "--upstreams-config", dir.path() + "/upstreams.json", "--bind",
                           "127.0.0.1", "--port", std::to_string(port), "--poll-ms", "500", "--timeout-ms", "300",
@@ -58,6 +63,14 @@ std::set<std::string> exported_families() {
   const auto metrics = testing::get(port, "/metrics");
   REQUIRE(metrics);
   REQUIRE(metrics->status == 200);
+  // With `client` labels (and an upstream without one) and head slots, still promtool-clean.
+  CHECK(metrics->body.find(R"(leanpoint_upstream_up{upstream="zeam_0",client="zeam"} 1)") != std::string::npos);
+  CHECK(metrics->body.find(R"(leanpoint_upstream_up{upstream="box"} 1)") != std::string::npos);
+  const auto lint =
+      testing::run({"/bin/sh", "-c", std::string(kPromtool) + " check metrics < " + dir.write("m.txt", metrics->body)});
+  CAPTURE(lint.out);
+  CAPTURE(lint.err);
+  CHECK(lint.status == 0);
   std::set<std::string> families;
   std::istringstream lines(metrics->body);
   for (std::string line; std::getline(lines, line);)
