@@ -364,3 +364,25 @@ TEST_CASE("validate: --min-agreeing-clients within 1 and the implementations con
   c.poller.min_agreeing_clients = 1;
   CHECK(testing::error_of(leanpoint::validate(c)) == "");
 }
+
+TEST_CASE("reload: the implementations may change, but not below --min-agreeing-clients") {
+  testing::TempDir dir;
+  Config running;
+  running.upstreams_config = dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:1"},
+      {"name":"zeam_1","url":"http://127.0.0.1:2","client":"qlean"}]})");
+  running.upstreams = *leanpoint::load_upstreams_file(running.upstreams_config);
+  running.poller.min_agreeing_clients = 2;
+  REQUIRE(testing::error_of(leanpoint::validate(running)) == "");
+  // zeam_1 now says it runs ream: still two.
+  dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:1"},
+      {"name":"zeam_1","url":"http://127.0.0.1:2","client":"ream"}]})");
+  const auto changed = leanpoint::reload_upstreams(running);
+  REQUIRE(changed);
+  CHECK(changed->at(1).client == "ream");
+  // Without its client both run zeam: refused, the running upstreams stay (service.cpp).
+  dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:1"},
+      {"name":"zeam_1","url":"http://127.0.0.1:2"}]})");
+  CHECK(testing::error_of(leanpoint::reload_upstreams(running)) ==
+        "--min-agreeing-clients 2 can never be met: the upstreams run 1 implementation(s) (zeam); give 1-1, or name "
+        "each upstream's \"client\"");
+}
