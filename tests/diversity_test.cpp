@@ -267,6 +267,13 @@ TEST_CASE("the binary against lean-devnet-sim: reported in /status, /api/upstrea
 
   lp.send_signal(SIGTERM);
   CHECK(lp.wait(Clock::now() + 10s) == 0);
+  // Warned once per episode (two here; one more should finality move meanwhile), not once per round.
+  size_t warnings = 0;
+  for (size_t at = 0; (at = lp.err().find("WARN round ", at)) != std::string::npos; ++at)
+    warnings += lp.err().compare(lp.err().find(": ", at) + 2, 30, "insufficient client diversity:") == 0;
+  CHECK(s["round"]["number"].get<uint64_t>() > 10);
+  CHECK(warnings >= 2);
+  CHECK(warnings <= 4);
   sim.send_signal(SIGTERM);
   CHECK(sim.wait(Clock::now() + 10s) == 0);
 }

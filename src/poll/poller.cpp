@@ -27,7 +27,7 @@ std::string client_list(const std::vector<std::string>& clients) {
 }
 
 std::string no_agreement_reason(const Agreement& a, size_t total, const PollerOptions& o) {
-  if (a.why == NoAgreement::no_answers) return "no upstream answered (" + std::to_string(total) + " configured)";
+  if (a.answered == 0) return "no upstream answered (" + std::to_string(total) + " configured)";
   if (a.why == NoAgreement::insufficient_client_diversity)
     return "insufficient client diversity: the " + std::to_string(a.votes) + " of " + std::to_string(a.answered) +
            " answering upstreams on " + describe(*a.majority) + " run " + std::to_string(a.clients.size()) +
@@ -293,9 +293,11 @@ void Poller::on_agreement(const lean::Checkpoint& agreed, const Agreement& agree
 void Poller::on_undiverse_majority(const Agreement& agreement) {
   ++rounds_without_agreement_;
   ++rounds_undiverse_;
-  // Warn once per checkpoint; the round repeats every interval.
-  const LogLevel level = undiverse_ != agreement.majority ? LogLevel::warn : LogLevel::debug;
+  // Warn once per checkpoint and episode; the round repeats every interval.
+  const bool news = undiverse_ != agreement.majority || undiverse_round_ + 1 != round_;
   undiverse_ = agreement.majority;
+  undiverse_round_ = round_;
+  const LogLevel level = news ? LogLevel::warn : LogLevel::debug;
   log(level, "round ", round_, ": ", no_agreement_reason(agreement, tracked_.size(), options_), "; still serving ",
       anchor_ ? describe(anchor_->checkpoint) : std::string("nothing"));
 }

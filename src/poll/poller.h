@@ -126,8 +126,9 @@ class Poller {
   lean::Checkpoint unverified_;  // the last checkpoint no upstream could anchor, to warn once
   RestoreOutcome restore_ = RestoreOutcome::none;
   std::string restore_detail_;
-  // The last majority of too few implementations, to warn once.
+  // The last majority of too few implementations and its round, to warn once an episode.
   std::optional<lean::Checkpoint> undiverse_;
+  uint64_t undiverse_round_ = 0;
 };
 
 }  // namespace leanpoint
