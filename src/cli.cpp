@@ -55,6 +55,9 @@ void add_polling_flags(CLI::App& app, Config& config, std::vector<std::string>& 
   app.add_option("--min-agree", config.poller.min_agree,
                  "Upstreams that must report the same finalized checkpoint (besides a majority)")
       ->envname("LEANPOINT_MIN_AGREE");
+  app.add_option("--min-agreeing-clients", config.poller.min_agreeing_clients,
+                 "Client implementations the agreeing upstreams must run between them (unknown ones count as one)")
+      ->envname("LEANPOINT_MIN_AGREEING_CLIENTS");
   app.add_option("--genesis-time", config.poller.genesis_time,
                  "Refuse anchors whose state has another genesis time (unix s)")
       ->envname("LEANPOINT_GENESIS_TIME");

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "fd_usage.h"
@@ -34,7 +35,9 @@ Upstream upstream_from_flag(const std::string& value) {
   const size_t eq = value.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError(where + ": expected NAME=URL, e.g. zeam_0=http://127.0.0.1:5052");
-  return upstream_url_or_throw(upstream_name_or_throw(value.substr(0, eq), where), value.substr(eq + 1), where);
+  Upstream up = upstream_url_or_throw(upstream_name_or_throw(value.substr(0, eq), where), value.substr(eq + 1), where);
+  up.client = client_from_name(up.name);
+  return up;
 }
 
 std::vector<Upstream> upstreams_from_json(std::string_view text, const std::string& source) {
@@ -63,11 +66,16 @@ std::vector<Upstream> upstreams_from_json(std::string_view text, const std::stri
     if (!url->is_string()) throw ConfigError(where + ": \"url\" must be a string");
     const auto path = entry.find("path");
     if (path != entry.end() && !path->is_string()) throw ConfigError(where + ": \"path\" must be a string");
+    const auto client = entry.find("client");
+    if (client != entry.end() && !client->is_string()) throw ConfigError(where + ": \"client\" must be a string");
 
     Upstream up = upstream_url_or_throw("", url->get<std::string>(), where);
     if (path != entry.end()) up.path = path->get<std::string>();
     // A nameless entry is named after its address, as the operator would.
     up.name = name != entry.end() ? upstream_name_or_throw(name->get<std::string>(), where) : up.url.substr(7);
+    // The operator's word, else what a lean-quickstart name says.
+    up.client =
+        client != entry.end() ? upstream_client_or_throw(client->get<std::string>(), where) : client_from_name(up.name);
     upstreams.push_back(std::move(up));
   }
   return upstreams;
@@ -92,11 +100,27 @@ std::vector<Upstream> with_host(std::vector<Upstream> upstreams, const std::stri
   const bool v6 = host.find(':') != std::string::npos;
   for (Upstream& up : upstreams) {
     std::string path = std::move(up.path);
+    std::string client = std::move(up.client);
     up = upstream_url_or_throw(up.name, "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(up.port),
                                "--upstream-host");
     up.path = std::move(path);
+    up.client = std::move(client);
   }
   return upstreams;
+}
+
+// A --min-agreeing-clients above the implementations configured could never
+// be met: no agreement, ever. (Upstreams of no known implementation are one.)
+void check_client_diversity(const Config& config) {
+  std::set<std::string> clients;
+  for (const Upstream& up : config.upstreams) clients.insert(up.client);
+  const uint64_t k = config.poller.min_agreeing_clients;
+  if (k >= 1 && k <= clients.size()) return;
+  std::string list;
+  for (const auto& c : clients) list += (list.empty() ? "" : ", ") + (c.empty() ? std::string("unknown") : c);
+  throw ConfigError("--min-agreeing-clients " + std::to_string(k) + " can never be met: the upstreams run " +
+                    std::to_string(clients.size()) + " implementation(s) (" + list + "); give 1-" +
+                    std::to_string(clients.size()) + ", or name each upstream's \"client\"");
 }
 
 void check_upstreams(const Config& config) {
@@ -118,6 +142,7 @@ void check_upstreams(const Config& config) {
     throw ConfigError("--min-agree " + std::to_string(min_agree) + " can never be met by " +
                       std::to_string(config.upstreams.size()) + " upstream(s); give 1-" +
                       std::to_string(config.upstreams.size()));
+  check_client_diversity(config);
 }
 
 void check_durations(const Config& config) {

@@ -48,7 +48,9 @@ Expected<Upstream, ConfigError> parse_upstream_flag(const std::string& value);
 // Parses the text of an upstreams file:
 //   {"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:8081","path":"/v0/health"}]}
 // `path` is accepted and ignored (leanpoint polls the lean API, not a health
-// path). `source` names the file in error messages.
+// path). `client` (optional) names the node's implementation; without it a
+// lean-quickstart name gives it (client_from_name, upstream_url.h).
+// `source` names the file in error messages.
 Expected<std::vector<Upstream>, ConfigError> parse_upstreams_json(std::string_view text, const std::string& source);
 
 // Reads and parses an upstreams file: the JSON above, or lean-quickstart's

@@ -60,6 +60,7 @@ Upstream upstream_of(const YAML::Node& v, const std::string& where) {
   Upstream up = upstream_url_or_throw(
       name, "http://" + (v6 ? "[" + printable(ip) + "]" : printable(ip)) + ":" + printable(port), named);
   up.name = name;
+  up.client = client_from_name(up.name);  // quickstart names each node after its client: zeam_0
   return up;
 }
 

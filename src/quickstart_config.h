@@ -3,7 +3,9 @@
 // http://HOST:PORT where HOST is `enrFields.ip` (default 127.0.0.1) and PORT
 // is `apiPort`, else `httpPort`, else `metricsPort` (old zeam entries serve
 // the lean API on their metrics port). Exactly the mapping the Zig
-// leanpoint's convert-validator-config.py makes, without the script.
+// leanpoint's convert-validator-config.py makes, without the script. Its
+// client is the one the name says (zeam_0 runs zeam: client_from_name,
+// upstream_url.h).
 //
 //   validators:
 //     - name: zeam_0

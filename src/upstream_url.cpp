@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -23,6 +24,28 @@ std::string upstream_name_or_throw(std::string name, const std::string& where) {
     throw ConfigError(where + ": upstream name " + single_quoted(untrusted_text(name, 80)) + " refused: a name is 1-" +
                       std::to_string(kMaxUpstreamNameBytes) + " bytes of valid UTF-8 without control characters");
   return name;
+}
+
+std::string client_from_name(std::string_view name) {
+  const size_t sep = name.rfind('_');
+  if (sep == std::string_view::npos || sep + 1 == name.size()) return "";
+  for (const char c : name.substr(sep + 1))
+    if (c < '0' || c > '9') return "";
+  const std::string_view prefix = name.substr(0, sep);
+  for (const std::string_view known : kKnownClients)
+    if (prefix == known) return std::string(known);
+  return "";
+}
+
+std::string upstream_client_or_throw(std::string client, const std::string& where) {
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  };
+  if (client.empty() || client.size() > kMaxClientBytes || !std::all_of(client.begin(), client.end(), allowed))
+    throw ConfigError(where + ": client " + single_quoted(untrusted_text(client, 80)) + " refused: a client is 1-" +
+                      std::to_string(kMaxClientBytes) +
+                      " bytes of lowercase letters, digits, '-', '_' and '.', e.g. \"zeam\"");
+  return client;
 }
 
 Upstream upstream_url_or_throw(std::string name, const std::string& url, const std::string& where) {

@@ -87,6 +87,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--fork-choice-probe-bytes", "=262144 ", "LEANPOINT_FORK_CHOICE_PROBE_BYTES"},
       {"--fork-choice-refresh-rounds", "=15 ", "LEANPOINT_FORK_CHOICE_REFRESH_ROUNDS"},
       {"--min-agree", "=1 ", "LEANPOINT_MIN_AGREE"},
+      {"--min-agreeing-clients", "=1 ", "LEANPOINT_MIN_AGREEING_CLIENTS"},
       {"--genesis-time", nullptr, "LEANPOINT_GENESIS_TIME"},
       {"--head-timeout-ms", "=10000 ", "LEANPOINT_HEAD_TIMEOUT_MS"},
       {"--stall-timeout-ms", "=10000 ", "LEANPOINT_STALL_TIMEOUT_MS"},

@@ -285,3 +285,104 @@ TEST_CASE("--upstream-host: every upstream at that host, same port") {
   ups = *leanpoint::override_hosts(ups, "::1");
   CHECK(ups[1].url == "http://[::1]:5053");
 }
+
+TEST_CASE("client from a lean-quickstart name: <known client>_<digits>, else not known") {
+  using leanpoint::client_from_name;
+  CHECK(client_from_name("zeam_0") == "zeam");
+  CHECK(client_from_name("ream_1") == "ream");
+  CHECK(client_from_name("ethlambda_12") == "ethlambda");
+  CHECK(client_from_name("leanspec_0") == "leanspec");
+  CHECK(client_from_name("qlean_3") == "qlean");
+  // Anything else says nothing: a guess could fake diversity.
+  for (const char* name : {"zeam", "zeam_", "zeam_a", "zeam_0x", "Zeam_0", "node0_fork", "eu_1", "my_zeam_0x", "zeam-0",
+                           "_0", "127.0.0.1:8082", "zeamx_0"}) {
+    CAPTURE(name);
+    CHECK(client_from_name(name) == "");
+  }
+}
+
+TEST_CASE("upstreams file: `client` names the implementation; else the name gives it") {
+  const auto ups = *parse_upstreams_json(
+      R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:8081"},
+                       {"name":"eu-1","url":"http://127.0.0.1:8082","client":"ream"},
+                       {"name":"zeam_2","url":"http://127.0.0.1:8083","client":"lantern"},
+                       {"name":"box","url":"http://127.0.0.1:8084"},
+                       {"url":"http://127.0.0.1:8085","client":"new-client.v2"}]})",
+      "u.json");
+  REQUIRE(ups.size() == 5);
+  CHECK(ups[0].client == "zeam");
+  CHECK(ups[1].client == "ream");
+  CHECK(ups[2].client == "lantern");  // the operator's word wins over the name
+  CHECK(ups[3].client == "");         // not known
+  CHECK(ups[4].client == "new-client.v2");
+  CHECK(parse_upstream_flag("gean_4=http://10.0.0.2:5052")->client == "gean");
+  CHECK(parse_upstream_flag("box=http://10.0.0.2:5052")->client == "");
+  // --upstream-host keeps it.
+  CHECK(leanpoint::override_hosts(ups, "10.9.9.9")->at(1).client == "ream");
+}
+
+TEST_CASE("upstreams file: a bad `client` is one line naming the entry and the rule") {
+  const auto error = [](const std::string& client) {
+    return testing::error_of(parse_upstreams_json(
+        R"({"upstreams":[{"name":"a","url":"http://127.0.0.1:1","client":)" + client + "}]}", "u.json"));
+  };
+  const std::string rule =
+      " refused: a client is 1-32 bytes of lowercase letters, digits, '-', '_' and '.', e.g. \"zeam\"";
+  CHECK(error(R"("Zeam")") == "u.json: upstreams[0] (a): client 'Zeam'" + rule);
+  CHECK(error(R"("")") == "u.json: upstreams[0] (a): client ''" + rule);
+  CHECK(error(R"("ze am")") == "u.json: upstreams[0] (a): client 'ze am'" + rule);
+  CHECK(error(R"("zeam\n0")") == "u.json: upstreams[0] (a): client 'zeam\\x0a0'" + rule);
+  CHECK(error('"' + std::string(33, 'z') + '"') ==
+        "u.json: upstreams[0] (a): client '" + std::string(33, 'z') + "'" + rule);
+  CHECK(error('"' + std::string(32, 'z') + '"') == "");
+  CHECK(error("7") == "u.json: upstreams[0] (a): \"client\" must be a string");
+  CHECK(error("null") == "u.json: upstreams[0] (a): \"client\" must be a string");
+}
+
+TEST_CASE("validator-config.yaml: each node's client from its name") {
+  const auto ups = *leanpoint::parse_validator_config(kQuickstart, "v.yaml");
+  REQUIRE(ups.size() == 4);
+  CHECK(ups[0].client == "zeam");     // zeam_0
+  CHECK(ups[1].client == "lantern");  // lantern_0
+  CHECK(ups[2].client == "");         // zeam_old: not <client>_<digits>
+  CHECK(ups[3].client == "");         // ream_v6
+}
+
+TEST_CASE("validate: --min-agreeing-clients within 1 and the implementations configured") {
+  Config c;
+  for (const char* name : {"zeam_0", "zeam_1", "ream_0", "box"})
+    c.upstreams.push_back(
+        *parse_upstream_flag(std::string(name) + "=http://127.0.0.1:" + std::to_string(c.upstreams.size() + 1)));
+  c.poller.min_agreeing_clients = 3;  // zeam, ream, and the unknown one
+  CHECK(testing::error_of(leanpoint::validate(c)) == "");
+  c.poller.min_agreeing_clients = 4;
+  CHECK(testing::error_of(leanpoint::validate(c)) ==
+        "--min-agreeing-clients 4 can never be met: the upstreams run 3 implementation(s) (unknown, ream, zeam); give "
+        "1-3, or name each upstream's \"client\"");
+  c.poller.min_agreeing_clients = 0;
+  CHECK(testing::error_of(leanpoint::validate(c)).rfind("--min-agreeing-clients 0 can never be met", 0) == 0);
+  c.poller.min_agreeing_clients = 1;
+  CHECK(testing::error_of(leanpoint::validate(c)) == "");
+}
+
+TEST_CASE("reload: the implementations may change, but not below --min-agreeing-clients") {
+  testing::TempDir dir;
+  Config running;
+  running.upstreams_config = dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:1"},
+      {"name":"zeam_1","url":"http://127.0.0.1:2","client":"qlean"}]})");
+  running.upstreams = *leanpoint::load_upstreams_file(running.upstreams_config);
+  running.poller.min_agreeing_clients = 2;
+  REQUIRE(testing::error_of(leanpoint::validate(running)) == "");
+  // zeam_1 now says it runs ream: still two.
+  dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:1"},
+      {"name":"zeam_1","url":"http://127.0.0.1:2","client":"ream"}]})");
+  const auto changed = leanpoint::reload_upstreams(running);
+  REQUIRE(changed);
+  CHECK(changed->at(1).client == "ream");
+  // Without its client both run zeam: refused, the running upstreams stay (service.cpp).
+  dir.write("u.json", R"({"upstreams":[{"name":"zeam_0","url":"http://127.0.0.1:1"},
+      {"name":"zeam_1","url":"http://127.0.0.1:2"}]})");
+  CHECK(testing::error_of(leanpoint::reload_upstreams(running)) ==
+        "--min-agreeing-clients 2 can never be met: the upstreams run 1 implementation(s) (zeam); give 1-1, or name "
+        "each upstream's \"client\"");
+}

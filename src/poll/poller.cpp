@@ -19,11 +19,23 @@ constexpr size_t kHistoryLength = 32;
 
 int64_t ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
-std::string no_agreement_reason(const Agreement& a, size_t total, uint64_t min_agree) {
+// The implementations behind a majority, for logs and /status's last_error.
+std::string client_list(const std::vector<std::string>& clients) {
+  std::string list;
+  for (const auto& c : clients) list += (list.empty() ? "" : ", ") + (c.empty() ? std::string("unknown") : c);
+  return list;
+}
+
+std::string no_agreement_reason(const Agreement& a, size_t total, const PollerOptions& o) {
   if (a.answered == 0) return "no upstream answered (" + std::to_string(total) + " configured)";
+  if (a.why == NoAgreement::insufficient_client_diversity)
+    return "insufficient client diversity: the " + std::to_string(a.votes) + " of " + std::to_string(a.answered) +
+           " answering upstreams on " + describe(*a.majority) + " run " + std::to_string(a.clients.size()) +
+           " implementation(s) (" + client_list(a.clients) + "), below --min-agreeing-clients " +
+           std::to_string(o.min_agreeing_clients);
   std::string why = "no majority: " + std::to_string(a.votes) + " of " + std::to_string(a.answered) +
                     " answering upstreams on the most reported checkpoint";
-  if (2 * a.votes > a.answered && a.votes < min_agree) why += ", below --min-agree " + std::to_string(min_agree);
+  if (a.why == NoAgreement::below_min_agree) why += ", below --min-agree " + std::to_string(o.min_agree);
   return why;
 }
 
@@ -66,6 +78,7 @@ Poller::Tracked Poller::track(const Upstream& up) {
   t.status.name = up.name;
   t.status.url = up.url;
   t.status.path = up.path;
+  t.status.client = up.client;
   return t;
 }
 
@@ -106,6 +119,7 @@ void Poller::apply_new_upstreams() {
     tracked.push_back(std::move(*same));
     tracked.back().upstream = up;
     tracked.back().status.path = up.path;
+    tracked.back().status.client = up.client;  // a reload may say what it runs
   }
   log(LogLevel::info, "upstreams now: ", next.size(), " (", kept, " kept, ", next.size() - kept, " added, ",
       tracked_.size() - kept, " removed)");
@@ -120,16 +134,19 @@ void Poller::run_round(int cancel_fd) {
   poll_due_upstreams(cancel_fd);
   if (cancelled(cancel_fd)) return;  // stopping: publish nothing half-done
   // The upstreams that answered this round vote.
-  std::vector<lean::Checkpoint> finalized, justified;
+  std::vector<Vote> finalized;
+  std::vector<lean::Checkpoint> justified;
   for (const Tracked& t : tracked_) {
     if (!t.status.polled || !t.status.healthy) continue;
-    finalized.push_back(*t.status.finalized);
+    finalized.push_back({*t.status.finalized, t.status.client});
     if (t.status.justified) justified.push_back(*t.status.justified);
   }
-  const Agreement agreement = agree(finalized, options_.min_agree);
+  const Agreement agreement = agree(finalized, {options_.min_agree, options_.min_agreeing_clients});
   const auto agreed_justified = agree(justified).checkpoint;
   if (agreement.checkpoint) {
     on_agreement(*agreement.checkpoint, agreement, cancel_fd);
+  } else if (agreement.why == NoAgreement::insufficient_client_diversity) {
+    on_undiverse_majority(agreement);
   } else {
     ++rounds_without_agreement_;
     log(LogLevel::debug, "round ", round_, ": no agreement (", agreement.votes, " of ", agreement.answered,
@@ -271,6 +288,20 @@ void Poller::on_agreement(const lean::Checkpoint& agreed, const Agreement& agree
   ensure_anchor(agreed, cancel_fd);
 }
 
+// A majority that runs too few implementations is no agreement: the anchor
+// served stays, and health treats the round as one that disagreed.
+void Poller::on_undiverse_majority(const Agreement& agreement) {
+  ++rounds_without_agreement_;
+  ++rounds_undiverse_;
+  // Warn once per checkpoint and episode; the round repeats every interval.
+  const bool news = undiverse_ != agreement.majority || undiverse_round_ + 1 != round_;
+  undiverse_ = agreement.majority;
+  undiverse_round_ = round_;
+  const LogLevel level = news ? LogLevel::warn : LogLevel::debug;
+  log(level, "round ", round_, ": ", no_agreement_reason(agreement, tracked_.size(), options_), "; still serving ",
+      anchor_ ? describe(anchor_->checkpoint) : std::string("nothing"));
+}
+
 void Poller::settle(const lean::Checkpoint& agreed) {
   Settlement settled = settle_restored(anchor_, agreed);
   restore_ = settled.outcome;
@@ -332,7 +363,9 @@ void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& 
   s->rounds_overrun_total = overruns_;
   s->rounds_without_agreement_total = rounds_without_agreement_;
   s->local_errors_total = local_.total();
-  if (!agreement.checkpoint) s->last_error = no_agreement_reason(agreement, tracked_.size(), options_.min_agree);
+  if (!agreement.checkpoint) s->last_error = no_agreement_reason(agreement, tracked_.size(), options_);
+  s->settings.min_clients = options_.min_agreeing_clients;
+  s->rounds_insufficient_client_diversity_total = rounds_undiverse_;
   s->agreement = agreement;
   s->justified = justified;
   s->agreed_at_ms = agreed_at_ms_;

@@ -95,6 +95,7 @@ class Poller {
   void record_anchor_failure(Tracked& t, const Failure& failure);
   void count_bytes();
   void on_agreement(const lean::Checkpoint& agreed, const Agreement& agreement, int cancel_fd);
+  void on_undiverse_majority(const Agreement& agreement);
   void settle(const lean::Checkpoint& agreed);
   void ensure_anchor(const lean::Checkpoint& checkpoint, int cancel_fd);
   void adopt(const lean::Checkpoint& checkpoint, FetchedAnchor fetched);
@@ -114,6 +115,7 @@ class Poller {
   uint64_t attempts_ = 0;
   uint64_t overruns_ = 0;
   uint64_t rounds_without_agreement_ = 0;
+  uint64_t rounds_undiverse_ = 0;  // majorities of too few implementations (--min-agreeing-clients)
   LocalPressure local_;
 
   // What the upstreams agreed on, and the anchor served.
@@ -124,6 +126,9 @@ class Poller {
   lean::Checkpoint unverified_;  // the last checkpoint no upstream could anchor, to warn once
   RestoreOutcome restore_ = RestoreOutcome::none;
   std::string restore_detail_;
+  // The last majority of too few implementations and its round, to warn once an episode.
+  std::optional<lean::Checkpoint> undiverse_;
+  uint64_t undiverse_round_ = 0;
 };
 
 }  // namespace leanpoint

@@ -25,6 +25,9 @@ struct PollerOptions {
   // --fork-choice-refresh-rounds: a probed upstream's fork_choice is read
   // again at least this often, in rounds
   uint64_t fork_choice_refresh_rounds = 15;
+  // --min-agreeing-clients: the fewest client implementations the agreeing
+  // upstreams must run between them (agreement.h); 1: any
+  uint64_t min_agreeing_clients = 1;
 };
 
 }  // namespace leanpoint

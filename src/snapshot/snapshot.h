@@ -132,6 +132,7 @@ struct UpstreamStatus {
   std::string name;
   std::string url;
   std::string path;      // as configured (not polled)
+  std::string client;    // its implementation (Upstream::client); empty: not known
   bool polled = false;   // attempted this round (false: backing off)
   bool healthy = false;  // the last attempt succeeded
   ObservedVia observed_via = ObservedVia::none;
@@ -171,6 +172,7 @@ struct PollSettings {
   int64_t timeout_ms = 0;
   size_t min_agree = 0;
   int64_t started_ms = 0;  // unix ms the poller was built, before its first round
+  size_t min_clients = 0;  // --min-agreeing-clients
 };
 
 struct Snapshot {
@@ -190,6 +192,8 @@ struct Snapshot {
   std::vector<UpstreamStatus> upstreams;         // in config order
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
+  // Rounds whose majority ran fewer than --min-agreeing-clients implementations (agreement.h).
+  uint64_t rounds_insufficient_client_diversity_total = 0;
 };
 
 // The newest checkpoint any round agreed on (the last round's agreement may
@@ -215,6 +219,9 @@ inline constexpr RoundCounter kRoundCounters[] = {
      "Rounds that took longer than the poll interval."},
     {&Snapshot::local_errors_total, "local_errors_total", "leanpoint_local_errors_total",
      "Upstream requests that failed for want of local resources (descriptors, memory); no upstream blamed."},
+    {&Snapshot::rounds_insufficient_client_diversity_total, "rounds_insufficient_client_diversity_total",
+     "leanpoint_rounds_insufficient_client_diversity_total",
+     "Rounds whose majority ran fewer client implementations than --min-agreeing-clients: no new agreement."},
 };
 
 // The current snapshot. The mutex is held only to copy a pointer: no reader

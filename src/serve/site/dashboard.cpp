@@ -93,7 +93,8 @@ const char kDashboardHtml[] = R"HTML(<!doctype html>
   <section>
     <h2>Upstreams</h2>
     <table>
-      <thead><tr><th>Upstream</th><th>Last result</th><th>Latency</th><th>Finalized</th><th>Backoff</th></tr></thead>
+      <thead><tr><th>Upstream</th><th>Client</th><th>Last result</th><th>Latency</th><th>Head</th><th>Finalized</th>
+        <th>Backoff</th></tr></thead>
       <tbody id="upstreams" data-testid="upstreams"></tbody>
     </table>
   </section>
@@ -151,6 +152,7 @@ function renderUpstreams(ups) {
     const name = cell("Upstream");
     name.append(el("div", u.name), el("div", u.url, "dim mono"));
     tr.append(name);
+    tr.append(cell("Client", u.client || "unknown", u.client ? "" : "dim"));
     let result = "";
     let cls = "";
     if (state === "faulty") { result = u.last_error + (u.http_status ? " " + u.http_status : ""); cls = "bad"; }
@@ -163,6 +165,7 @@ function renderUpstreams(ups) {
     if (u.observed_via && state !== "faulty") res.append(el("div", observedText(u), "dim"));
     tr.append(res);
     tr.append(cell("Latency", u.latency_ms == null ? "–" : u.latency_ms + " ms"));
+    tr.append(cell("Head", u.head_slot == null ? "–" : String(u.head_slot)));
     const fin = cell("Finalized");
     if (u.finalized) fin.append(el("div", String(u.finalized.slot)), el("div", short(u.finalized.root), "dim mono"));
     else fin.textContent = "–";
@@ -171,6 +174,13 @@ function renderUpstreams(ups) {
                    u.backoff_until_ms ? "warn" : "dim"));
     body.append(tr);
   }
+}
+// Why the last round agreed on nothing (/status agreement.reason).
+function noAgreementText(a) {
+  if (a.reason !== "insufficient_client_diversity") return "no majority";
+  const names = a.clients.map((c) => c || "unknown").join(", ");
+  return "insufficient client diversity: the majority runs " + names + ", below " + a.min_clients +
+      " implementations";
 }
 function renderStatus(s) {
   const h = $("health");
@@ -183,7 +193,7 @@ function renderStatus(s) {
   $("agreed-age").textContent =
       c ? "first agreed " + ago(c.first_agreed_ms) + ", confirmed " + ago(s.last_success_ms) : "";
   $("agreed-votes").textContent = "last round: " + s.agreement.votes + " of " + s.agreement.answered +
-      " answering upstreams" + (s.has_consensus ? "" : " — no majority");
+      " answering upstreams" + (s.has_consensus ? "" : " — " + noAgreementText(s.agreement));
   const a = $("anchor");
   if (s.anchor) {
     a.textContent = s.anchor.restored ? "restored from disk" : s.anchor.current ? "verified" : "verified, older";

@@ -42,6 +42,11 @@ enum class HealthReason : uint8_t {
 inline constexpr HealthReason kHealthReasons[] = {HealthReason::no_agreement, HealthReason::stale,
                                                   HealthReason::no_verified_anchor, HealthReason::fd_pressure};
 
+// /livez's rules and /readyz's (leanpoint_live_failing's and
+// leanpoint_ready_failing's labels).
+inline constexpr HealthReason kLivenessReasons[] = {HealthReason::poller_stalled, HealthReason::fd_pressure};
+inline constexpr HealthReason kReadinessReasons[] = {HealthReason::no_anchor, HealthReason::no_block};
+
 // The names, as /healthz, /status and /metrics show them.
 std::string_view to_string(HealthReason reason);
 

@@ -17,19 +17,19 @@ class Writer {
     out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
     return *this;
   }
-  // One sample of the current family; labels as {"k","v",...}.
+  // One sample of the current family; labels as {"k","v",...}. A label
+  // whose value is empty is left out, as Prometheus reads it anyway (an
+  // upstream whose client is not known has no `client` label).
   template <typename T>
   Writer& sample(T value, std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
     out_ << name_;
-    if (labels.size()) {
-      out_ << "{";
-      bool first = true;
-      for (const auto& [k, v] : labels) {
-        out_ << (first ? "" : ",") << k << "=\"" << escape_label_value(v) << "\"";
-        first = false;
-      }
-      out_ << "}";
+    bool first = true;
+    for (const auto& [k, v] : labels) {
+      if (v.empty()) continue;
+      out_ << (first ? "{" : ",") << k << "=\"" << escape_label_value(v) << "\"";
+      first = false;
     }
+    if (!first) out_ << "}";
     out_ << " " << value << "\n";
     return *this;
   }
@@ -74,6 +74,12 @@ void health_families(Writer& w, const HealthReport& report) {
   w.family("leanpoint_health_failing", "gauge", "1 for each /healthz rule failing now.");
   for (const HealthReason reason : kHealthReasons)
     w.sample(health.fails(reason) ? 1 : 0, {{"reason", std::string(to_string(reason))}});
+  w.family("leanpoint_live_failing", "gauge", "1 for each /livez rule failing now.");
+  for (const HealthReason reason : kLivenessReasons)
+    w.sample(report.live.fails(reason) ? 1 : 0, {{"reason", std::string(to_string(reason))}});
+  w.family("leanpoint_ready_failing", "gauge", "1 for each /readyz rule failing now.");
+  for (const HealthReason reason : kReadinessReasons)
+    w.sample(report.ready.fails(reason) ? 1 : 0, {{"reason", std::string(to_string(reason))}});
 }
 
 void anchor_families(Writer& w, const Snapshot& s) {
@@ -84,6 +90,11 @@ void anchor_families(Writer& w, const Snapshot& s) {
       .sample(s.agreement.votes);
   w.family("leanpoint_agreement_answered", "gauge", "Upstreams that answered, last round.")
       .sample(s.agreement.answered);
+  w.family("leanpoint_agreement_clients", "gauge",
+           "Client implementations among the upstreams behind the majority checkpoint, last round (0: no majority).")
+      .sample(s.agreement.clients.size());
+  w.family("leanpoint_min_agreeing_clients", "gauge", "--min-agreeing-clients: implementations an agreement needs.")
+      .sample(s.settings.min_clients);
   w.family("leanpoint_anchor_slot", "gauge", "Slot of the verified anchor served (0: none).")
       .sample(s.anchor ? s.anchor->checkpoint.slot : 0);
   w.family("leanpoint_anchor_current", "gauge",
@@ -115,30 +126,38 @@ void round_families(Writer& w, const Snapshot& s) {
       .sample(seconds(s.round_duration_ms));
 }
 
+// Every per-upstream family carries the upstream's name and its client
+// implementation (no `client` label when it is not known).
 void upstream_families(Writer& w, const Snapshot& s) {
   w.family("leanpoint_upstream_up", "gauge", "1 when the upstream's last attempt succeeded.");
-  for (const auto& u : s.upstreams) w.sample(u.healthy ? 1 : 0, {{"upstream", u.name}});
+  for (const auto& u : s.upstreams) w.sample(u.healthy ? 1 : 0, {{"upstream", u.name}, {"client", u.client}});
   w.family("leanpoint_upstream_agrees", "gauge", "1 when the upstream reported the agreed checkpoint, last round.");
-  for (const auto& u : s.upstreams) w.sample(u.agrees ? 1 : 0, {{"upstream", u.name}});
+  for (const auto& u : s.upstreams) w.sample(u.agrees ? 1 : 0, {{"upstream", u.name}, {"client", u.client}});
   w.family("leanpoint_upstream_backing_off", "gauge", "1 while a failing upstream waits to be retried.");
-  for (const auto& u : s.upstreams) w.sample(u.consecutive_failures > 0 && !u.polled ? 1 : 0, {{"upstream", u.name}});
+  for (const auto& u : s.upstreams)
+    w.sample(u.consecutive_failures > 0 && !u.polled ? 1 : 0, {{"upstream", u.name}, {"client", u.client}});
   w.family("leanpoint_upstream_latency_seconds", "gauge", "Duration of the upstream's last attempt.");
-  for (const auto& u : s.upstreams) w.sample(seconds(u.latency_ms), {{"upstream", u.name}});
+  for (const auto& u : s.upstreams) w.sample(seconds(u.latency_ms), {{"upstream", u.name}, {"client", u.client}});
   w.family("leanpoint_upstream_finalized_slot", "gauge", "Finalized slot the upstream last reported.");
-  for (const auto& u : s.upstreams) w.sample(u.finalized ? u.finalized->slot : 0, {{"upstream", u.name}});
+  for (const auto& u : s.upstreams)
+    w.sample(u.finalized ? u.finalized->slot : 0, {{"upstream", u.name}, {"client", u.client}});
+  w.family("leanpoint_upstream_head_slot", "gauge",
+           "Head slot the upstream last reported (no sample while not known: via its state, or not yet).");
+  for (const auto& u : s.upstreams)
+    if (u.head_slot) w.sample(*u.head_slot, {{"upstream", u.name}, {"client", u.client}});
   w.family("leanpoint_upstream_polls_total", "counter", "Attempts to poll the upstream.");
-  for (const auto& u : s.upstreams) w.sample(u.polls_total, {{"upstream", u.name}});
+  for (const auto& u : s.upstreams) w.sample(u.polls_total, {{"upstream", u.name}, {"client", u.client}});
   w.family("leanpoint_upstream_errors_total", "counter", "Failures by kind, polling or fetching anchors.");
   for (const auto& u : s.upstreams)
     for (const auto& [kind, n] : u.errors_total)
-      w.sample(n, {{"upstream", u.name}, {"kind", std::string(to_string(kind))}});
+      w.sample(n, {{"upstream", u.name}, {"client", u.client}, {"kind", std::string(to_string(kind))}});
   w.family("leanpoint_upstream_bytes_total", "counter",
            "Response bytes (head and body) read from the upstream, by endpoint.");
   for (const auto& u : s.upstreams)
     for (const UpstreamEndpoint e : kUpstreamEndpoints) {
       const auto it = u.bytes_total.find(e);
       w.sample(it == u.bytes_total.end() ? 0 : it->second,
-               {{"upstream", u.name}, {"endpoint", std::string(to_string(e))}});
+               {{"upstream", u.name}, {"client", u.client}, {"endpoint", std::string(to_string(e))}});
     }
 }
 

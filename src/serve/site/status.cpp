@@ -64,6 +64,17 @@ ordered_json pins_json(const PinsView& pins) {
 
 ordered_json text_or_null(const std::string& text) { return text.empty() ? ordered_json(nullptr) : ordered_json(text); }
 
+// The implementations behind the majority; null for those not known.
+ordered_json clients_json(const Agreement& a) {
+  ordered_json clients = ordered_json::array();
+  for (const auto& c : a.clients) clients.push_back(text_or_null(c));
+  return clients;
+}
+
+ordered_json no_agreement_json(const Agreement& a) {
+  return a.why == NoAgreement::none ? ordered_json(nullptr) : ordered_json(to_string(a.why));
+}
+
 // The data directory's counters are kDataDirCounters, as /metrics renders them.
 ordered_json data_dir_json(const Snapshot& s) {
   if (!s.data_dir) return nullptr;
@@ -139,6 +150,22 @@ ordered_json verdict_json(const Health& h) {
   return ordered_json{{"ok", h.ok()}, {"failing", failing}};
 }
 
+// /api/upstreams' `consensus`: the Zig leanpoint's fields, then leanpoint's.
+ordered_json consensus_json(const Snapshot& s, size_t responding) {
+  return {{"total_upstreams", s.upstreams.size()},
+          {"responding_upstreams", responding},
+          {"consensus_threshold", 50},
+          {"has_consensus", s.agreement.checkpoint.has_value()},
+          {"votes", s.agreement.votes},
+          {"answered", s.agreement.answered},
+          {"min_agree", s.settings.min_agree},
+          {"min_clients", s.settings.min_clients},
+          {"clients", clients_json(s.agreement)},
+          {"reason", no_agreement_json(s.agreement)},
+          {"finalized", checkpoint(s.agreement.checkpoint)},
+          {"justified", checkpoint(s.justified)}};
+}
+
 }  // namespace
 
 ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthReport& report) {
@@ -163,7 +190,10 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
        {{"checkpoint", checkpoint(s.agreement.checkpoint)},
         {"votes", s.agreement.votes},
         {"answered", s.agreement.answered},
-        {"min_agree", s.settings.min_agree}}},
+        {"min_agree", s.settings.min_agree},
+        {"min_clients", s.settings.min_clients},
+        {"clients", clients_json(s.agreement)},
+        {"reason", no_agreement_json(s.agreement)}}},
       {"anchor", anchor_json(s, agreed)},
       {"pins", pins_json(p.pins)},
       {"data_dir", data_dir_json(s)},
@@ -198,6 +228,7 @@ ordered_json upstreams_json(const Snapshot& s) {
         {"last_finalized_slot", u.finalized ? ordered_json(u.finalized->slot) : ordered_json(nullptr)},
         {"head_slot", or_null(u.head_slot)},
         // leanpoint's.
+        {"client", text_or_null(u.client)},
         {"finalized", checkpoint(u.finalized)},
         {"justified", checkpoint(u.justified)},
         {"head_root", u.head ? ordered_json(to_hex(*u.head)) : ordered_json(nullptr)},
@@ -221,19 +252,7 @@ ordered_json upstreams_json(const Snapshot& s) {
         {"bytes_by_endpoint", bytes},
     });
   }
-  return {
-      {"upstreams", rows},
-      {"consensus",
-       {{"total_upstreams", s.upstreams.size()},
-        {"responding_upstreams", responding},
-        {"consensus_threshold", 50},
-        {"has_consensus", s.agreement.checkpoint.has_value()},
-        {"votes", s.agreement.votes},
-        {"answered", s.agreement.answered},
-        {"min_agree", s.settings.min_agree},
-        {"finalized", checkpoint(s.agreement.checkpoint)},
-        {"justified", checkpoint(s.justified)}}},
-  };
+  return {{"upstreams", rows}, {"consensus", consensus_json(s, responding)}};
 }
 
 std::optional<ordered_json> finalized_checkpoint_json(const Snapshot& s) {
