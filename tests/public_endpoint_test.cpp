@@ -120,8 +120,9 @@ std::vector<std::string> curl_lines(const testing::TestCa& ca, uint16_t front, c
   return lines;
 }
 
-// One address floods the artifacts (in every spelling, on `threads`
-// connections at a time) until `until_done` is set; counted by status.
+// One address floods the artifacts (in every spelling, on 4 connections at
+// a time) until `done` is set, for 30 s at most; counted by
+// status.
 struct Flood {
   std::atomic<int> ok{0}, limited{0}, other{0}, retry_after_wrong{0};
   std::promise<void> first_limited;
@@ -130,10 +131,11 @@ struct Flood {
   void run(const testing::TlsClient& tls, uint16_t front, const std::string& source, const std::atomic<bool>& done) {
     std::vector<std::future<void>> threads;
     std::atomic<int> sent{0};
+    const auto until = Clock::now() + 30s;
     for (int t = 0; t < 4; ++t)
       threads.push_back(std::async(std::launch::async, [&] {
-        for (int i; !done && (i = sent++) < 400;) {
-          const Reply r = tls.fetch(front, source, kSpellings[static_cast<size_t>(i) % kSpellings.size()]);
+        while (!done && Clock::now() < until) {
+          const Reply r = tls.fetch(front, source, kSpellings[static_cast<size_t>(sent++) % kSpellings.size()]);
           if (r.status == 200) ++ok;
           if (r.status != 200 && r.status != 429) ++other;
           if (r.status != 429) continue;
