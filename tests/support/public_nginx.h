@@ -52,9 +52,13 @@ inline std::vector<std::string> public_nginx(const TempDir& dir, const TestCa& c
   const std::string prefix = dir.path() + "/nginx-public";
   std::filesystem::create_directories(prefix + "/logs");
   dir.write("nginx-public/public.conf", conf);
+  // Inside http {}, what Debian's stock nginx.conf sets there (its older
+  // TLS versions and gzip included), since the file is dropped beside it.
   dir.write("nginx-public/nginx.conf",
             "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " + prefix +
                 "/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n"
+                "  sendfile on;\n  tcp_nopush on;\n  default_type application/octet-stream;\n"
+                "  ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n  ssl_prefer_server_ciphers on;\n  gzip on;\n"
                 "  access_log off;\n  client_body_temp_path " +
                 prefix + "/body;\n  proxy_temp_path " + prefix + "/proxy;\n  include " + prefix + "/public.conf;\n}\n");
   return {kNginx, "-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"};
