@@ -10,7 +10,9 @@
 // spoken; one address flooding the artifacts gets 429 with Retry-After while
 // another is served; the api routes are limited too; /metrics answers only
 // 127.0.0.1. With scripted replicas: downloads held open count against their
-// own address only, and X-Forwarded-For is nginx's, never the client's.
+// own address only, X-Forwarded-For is nginx's, never the client's, artifacts
+// are not buffered, a replica's 503 reaches its client (never retried on the
+// other replica) and a replica that refuses connections is skipped.
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -283,6 +285,10 @@ TEST_CASE("public endpoint recipe: HTTPS pairs match, HTTP/2, per-address limits
     CHECK(tls.fetch(front, "127.0.0.2", "/metrics?x").status == 403);
     CHECK(tls.fetch(front, "127.0.0.2", "/status").status == 200);
     CHECK(tls.fetch(front, "127.0.0.2", "/healthz").status == 200);
+    for (const char* path : {"/", "/api/upstreams", "/lean/v0/fork_choice", "/lean/v0/checkpoints/finalized"}) {
+      CAPTURE(path);
+      CHECK(tls.fetch(front, "127.0.0.2", path).status == 200);
+    }
   }
 
   nginx.send_signal(SIGQUIT);
@@ -362,6 +368,52 @@ TEST_CASE("public endpoint recipe: held downloads count against their own addres
   for (int i = 0; i < 8 && status != 200; ++i, std::this_thread::sleep_for(250ms))
     status = tls.fetch(front, hog, kBlock).status;
   CHECK(status == 200);
+
+  nginx.send_signal(SIGQUIT);
+  CHECK(nginx.wait(Clock::now() + 10s) == 0);
+}
+
+TEST_CASE(
+    "public endpoint recipe: a replica's 503 reaches its client and never marks it down; a refusing one is "
+    "skipped") {
+  // As tests/nginx_replicas_test.cpp checks the replicas recipe: "one" has a
+  // state but answers 503 for its block (its client's pinned anchor has none
+  // yet); "two" would serve a block, which would not match one's state.
+  if (!have_tools()) return;
+  const auto replica = [](const std::string& name, int block_status) {
+    return [name, block_status](const std::string& target, const std::string&) {
+      if (target == kBlock && block_status != 200) return sim::respond(block_status, "text/plain", "no block yet\n");
+      if (target == kBlock) return sim::respond(200, "application/octet-stream", "block-of-" + name);
+      if (target == kState) return sim::respond(200, "application/octet-stream", "state-of-" + name);
+      return sim::respond(200, "text/plain", "ok");
+    };
+  };
+  testing::TempDir dir;
+  const testing::TestCa ca = testing::make_test_ca(dir);
+  auto one = std::make_unique<sim::ScriptedServer>(replica("one", 503));
+  sim::ScriptedServer two(replica("two", 200));
+  const uint16_t front = testing::free_port();
+  testing::Subprocess nginx(testing::public_nginx(dir, ca, front, one->port(), two.port()));
+  const testing::TlsClient tls(ca.ca);
+  REQUIRE(await_front(tls, front, "/healthz") == 200);
+
+  std::string client;
+  for (int i = 1; i <= 64 && client.empty(); ++i)
+    if (tls.fetch(front, "127.0.24." + std::to_string(i), kState).body == "state-of-one")
+      client = "127.0.24." + std::to_string(i);
+  REQUIRE_MESSAGE(!client.empty(), "no client address among 64 hashed to replica one");
+  // More 503s than max_fails, each one's own.
+  for (int i = 0; i < 10; ++i) {
+    CAPTURE(i);
+    const Reply block = tls.fetch(front, client, kBlock);
+    CHECK(block.status == 503);
+    CHECK(block.body == "no block yet\n");
+  }
+  CHECK(tls.fetch(front, client, kState).body == "state-of-one");  // not marked down
+  // Refused connections: nothing reached the client, so the other replica answers.
+  one.reset();
+  CHECK(tls.fetch(front, client, kState).body == "state-of-two");
+  CHECK(tls.fetch(front, client, kBlock).body == "block-of-two");
 
   nginx.send_signal(SIGQUIT);
   CHECK(nginx.wait(Clock::now() + 10s) == 0);
