@@ -345,3 +345,22 @@ TEST_CASE("the lock: a start waits for a stopping process to release it; without
     CHECK(std::chrono::steady_clock::now() - start >= 200ms);
   }
 }
+
+TEST_CASE("a journal that is not one, or a symlink, restores nothing and is replaced by a fresh one") {
+  testing::TempDir tmp;
+  const std::string path = tmp.path() + "/data";
+  auto dir = open_dir(path);
+  SUBCASE("foreign bytes") { std::ofstream(path + "/pins.journal") << "not a journal"; }
+  SUBCASE("a symlink, not followed") {
+    std::ofstream(tmp.path() + "/elsewhere") << leanpoint::kPinJournalMagic;
+    fs::create_symlink(tmp.path() + "/elsewhere", path + "/pins.journal");
+  }
+  PinStore store(*dir, 64 << 20, std::nullopt, nullptr, kNow);
+  CHECK(store.take_restored().empty());
+  store.stop();
+  CHECK_FALSE(fs::is_symlink(path + "/pins.journal"));
+  std::ifstream in(path + "/pins.journal", std::ios::binary);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == leanpoint::kPinJournalMagic);
+  if (fs::exists(tmp.path() + "/elsewhere"))
+    CHECK(fs::file_size(tmp.path() + "/elsewhere") == leanpoint::kPinJournalMagic.size());
+}

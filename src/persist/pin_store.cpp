@@ -40,6 +40,8 @@ void PinStore::restore(uint64_t max_state_bytes, std::optional<uint64_t> genesis
                        const std::shared_ptr<const VerifiedAnchor>& stored, int64_t now_ms) {
   PinLiveSet read;
   const std::string path = dir_.file(kJournal);
+  struct stat st {};
+  const bool none = ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;  // a first start: nothing to say
   if (auto bytes = read_whole_file(path, kPinJournalMaxBytes, "a pin journal may hold"); bytes) {
     const auto parsed =
         parse_pin_journal(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
@@ -51,7 +53,7 @@ void PinStore::restore(uint64_t max_state_bytes, std::optional<uint64_t> genesis
         log(LogLevel::info, "--data-dir: the last ", parsed->ignored_bytes, " bytes of ", path,
             " do not check (a record a kill cut short); ignored");
     }
-  } else if (bytes.error().kind != PersistErrorKind::io || errno != ENOENT) {
+  } else if (!none) {
     log(LogLevel::warn, "--data-dir: ", bytes.error().text(), "; no pins restored");
   }
   read.prune(now_ms);
