@@ -171,3 +171,33 @@ TEST_CASE("the lock handed over: a start while the old process still runs waits 
     check_pair(first, testing::fetch(port, client, kBlock));
   }
 }
+
+TEST_CASE("kill -9 the moment 30 clients have their first halves: every one gets the matching second half after") {
+  testing::TempDir tmp;
+  const std::string data = tmp.path() + "/data";
+  Sim sim(tmp);
+  const uint16_t port = testing::free_port();
+  const int kClients = 30;
+  std::vector<testing::Reply> first(kClients);
+  auto source = [](int i) { return "127.0.2." + std::to_string(i + 1); };
+  auto state_first = [](int i) { return i % 2 == 0; };
+  {
+    testing::Subprocess old(argv(sim.upstreams, port, data));
+    REQUIRE(ready(port, 15s));
+    std::vector<std::thread> fetches;
+    for (int i = 0; i < kClients; ++i)
+      fetches.emplace_back([&, i] { first[i] = testing::fetch(port, source(i), state_first(i) ? kState : kBlock); });
+    for (auto& f : fetches) f.join();
+    old.send_signal(SIGKILL);  // no grace: the records were written as the responses started
+    CHECK(old.wait(Clock::now() + 10s) == 128 + SIGKILL);
+  }
+  testing::Subprocess next(argv(sim.upstreams, port, data));
+  REQUIRE(ready(port, 15s));
+  uint64_t newest = 0;
+  for (const auto& r : first) newest = std::max(newest, slot_of(r));
+  REQUIRE(moved_past(port, newest, 15s));
+  for (int i = 0; i < kClients; ++i) {
+    CAPTURE(i);
+    check_pair(first[i], testing::fetch(port, source(i), state_first(i) ? kBlock : kState));
+  }
+}
