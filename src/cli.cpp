@@ -126,6 +126,9 @@ void add_process_flags(CLI::App& app, Config& config) {
   app.add_option("--data-dir", config.data_dir,
                  "Directory keeping the newest verified anchor across restarts (created if missing; empty: none)")
       ->envname("LEANPOINT_DATA_DIR");
+  app.add_option("--data-dir-wait-ms", config.data_dir_wait_ms,
+                 "Wait this long for --data-dir's lock while the leanpoint this one replaces stops (0: do not wait)")
+      ->envname("LEANPOINT_DATA_DIR_WAIT_MS");
   app.add_option_function<std::string>(
          "--log-level", [&config](const std::string& name) { config.log_level = *parse_log_level(name); },
          "Log verbosity")

@@ -166,6 +166,9 @@ void check_durations(const Config& config) {
     throw ConfigError("--pin-window-ms: " + std::to_string(pin_window) + " is outside 0-" +
                       std::to_string(kMaxPinWindowMs) +
                       " (a client's anchor may lag the agreement by about that much)");
+  if (config.data_dir_wait_ms < 0 || config.data_dir_wait_ms > kMaxDataDirWaitMs)
+    throw ConfigError("--data-dir-wait-ms: " + std::to_string(config.data_dir_wait_ms) + " is outside 0-" +
+                      std::to_string(kMaxDataDirWaitMs));
 }
 
 void check_sizes(const Config& config) {

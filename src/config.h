@@ -33,6 +33,9 @@ struct Config {
   ServerOptions server;
   SiteOptions site;
   std::string data_dir;  // empty: anchors are not persisted
+  // How long a starting leanpoint waits for --data-dir's lock while the one
+  // it replaces stops (data_dir.h): its drain and a margin.
+  int64_t data_dir_wait_ms = 15000;
   LogLevel log_level = LogLevel::info;
 };
 
@@ -41,6 +44,7 @@ constexpr uint64_t kMinStateBytes = 1 << 20;  // --max-state-bytes
 constexpr uint64_t kMinJsonBytes = 64 << 10;  // --max-json-bytes: a fork_choice of some 300 blocks
 constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-workers
 constexpr int64_t kMaxPinWindowMs = 3'600'000;
+constexpr int64_t kMaxDataDirWaitMs = 600'000;  // --data-dir-wait-ms
 
 // Parses one --upstream value, "NAME=URL".
 Expected<Upstream, ConfigError> parse_upstream_flag(const std::string& value);

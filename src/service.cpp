@@ -10,11 +10,13 @@
 #include <thread>
 
 #include "data_dir.h"
+#include "deadline.h"
 #include "exit_codes.h"
 #include "fd.h"
 #include "fd_usage.h"
 #include "http_server.h"
 #include "log.h"
+#include "pin_store.h"
 #include "poller.h"
 #include "routes.h"
 #include "snapshot.h"
@@ -69,13 +71,29 @@ void log_start(const Config& config) {
 struct Persistence {
   std::unique_ptr<DataDir> dir;
   std::unique_ptr<AnchorWriter> writer;
+  std::unique_ptr<PinStore> pins;  // the pair rule's table on disk (pin_store.h)
   PersistHooks hooks;
+
+  // For the site's Pins: the journal hook and what the last process left.
+  PinPersistence pin_persistence() const {
+    if (!pins) return {};
+    return PinPersistence{pins->journal(), pins->take_restored()};
+  }
+  // Once nothing is served any more: the last records written, then the
+  // lock released for the leanpoint that replaces this one (data_dir.h).
+  void close() {
+    if (!dir) return;
+    pins->stop();
+    writer->stop();
+    dir->release();
+    log(LogLevel::info, "--data-dir: written and released");
+  }
 };
 
 Expected<Persistence, PersistError> open_persistence(const Config& config) {
   Persistence p;
   if (config.data_dir.empty()) return p;
-  auto opened = DataDir::open(config.data_dir);
+  auto opened = DataDir::open(config.data_dir, config.data_dir_wait_ms);
   if (!opened) return Unexpected(opened.error());
   p.dir = std::move(*opened);
   auto restored = p.dir->restore(config.poller.max_state_bytes, config.poller.genesis_time);
@@ -83,11 +101,17 @@ Expected<Persistence, PersistError> open_persistence(const Config& config) {
     p.hooks.restored = std::move(restored.anchor->anchor);
     p.hooks.restored_summary = restored.anchor->summary;
   }
+  p.pins = std::make_unique<PinStore>(*p.dir, config.poller.max_state_bytes, config.poller.genesis_time,
+                                      p.hooks.restored, unix_ms());
   p.writer = std::make_unique<AnchorWriter>(*p.dir, std::move(restored.status));
   p.hooks.on_anchor = [w = p.writer.get()](std::shared_ptr<const VerifiedAnchor> a) {
     a ? w->save(std::move(a)) : w->drop();
   };
-  p.hooks.data_dir_status = [w = p.writer.get()] { return w->status(); };
+  p.hooks.data_dir_status = [w = p.writer.get(), pins = p.pins.get()] {
+    DataDirStatus status = w->status();
+    pins->add_to(status);
+    return status;
+  };
   return p;
 }
 
@@ -149,7 +173,7 @@ int run_service(const Config& config) {
   // restored anchor, at once.
   Poller poller(config.poller, config.upstreams, store, persistence->hooks);
   HttpServer server(config.server, stats);
-  server.set_routes(leanpoint_routes(store, server, stats, config.site));
+  server.set_routes(leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence()));
   // A leanpoint that serves nothing must not look alive: it exits non-zero.
   server.on_listener_stopped([](const SysError&) { on_listener_stopped(); });
   // Readable once notified: every wait in the poller watches it, so a stop
@@ -179,6 +203,7 @@ int run_service(const Config& config) {
   stop->notify();
   server.stop();
   poller_thread.join();
+  persistence->close();
   log(LogLevel::info, "stopped");
   return why == StopReason::signal ? kExitOk : kExitFailure;
 }

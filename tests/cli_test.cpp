@@ -102,6 +102,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--zig-metrics", nullptr, "LEANPOINT_ZIG_METRICS"},
       {"--static-dir", nullptr, "LEANPOINT_STATIC_DIR"},
       {"--data-dir", nullptr, "LEANPOINT_DATA_DIR"},
+      {"--data-dir-wait-ms", "=15000 ", "LEANPOINT_DATA_DIR_WAIT_MS"},
       {"--log-level", "=info ", "LEANPOINT_LOG_LEVEL"},
       {"--version", nullptr, nullptr},
       {"-h,--help", nullptr, nullptr},
@@ -119,7 +120,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
 
 // --- bad input: one line, exit status 2 -----------------------------------
 
-TEST_CASE("a second leanpoint on the same --data-dir exits 2, naming the directory") {
+TEST_CASE("a second leanpoint on the same --data-dir exits 2 after --data-dir-wait-ms, naming the directory") {
   testing::TempDir dir;
   const std::string data = dir.path() + "/data";
   const std::vector<std::string> first_argv =
@@ -127,9 +128,11 @@ TEST_CASE("a second leanpoint on the same --data-dir exits 2, naming the directo
             "--data-dir", data});
   testing::Subprocess first(first_argv);
   REQUIRE(first.wait_for_stderr("ready", Clock::now() + std::chrono::seconds(10)));
-  const auto second = run(args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port",
-                                std::to_string(testing::free_port()), "--data-dir", data}));
+  const auto second =
+      run(args({"--upstream", "a=http://127.0.0.1:1", "--bind", "127.0.0.1", "--port",
+                std::to_string(testing::free_port()), "--data-dir", data, "--data-dir-wait-ms", "300"}));
   CHECK(second.status == 2);
+  CHECK(second.err.find("waiting up to 300 ms") != std::string::npos);
   CHECK(second.err.find("--data-dir " + data + " is in use by another leanpoint") != std::string::npos);
   first.send_signal(SIGTERM);
   CHECK(first.wait(Clock::now() + std::chrono::seconds(5)) == 0);

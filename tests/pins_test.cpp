@@ -2,6 +2,9 @@
 // behind trusted proxies; cidr.h: ranges and client keys.
 #include "pins.h"
 
+#include <map>
+#include <optional>
+
 #include "cidr.h"
 #include "client_address.h"
 #include "testing.h"
@@ -25,8 +28,12 @@ Anchor anchor(uint64_t slot, bool block = true) {
 
 // Pins on a clock the test moves; each snapshot one round newer unless told.
 struct Table {
-  explicit Table(std::chrono::milliseconds window, size_t max = Pins::kMaxClients)
-      : pins(window, max, [this] { return now; }) {}
+  explicit Table(std::chrono::milliseconds window, size_t max = Pins::kMaxClients,
+                 leanpoint::PinJournal journal = nullptr, std::vector<leanpoint::PinEvent> restored = {},
+                 int64_t start = 0)
+      : now(start),
+        pins(
+            window, max, [this] { return now; }, std::move(journal), std::move(restored)) {}
 
   // A HEAD (no body): the anchor that client would get.
   Anchor head(const std::string& client, const Anchor& newest, int64_t at) {
@@ -299,4 +306,123 @@ TEST_CASE("a client fetching pair after pair: the pair begun before the window e
   CHECK(t.fetch("x", Artifact::state, b, 950) == a);   // a third pair begins before the window ends...
   CHECK(t.fetch("x", Artifact::block, b, 1100) == a);  // ...and ends after it: the same anchor
   CHECK(t.head("x", b, 1101) == b);                    // complete: the pin is over
+}
+
+// --- the table outlives the process (pin_journal.h) -------------------------
+
+namespace {
+
+// A Pins that records its events, and one built from what it left, as the
+// next process would be (the PinStore in between is pin_journal_test's).
+struct Journaled {
+  explicit Journaled(std::chrono::milliseconds w) : window(w) {}
+
+  leanpoint::PinJournal journal() {
+    return [this](leanpoint::PinEvent e) { events.push_back(std::move(e)); };
+  }
+  // The live events, folded as PinStore folds them: the newest per client.
+  std::vector<leanpoint::PinEvent> left(int64_t at) const {
+    std::vector<leanpoint::PinEvent> out;
+    std::map<std::string, leanpoint::PinEvent> pins;
+    std::optional<leanpoint::PinEvent> current;
+    for (const auto& e : events) {
+      if (e.kind == leanpoint::PinEventKind::clear) pins.clear(), current.reset();
+      if (e.kind == leanpoint::PinEventKind::current) current = e;
+      if (e.kind == leanpoint::PinEventKind::pin) pins.insert_or_assign(e.client, e);
+    }
+    if (current) out.push_back(*current);
+    for (const auto& [client, e] : pins)
+      if (e.expires_ms > at) out.push_back(e);
+    return out;
+  }
+  // The next process, started at `at`.
+  std::unique_ptr<Table> restart(int64_t at) {
+    auto t = std::make_unique<Table>(window, Pins::kMaxClients, nullptr, left(at), at);
+    return t;
+  }
+
+  std::chrono::milliseconds window;
+  std::vector<leanpoint::PinEvent> events;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "events: a new pin, each GET, and each change of current are recorded before the answer; a HEAD of a pin is not") {
+  Journaled j(8000ms);
+  Table t(8000ms, Pins::kMaxClients, j.journal());
+  const auto a = anchor(10), b = anchor(14);
+  t.head("x", a, 0);
+  REQUIRE(j.events.size() == 2);
+  CHECK(j.events[0].kind == leanpoint::PinEventKind::current);
+  CHECK(j.events[0].anchor == a);
+  CHECK(j.events[1].kind == leanpoint::PinEventKind::pin);
+  CHECK(j.events[1].client == "x");
+  CHECK(j.events[1].expires_ms == 8000);  // nothing sent: a window
+  t.head("x", a, 10);
+  CHECK(j.events.size() == 2);  // nothing changed
+  const auto lease = t.get("x", Artifact::state, a, 20).lease;
+  REQUIRE(j.events.size() == 3);  // recorded while the transfer is still to start
+  CHECK(j.events[2].states_sent == 1);
+  CHECK(j.events[2].expires_ms == 4 * 8000);  // in flight: the cap
+  t.head("y", b, 2000);                       // current moves to b
+  REQUIRE(j.events.size() == 5);
+  CHECK(j.events[3].kind == leanpoint::PinEventKind::current);
+  CHECK(j.events[3].checkpoint == b->checkpoint);
+  CHECK(j.events[3].at_ms == 2000);
+}
+
+TEST_CASE("restored: a client half-served by the old process gets the other half of the same anchor from the new") {
+  Journaled j(8000ms);
+  const auto a = anchor(10), b = anchor(14), c = anchor(18);
+  {
+    Table old(8000ms, Pins::kMaxClients, j.journal());
+    CHECK(old.fetch("x", Artifact::state, a, 0) == a);
+    CHECK(old.fetch("z", Artifact::block, a, 0) == a);
+    CHECK(old.head("y", b, 1500) == b);  // current moved to b
+  }
+  // Finality moved on while the process restarted: the snapshot holds c.
+  auto next = j.restart(2000);
+  CHECK(next->fetch("x", Artifact::block, c, 2000) == a);  // the other half, same checkpoint
+  CHECK(next->fetch("z", Artifact::state, c, 2000) == a);  // either order
+  CHECK(next->head("y", c, 2000) == b);                    // a pin of no transfer yet: kept too
+  CHECK(next->head("new", c, 2000) == b);                  // current restored, held since 1500: b for now
+  CHECK(next->head("new2", c, 1500 + 1000) == c);          // ...until the hold (window/8) is over
+}
+
+TEST_CASE("restored: expired pins are not restored; a half-served one lives a window past the restart") {
+  Journaled j(8000ms);
+  const auto a = anchor(10), b = anchor(14);
+  {
+    Table old(8000ms, Pins::kMaxClients, j.journal());
+    old.fetch("half", Artifact::state, a, 0);  // half-served
+    old.head("seen", a, 0);                    // nothing sent: a window
+  }
+  auto next = j.restart(9000);  // past the window: "seen" is over, "half" is not (in flight when recorded)
+  next->now = 9000;
+  CHECK(next->pins.view().clients == 1);
+  CHECK(next->head("seen", b, 9000) == b);
+  CHECK(next->head("half", b, 9000) == a);
+  CHECK(next->head("half", b, 9000 + 7999) == a);  // the old transfer ended at the restart, at the latest
+  CHECK(next->head("half", b, 9000 + 8000) == b);  // a window after it: over
+}
+
+TEST_CASE("restored: a clear (the anchor withdrawn) forgets what came before; an event without its anchor is skipped") {
+  Journaled j(8000ms);
+  const auto a = anchor(10), b = anchor(14);
+  {
+    Table old(8000ms, Pins::kMaxClients, j.journal());
+    old.fetch("x", Artifact::state, a, 0);
+    old.head("x", nullptr, 10);  // no anchor: every pin dropped
+    old.fetch("y", Artifact::state, b, 20);
+  }
+  auto left = j.left(30);
+  REQUIRE(left.size() == 2);  // current b, and y
+  left.push_back(left.back());
+  left.back().client = "w";
+  left.back().anchor = nullptr;  // its anchor could not be read back
+  Table next(8000ms, Pins::kMaxClients, nullptr, std::move(left), 30);
+  next.now = 30;
+  CHECK(next.pins.view().clients == 1);
+  CHECK(next.head("x", b, 30) == b);
 }

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "deadline.h"
+#include "hex.h"
 #include "log.h"
+#include "persist_io.h"
 
 namespace leanpoint {
 namespace {
@@ -21,50 +23,9 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kRefusedPrefix = "anchor.refused-";
 
-// Writes all of `size` bytes to `fd`, the file at `path`.
-Expected<void, PersistError> write_all(int fd, const void* data, size_t size, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return Unexpected(last_io_error("write " + path));
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return {};
-}
-
 // The whole file, if it is a regular file no larger than `max_bytes`.
 Expected<std::vector<uint8_t>, PersistError> read_file(const std::string& path, uint64_t max_bytes) {
-  // O_NONBLOCK: a FIFO put there would otherwise hold the start until
-  // someone writes to it; it is refused below as not a regular file.
-  // O_NOFOLLOW: leanpoint only ever renames a regular file to `anchor`; a
-  // symlink there was planted, and what it points at is not read.
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid() && errno == ELOOP)
-    return Unexpected(PersistError{PersistErrorKind::foreign, path + " is a symbolic link; it is not followed"});
-  if (!fd.valid()) return Unexpected(last_io_error("open " + path));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Unexpected(last_io_error("stat " + path));
-  if (!S_ISREG(st.st_mode)) return Unexpected(PersistError{PersistErrorKind::foreign, path + " is not a regular file"});
-  if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return Unexpected(PersistError{PersistErrorKind::too_large, path + " holds " + std::to_string(st.st_size) +
-                                                                    " bytes, more than a state and " +
-                                                                    "a block of --max-state-bytes each"});
-  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Unexpected(last_io_error("read " + path));
-    if (n == 0) break;  // shorter than fstat said: parsing calls it truncated
-    done += static_cast<size_t>(n);
-  }
-  bytes.resize(done);
-  return bytes;
+  return read_whole_file(path, max_bytes, "a state and a block of --max-state-bytes each");
 }
 
 // Creates `path` if needed and opens it, for the lock and the fsyncs.
@@ -97,8 +58,9 @@ Expected<std::vector<std::string>, PersistError> refused_files(const std::string
 // one, never what a symlink planted as anchor.tmp points at. A leftover from
 // a kill -9 is removed first; only this process writes in the locked
 // directory, so nothing recreates it in between.
-Expected<void, PersistError> write_temp(const std::string& tmp, const std::string& header,
-                                        const VerifiedAnchor& anchor) {
+// Without `durable` there is no fsync: the file survives a kill, not a power loss.
+Expected<void, PersistError> write_temp(const std::string& tmp, const std::string& header, const VerifiedAnchor& anchor,
+                                        bool durable = true) {
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return Unexpected(last_io_error("remove " + tmp));
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd.valid()) return Unexpected(last_io_error("create " + tmp));
@@ -106,29 +68,100 @@ Expected<void, PersistError> write_temp(const std::string& tmp, const std::strin
   if (auto w = write_all(fd.get(), anchor.state->data(), anchor.state->size(), tmp); !w) return w;
   if (anchor.block)
     if (auto w = write_all(fd.get(), anchor.block->data(), anchor.block->size(), tmp); !w) return w;
-  if (::fsync(fd.get()) != 0) return Unexpected(last_io_error("fsync " + tmp));
+  if (durable && ::fsync(fd.get()) != 0) return Unexpected(last_io_error("fsync " + tmp));
   // close can report a write-back error that fsync did not.
   if (::close(fd.release()) != 0) return Unexpected(last_io_error("close " + tmp));
   return {};
 }
 
+constexpr std::string_view kPinnedPrefix = "pinned.";
+
+// pinned.SLOT.ROOT (the root in hex, without 0x).
+std::string pinned_name(const lean::Checkpoint& c) {
+  return std::string(kPinnedPrefix) + std::to_string(c.slot) + "." + to_hex(c.root).substr(2);
+}
+
+// Takes the lock on `dir`, trying again every 50 ms for `wait_ms` while
+// another process holds it. False: still held; errno says why otherwise.
+Expected<bool, PersistError> take_lock(int dir, const std::string& path, int64_t wait_ms) {
+  const int64_t until = unix_ms() + wait_ms;
+  for (bool logged = false;; logged = true) {
+    if (::flock(dir, LOCK_EX | LOCK_NB) == 0) {
+      if (logged) log(LogLevel::info, "--data-dir ", path, ": the lock is ours now");
+      return true;
+    }
+    if (errno != EWOULDBLOCK) return Unexpected(last_io_error("flock --data-dir " + path));
+    if (unix_ms() >= until) return false;
+    if (!logged)
+      log(LogLevel::info, "--data-dir ", path,
+          " is locked by another leanpoint (one that is stopping?); waiting up to ", wait_ms,
+          " ms for it (--data-dir-wait-ms)");
+    ::usleep(50'000);
+  }
+}
+
 }  // namespace
 
-Expected<std::unique_ptr<DataDir>, PersistError> DataDir::open(const std::string& path) {
+Expected<std::unique_ptr<DataDir>, PersistError> DataDir::open(const std::string& path, int64_t wait_ms) {
   // A directory that cannot be opened cannot be locked either: refused, so
   // that two instances never write one directory unlocked.
   auto dir = open_directory(path);
   if (!dir) return Unexpected(PersistError{dir.error().kind, "--data-dir: " + dir.error().detail});
-  if (::flock(dir->get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      return Unexpected(PersistError{PersistErrorKind::locked, "--data-dir " + path +
-                                                                   " is in use by another leanpoint; give each "
-                                                                   "instance its own directory"});
-    return Unexpected(last_io_error("flock --data-dir " + path));
-  }
+  const auto locked = take_lock(dir->get(), path, wait_ms);
+  if (!locked) return Unexpected(locked.error());
+  if (!*locked)
+    return Unexpected(PersistError{PersistErrorKind::locked, "--data-dir " + path +
+                                                                 " is in use by another leanpoint; give each "
+                                                                 "instance its own directory"});
   auto d = std::unique_ptr<DataDir>(new DataDir(path, std::move(*dir)));
   d->remove_leftover_temp();
   return d;
+}
+
+void DataDir::release() {
+  // Unlocking cannot fail on a descriptor we hold; should it, the lock goes
+  // with the process anyway.
+  (void)::flock(dir_.get(), LOCK_UN);
+}
+
+Expected<size_t, PersistError> DataDir::write_pinned(const VerifiedAnchor& anchor) {
+  const std::string tmp = file("pinned.tmp");
+  const std::string header = anchor_file_header(anchor);
+  if (auto written = write_temp(tmp, header, anchor, false); !written) {
+    (void)::unlink(tmp.c_str());  // as in write(): a leftover is never read
+    return Unexpected(written.error());
+  }
+  if (::rename(tmp.c_str(), file(pinned_name(anchor.checkpoint)).c_str()) != 0) {
+    const PersistError error = last_io_error("rename " + tmp);
+    (void)::unlink(tmp.c_str());
+    return Unexpected(error);
+  }
+  return header.size() + anchor.state->size() + (anchor.block ? anchor.block->size() : 0);
+}
+
+Expected<LoadedAnchor, PersistError> DataDir::load_pinned(const lean::Checkpoint& checkpoint, uint64_t max_bytes,
+                                                          std::optional<uint64_t> genesis_time) const {
+  const std::string path = file(pinned_name(checkpoint));
+  const auto bytes = read_file(path, 2 * max_bytes + kAnchorFileMagic.size() + kAnchorFileMaxHeader + 1);
+  if (!bytes) return Unexpected(bytes.error());
+  auto loaded = load_anchor(*bytes, genesis_time);
+  if (loaded && !(loaded->anchor->checkpoint == checkpoint))
+    return Unexpected(PersistError{PersistErrorKind::corrupt, path + " holds the anchor of slot " +
+                                                                  std::to_string(loaded->anchor->checkpoint.slot)});
+  return loaded;
+}
+
+size_t DataDir::remove_pinned_except(const std::set<std::pair<uint64_t, lean::Root>>& keep) {
+  std::set<std::string> kept;
+  for (const auto& [slot, root] : keep) kept.insert(pinned_name(lean::Checkpoint{root, slot}));
+  size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(path_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kPinnedPrefix, 0) != 0 || kept.count(name)) continue;
+    removed += ::unlink(file(name).c_str()) == 0;  // one that stays is tried again next time
+  }
+  return removed;
 }
 
 void DataDir::remove_leftover_temp() {
@@ -248,13 +281,15 @@ Expected<void, PersistError> DataDir::drop() {
 AnchorWriter::AnchorWriter(DataDir& dir, DataDirStatus initial)
     : dir_(dir), status_(std::move(initial)), thread_([this] { run(); }) {}
 
-AnchorWriter::~AnchorWriter() {
+AnchorWriter::~AnchorWriter() { stop(); }
+
+void AnchorWriter::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void AnchorWriter::save(std::shared_ptr<const VerifiedAnchor> anchor) {

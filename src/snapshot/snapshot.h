@@ -70,8 +70,10 @@ struct DataDirStatus {
   std::string restore_detail;                // why it was refused or dropped
   uint64_t writes_total = 0;                 // anchors written
   uint64_t write_errors_total = 0;
-  std::string last_write_error;  // empty once a write succeeds again
-  int64_t last_write_ms = 0;     // unix ms of the last anchor written; 0: none yet
+  std::string last_write_error;            // empty once a write succeeds again
+  int64_t last_write_ms = 0;               // unix ms of the last anchor written; 0: none yet
+  uint64_t pin_records_total = 0;          // the pair rule's events written to pins.journal (pin_store.h)
+  uint64_t pin_records_dropped_total = 0;  // dropped: the writer's queue was full, or the write failed
 };
 
 // The data directory's counters: the one list /status ("data_dir") and
@@ -87,6 +89,11 @@ inline constexpr DataDirCounter kDataDirCounters[] = {
      "Verified anchors written to --data-dir."},
     {&DataDirStatus::write_errors_total, "write_errors_total", "leanpoint_data_dir_write_errors_total",
      "Anchors that could not be written to --data-dir (full, read-only, ...); serving goes on."},
+    {&DataDirStatus::pin_records_total, "pin_records_total", "leanpoint_data_dir_pin_records_total",
+     "Pin events written to --data-dir's pins.journal, so that pins outlive the process."},
+    {&DataDirStatus::pin_records_dropped_total, "pin_records_dropped_total",
+     "leanpoint_data_dir_pin_records_dropped_total",
+     "Pin events not written (the writer's queue full, or the write failed): a restart may not restore those pins."},
 };
 
 // How the poller learned an upstream's finalized checkpoint.

@@ -31,8 +31,12 @@ struct Pins::Table {
     bool operator>(const Due& o) const { return at_ms > o.at_ms; }
   };
 
-  Table(int64_t window, size_t max, std::function<int64_t()> clock)
-      : window_ms(window), hold_ms(window / 8), max_clients(max), now(clock ? std::move(clock) : unix_ms) {}
+  Table(int64_t window, size_t max, std::function<int64_t()> clock, PinJournal j)
+      : window_ms(window),
+        hold_ms(window / 8),
+        max_clients(max),
+        now(clock ? std::move(clock) : unix_ms),
+        journal(std::move(j)) {}
 
   int64_t expiry(const Pin& p) const {
     const int64_t cap = p.set_ms + kMaxPinWindows * window_ms;
@@ -89,7 +93,9 @@ struct Pins::Table {
 
   void advance(const std::shared_ptr<const VerifiedAnchor>& newest, int64_t t) {
     if (current && current->checkpoint == newest->checkpoint) {
-      if (newest->block || !current->block) current = newest;  // perhaps with its block now
+      if (current == newest || (!newest->block && current->block)) return;
+      current = newest;  // perhaps with its block now
+      record_current();
       return;
     }
     if (current && t - current_since_ms < hold_ms) return;
@@ -98,16 +104,52 @@ struct Pins::Table {
     if (current && current->block && !newest->block && t - current_since_ms < window_ms) return;
     current = newest;
     current_since_ms = t;
+    record_current();
   }
 
-  Pin& pin_for(const std::string& client, int64_t t) {
+  // The client's live pin, or a new one (`created`).
+  Pin& pin_for(const std::string& client, int64_t t, bool& created) {
     auto it = pins.find(client);
-    if (it != pins.end() && live(it->second, t)) return it->second;
+    created = it == pins.end() || !live(it->second, t);
+    if (!created) return it->second;
     if (it == pins.end() && pins.size() >= max_clients) make_room();
     Pin& pin = pins[client];
     pin = Pin{current, next_id++, t};
     push(t + window_ms, pin.id, client);
     return pin;
+  }
+
+  // --- the journal (pin_journal.h): each change, as it is made ---
+
+  void record_current() const {
+    if (journal) journal(PinEvent{PinEventKind::current, {}, current->checkpoint, current_since_ms, 0, 0, 0, current});
+  }
+  void record_pin(const std::string& client, const Pin& p) const {
+    if (journal)
+      journal(PinEvent{PinEventKind::pin, client, p.anchor->checkpoint, p.set_ms, p.states_sent, p.blocks_sent,
+                       expiry(p), p.anchor});
+  }
+  void record_clear() const {
+    if (journal) journal(PinEvent{PinEventKind::clear, {}, {}, 0, 0, 0, 0, nullptr});
+  }
+
+  // The events a stopped process left (Pins' constructor says which count).
+  void restore(std::vector<PinEvent> events, int64_t t) {
+    for (PinEvent& e : events) {
+      if (!e.anchor || e.anchor->checkpoint != e.checkpoint) continue;
+      if (e.kind == PinEventKind::current) {
+        current = std::move(e.anchor);
+        current_since_ms = e.at_ms;
+        continue;
+      }
+      if (e.kind != PinEventKind::pin || e.client.empty() || pins.size() >= max_clients) continue;
+      // Whatever the old process was sending ended by now, at the latest.
+      Pin p{std::move(e.anchor), next_id++,    e.at_ms, e.states_sent + e.blocks_sent > 0 ? t : 0, 0,
+            e.states_sent,       e.blocks_sent};
+      if (!live(p, t)) continue;
+      push(next_look(p, t), p.id, e.client);
+      pins[e.client] = std::move(p);
+    }
   }
 
   // A pinned anchor that gained its block, or one without a block the client
@@ -148,6 +190,7 @@ struct Pins::Table {
   const int64_t hold_ms;
   const size_t max_clients;
   const std::function<int64_t()> now;
+  const PinJournal journal;  // empty: nothing recorded
   std::mutex mutex;
   std::shared_ptr<const VerifiedAnchor> current;
   int64_t current_since_ms = 0;
@@ -157,8 +200,11 @@ struct Pins::Table {
   std::vector<Due> due;  // a min-heap on at_ms; one entry per pin, and some of pins gone
 };
 
-Pins::Pins(std::chrono::milliseconds window, size_t max_clients, std::function<int64_t()> clock)
-    : table_(std::make_shared<Table>(window.count(), max_clients, std::move(clock))) {}
+Pins::Pins(std::chrono::milliseconds window, size_t max_clients, std::function<int64_t()> clock, PinJournal journal,
+           std::vector<PinEvent> restored)
+    : table_(std::make_shared<Table>(window.count(), max_clients, std::move(clock), std::move(journal))) {
+  if (window.count() > 0 && !restored.empty()) table_->restore(std::move(restored), table_->now());
+}
 
 Pins::~Pins() = default;
 
@@ -172,6 +218,7 @@ Served Pins::serve(const std::string& client, Artifact what, bool body,
   if (round >= t.round) {  // an older snapshot moves nothing
     t.round = round;
     if (!newest) {
+      if (t.current || !t.pins.empty()) t.record_clear();
       t.pins.clear();
       t.due.clear();
       t.current.reset();
@@ -180,13 +227,20 @@ Served Pins::serve(const std::string& client, Artifact what, bool body,
     t.advance(newest, now);
   }
   if (!t.current) return {};
-  Table::Pin& pin = t.pin_for(client, now);
+  bool created = false;
+  Table::Pin& pin = t.pin_for(client, now, created);
+  const VerifiedAnchor* const was = pin.anchor.get();
   t.refresh(pin, round >= t.round ? newest : nullptr, now);
   Served served{pin.anchor, nullptr};
-  if (!body || (what == Artifact::block && !pin.anchor->block)) return served;
-  ++(what == Artifact::state ? pin.states_sent : pin.blocks_sent);
-  ++pin.in_flight;
-  served.lease = std::make_shared<const Table::Lease>(table_, client, pin.id);
+  const bool sends = body && (what == Artifact::state || pin.anchor->block);
+  if (sends) {
+    ++(what == Artifact::state ? pin.states_sent : pin.blocks_sent);
+    ++pin.in_flight;
+    served.lease = std::make_shared<const Table::Lease>(table_, client, pin.id);
+  }
+  // Before the response starts: a client that got its first half from this
+  // process gets the second from the next one.
+  if (created || sends || pin.anchor.get() != was) t.record_pin(client, pin);
   return served;
 }
 

@@ -32,6 +32,12 @@
 // number each request, all that are due on view()), so the anchors held are
 // those of live pins and `current`. Clients behind one key (a NAT, a proxy that is not trusted)
 // share a pin: harmless, each still gets a consistent pair.
+//
+// With --data-dir the table outlives the process (pin_journal.h): every
+// change to a pin or to `current` is handed to a PinJournal as it is made,
+// before the response starts, and a new process is built with the events the
+// old one left (`restored`), so a client whose first request went to the old
+// process gets the matching second half from the new one.
 #pragma once
 
 #include <chrono>
@@ -39,7 +45,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "pin_journal.h"
 #include "snapshot.h"
 
 namespace leanpoint {
@@ -53,6 +61,13 @@ struct PinsView {
 };
 
 enum class Artifact : uint8_t { state, block };
+
+// What the wiring gives the pair rule with --data-dir (pin_journal.h): the
+// hook each change is told to, and the events the last process left.
+struct PinPersistence {
+  PinJournal journal;
+  std::vector<PinEvent> restored;
+};
 
 // What to answer one request with.
 struct Served {
@@ -74,8 +89,14 @@ class Pins {
   static constexpr size_t kSweepPerCall = 64;
 
   // `window` 0: no pins, every request gets the newest anchor. `clock`: unix ms.
+  // `journal`: told of every change (pin_journal.h). `restored`: the events
+  // a stopped process left, each with its anchor, folded (the newest per
+  // client, one current): pins past their expiry, or without their anchor,
+  // are not restored; transfers the old process had in flight count as
+  // ended now.
   explicit Pins(std::chrono::milliseconds window, size_t max_clients = kMaxClients,
-                std::function<int64_t()> clock = nullptr);
+                std::function<int64_t()> clock = nullptr, PinJournal journal = nullptr,
+                std::vector<PinEvent> restored = {});
   ~Pins();
   Pins(const Pins&) = delete;
   Pins& operator=(const Pins&) = delete;

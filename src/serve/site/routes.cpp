@@ -72,13 +72,15 @@ class RenderCache {
 // What the handlers share; the table's handlers hold it.
 class Site {
  public:
-  Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, const SiteOptions& options)
+  Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, const SiteOptions& options,
+       PinPersistence pins = {})
       : store_(store),
         server_(server),
         stats_(stats),
         options_(with_canonical_static_dir(options)),
         started_ms_(unix_ms()),
-        pins_(std::chrono::milliseconds(options_.pin_window_ms)) {
+        pins_(std::chrono::milliseconds(options_.pin_window_ms), Pins::kMaxClients, nullptr, std::move(pins.journal),
+              std::move(pins.restored)) {
     (void)upstreams_at_start(*store_.load());  // the poller, built first, has published its start
   }
 
@@ -240,8 +242,8 @@ class Site {
 }  // namespace
 
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            const SiteOptions& options) {
-  const auto site = std::make_shared<const Site>(store, server, stats, options);
+                            const SiteOptions& options, PinPersistence pins) {
+  const auto site = std::make_shared<const Site>(store, server, stats, options, std::move(pins));
   const bool files = site->static_files();
   // Handlers that need only the response.
   auto simple = [site](void (Site::*member)(httplib::Response&) const) -> Handler {

@@ -14,6 +14,7 @@
 
 #include "health.h"
 #include "http_server.h"
+#include "pins.h"
 #include "route_table.h"
 #include "server_stats.h"
 #include "snapshot.h"
@@ -33,7 +34,8 @@ struct SiteOptions {
 
 // The table for `server`: its pools and `stats` appear in /status and
 // /metrics. `options.static_dir` is made canonical here.
+// `pins`: with --data-dir, the pair rule's journal and what it restored (pins.h).
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            const SiteOptions& options);
+                            const SiteOptions& options, PinPersistence pins = {});
 
 }  // namespace leanpoint
