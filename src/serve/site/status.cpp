@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "anchor.h"
 #include "hex.h"
 #include "version.h"
 
@@ -248,13 +249,28 @@ std::optional<ordered_json> justified_checkpoint_json(const Snapshot& s) {
 
 std::optional<ordered_json> fork_choice_json(const Snapshot& s) {
   if (!s.anchor || !s.justified) return std::nullopt;
-  const std::string root = to_hex(s.anchor->checkpoint.root);
-  // A provider has no fork choice of its own: its head is the anchor it serves.
-  return ordered_json{{"nodes", ordered_json::array()},
+  const VerifiedAnchor& a = *s.anchor;
+  const std::string root = to_hex(a.checkpoint.root);
+  // A provider has no fork choice of its own: its one node, head, safe
+  // target and finalized checkpoint are the anchor's block, as the verified
+  // state's header describes it (so even before the block's bytes are
+  // served), with the weight of no votes. Keys and order are leanSpec's.
+  ordered_json nodes = ordered_json::array();
+  ordered_json validators = nullptr;  // leanSpec's null: no state to count
+  if (const auto head = read_state_head(*a.state)) {
+    nodes.push_back({{"root", root},
+                     {"slot", head->latest_block_header.slot},
+                     {"parent_root", to_hex(head->latest_block_header.parent_root)},
+                     {"proposer_index", head->latest_block_header.proposer_index},
+                     {"weight", 0}});
+    validators = head->validator_count;
+  }
+  return ordered_json{{"nodes", nodes},
                       {"head", root},
                       {"justified", checkpoint(s.justified)},
-                      {"finalized", checkpoint(s.anchor->checkpoint)},
-                      {"safe_target", root}};
+                      {"finalized", checkpoint(a.checkpoint)},
+                      {"safe_target", root},
+                      {"validator_count", validators}};
 }
 
 std::string no_anchor_reason(const Snapshot& s) {
