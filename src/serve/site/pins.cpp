@@ -180,9 +180,11 @@ Served Pins::serve(const std::string& client, Artifact what, bool body,
     t.advance(newest, now);
   }
   if (!t.current) return {};
+  const auto held = t.pins.find(client);
+  const bool pinned = held != t.pins.end() && t.live(held->second, now);
   Table::Pin& pin = t.pin_for(client, now);
   t.refresh(pin, round >= t.round ? newest : nullptr, now);
-  Served served{pin.anchor, nullptr};
+  Served served{pin.anchor, nullptr, pinned};
   if (!body || (what == Artifact::block && !pin.anchor->block)) return served;
   ++(what == Artifact::state ? pin.states_sent : pin.blocks_sent);
   ++pin.in_flight;

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "access_log.h"
 #include "health.h"
 #include "http_server.h"
 #include "route_table.h"
@@ -29,11 +31,14 @@ struct SiteOptions {
   int64_t pin_window_ms = 120000;  // the pair rule (pins.h); 0: off
   bool zig_metrics = false;        // the Zig leanpoint's millisecond gauges too (metrics.h)
   std::string static_dir;          // served at / and other paths; empty: the built-in dashboard
+  std::string access_log;          // one JSON line per response to this file ("-": stdout); empty: off
 };
 
 // The table for `server`: its pools and `stats` appear in /status and
-// /metrics. `options.static_dir` is made canonical here.
+// /metrics. `options.static_dir` is made canonical here. With `access_log`
+// (--access-log, opened by the service), every response a handler answers
+// gets a line there.
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            const SiteOptions& options);
+                            const SiteOptions& options, std::shared_ptr<AccessLog> access_log = nullptr);
 
 }  // namespace leanpoint

@@ -81,6 +81,14 @@ ordered_json data_dir_json(const Snapshot& s) {
   return doc;
 }
 
+// The access log's counters are kAccessLogCounters, as /metrics renders them.
+ordered_json access_log_json(const std::optional<AccessLogStatus>& log) {
+  if (!log) return nullptr;
+  ordered_json doc = {{"path", log->path}};
+  for (const AccessLogCounter& c : kAccessLogCounters) doc[std::string(c.status_field)] = log->counters.*c.field;
+  return doc;
+}
+
 // The poller's counters are kRoundCounters, as /metrics renders them.
 ordered_json round_json(const Snapshot& s) {
   ordered_json doc = {{"number", s.round},
@@ -168,6 +176,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
       {"anchor", anchor_json(s, agreed)},
       {"pins", pins_json(p.pins)},
       {"data_dir", data_dir_json(s)},
+      {"access_log", access_log_json(p.access_log)},
       {"health", verdict_json(health)},
       {"live", verdict_json(report.live)},
       {"ready", verdict_json(report.ready)},
@@ -281,10 +290,6 @@ std::string no_anchor_reason(const Snapshot& s) {
   const auto& c = s.history.back().checkpoint;
   return "no agreeing upstream has served a state that verifies against checkpoint " + std::to_string(c.slot) + "/" +
          to_hex(c.root);
-}
-
-std::string json_text(const nlohmann::ordered_json& doc) {
-  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace leanpoint
