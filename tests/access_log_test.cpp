@@ -226,14 +226,20 @@ TEST_CASE("--access-log FILE: artifacts, API, 304, Range, a client gone mid-body
   CHECK(raw_request(lp.port, "GET /" + std::string(16 * 1024, 'b') + " HTTP/1.1\r\nHost: x\r\n\r\n")
             .rfind("HTTP/1.1 4", 0) == 0);
 
-  // /status and /metrics count the lines.
+  // /status and /metrics count the lines, from one list (kAccessLogCounters).
   const json status = json::parse(testing::get(lp.port, "/status")->body);
   CHECK(status["access_log"]["path"] == path);
   CHECK(status["access_log"]["lines_total"] >= 8);
   CHECK(status["access_log"]["dropped_total"] == 0);
   const std::string metrics = testing::get(lp.port, "/metrics")->body;
+  for (const leanpoint::AccessLogCounter& c : leanpoint::kAccessLogCounters) {
+    CAPTURE(c.metric);
+    CHECK(c.metric == "leanpoint_access_log_" + std::string(c.status_field));
+    CHECK(status["access_log"].contains(std::string(c.status_field)));
+    CHECK(metrics.find("\n" + std::string(c.metric) + " ") != std::string::npos);
+  }
   CHECK(metrics.find("leanpoint_access_log_dropped_total 0\n") != std::string::npos);
-  CHECK(metrics.find("leanpoint_access_log_lines_total ") != std::string::npos);
+  CHECK(metrics.find("leanpoint_access_log_write_errors_total 0\n") != std::string::npos);
 
   // Rotation: renamed, then SIGUSR1; the next lines go to a new file.
   const std::string rotated = path + ".1";
