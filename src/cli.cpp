@@ -119,6 +119,9 @@ void add_site_flags(CLI::App& app, Config& config) {
       ->envname("LEANPOINT_ZIG_METRICS");
   app.add_option("--static-dir", config.site.static_dir, "Directory of files to serve at /")
       ->envname("LEANPOINT_STATIC_DIR");
+  app.add_option("--access-log", config.site.access_log,
+                 "Write one JSON line per response to this file (- for stdout; reopened on SIGUSR1)")
+      ->envname("LEANPOINT_ACCESS_LOG");
 }
 
 // The process's own: --data-dir and the log level.

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "access_log.h"
 #include "data_dir.h"
 #include "deadline.h"
 #include "exit_codes.h"
@@ -29,6 +30,11 @@ namespace {
 // that should: waited for like them, and reloaded on (SIGHUP) or logged.
 constexpr int kStraySignals[] = {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR};
 
+// The listen thread's wake-up for main when the listening socket failed for
+// good: a real-time signal nobody sends from outside, so that SIGUSR1 stays
+// free for the access log's reopen (nginx's convention).
+int listener_stopped_signal() { return SIGRTMIN; }
+
 // Every signal the main thread waits for. Blocked in all threads, so that as
 // PID 1 in a container, where a default action never happens, they still end
 // or reload the process through sigwait.
@@ -38,6 +44,7 @@ sigset_t waited_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   for (const int s : kStraySignals) sigaddset(&set, s);
+  sigaddset(&set, listener_stopped_signal());
   return set;
 }
 
@@ -115,21 +122,28 @@ Expected<Persistence, PersistError> open_persistence(const Config& config) {
   return p;
 }
 
+// --access-log, opened before anything is served; null without it.
+Expected<std::shared_ptr<AccessLog>, SysError> open_access_log(const Config& config) {
+  if (config.site.access_log.empty()) return std::shared_ptr<AccessLog>();
+  return AccessLog::open(config.site.access_log);
+}
+
 // Set when the server's listening socket failed for good (listener.h); the
-// listen thread then wakes the main thread with SIGUSR1.
+// listen thread then wakes the main thread with listener_stopped_signal().
 std::atomic<bool> g_listener_stopped{false};
 
 void on_listener_stopped() {
   g_listener_stopped = true;
-  (void)::kill(::getpid(), SIGUSR1);  // blocked in every thread: main's sigwait takes it
+  (void)::kill(::getpid(), listener_stopped_signal());  // blocked in every thread: main's sigwait takes it
 }
 
 // Why the service stops.
 enum class StopReason : uint8_t { signal, listener };
 
 // Waits for SIGINT or SIGTERM, or the listener's end; reloads on SIGHUP;
-// logs stray signals.
-StopReason wait_for_stop(const Config& config, Poller& poller) {
+// reopens the access log on SIGUSR1 (without one, SIGUSR1 is stray); logs
+// stray signals.
+StopReason wait_for_stop(const Config& config, Poller& poller, AccessLog* access_log) {
   const sigset_t set = waited_signals();
   for (int signal = 0;;) {
     if (sigwait(&set, &signal) != 0) continue;
@@ -145,6 +159,12 @@ StopReason wait_for_stop(const Config& config, Poller& poller) {
       reload(config, poller);
       continue;
     }
+    if (signal == SIGUSR1 && access_log) {
+      log(LogLevel::info, "SIGUSR1: reopening the access log");
+      access_log->reopen();
+      continue;
+    }
+    if (signal == listener_stopped_signal()) continue;  // sent only with the flag set, seen above
     const char* name = sigabbrev_np(signal);
     log(LogLevel::info, "received ", name ? "SIG" + std::string(name) : "signal " + std::to_string(signal),
         "; ignored (SIGHUP reloads the upstreams file, SIGINT and SIGTERM stop)");
@@ -172,8 +192,15 @@ int run_service(const Config& config) {
   // Built before the server starts: it publishes its settings, and a
   // restored anchor, at once.
   Poller poller(config.poller, config.upstreams, store, persistence->hooks);
+  // Its writer thread outlives the server, so the last responses' lines are written.
+  auto access_log = open_access_log(config);
+  if (!access_log) {
+    log(LogLevel::error, "cannot start: ", access_log.error().text());
+    return kExitUsage;  // the operator's path
+  }
   HttpServer server(config.server, stats);
-  server.set_routes(leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence()));
+  server.set_routes(
+      leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence(), *access_log));
   // A leanpoint that serves nothing must not look alive: it exits non-zero.
   server.on_listener_stopped([](const SysError&) { on_listener_stopped(); });
   // Readable once notified: every wait in the poller watches it, so a stop
@@ -199,9 +226,10 @@ int run_service(const Config& config) {
     return kExitFailure;
   }
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
-  const StopReason why = wait_for_stop(config, poller);
+  const StopReason why = wait_for_stop(config, poller, access_log->get());
   stop->notify();
   server.stop();
+  if (*access_log) (*access_log)->stop();  // every response has ended: its line is queued
   poller_thread.join();
   persistence->close();
   log(LogLevel::info, "stopped");

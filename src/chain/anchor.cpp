@@ -22,6 +22,14 @@ Expected<StateSummary, Failure> summarize_state(ssz::Bytes bytes) {
   return s;
 }
 
+Expected<lean::StateHead, Failure> read_state_head(ssz::Bytes state) {
+  try {
+    return lean::decode_state_head(state);
+  } catch (const ssz::SszError& e) {
+    return Unexpected(Failure{FailureKind::layout, std::string("state: ") + e.what()});
+  }
+}
+
 namespace {
 
 Unexpected<Failure> refuse(FailureKind kind, const std::string& what, const std::string& got, const std::string& want) {

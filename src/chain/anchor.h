@@ -35,6 +35,10 @@ struct StateSummary {
 // decoders' ssz::SszError stops here.
 Expected<StateSummary, Failure> summarize_state(ssz::Bytes state);
 
+// A state's head (lean::decode_state_head): the block it anchors, as a
+// fork_choice node lists it, and its validator count. Fails `layout`.
+Expected<lean::StateHead, Failure> read_state_head(ssz::Bytes state);
+
 // The proofs below return the state's summary when the anchor is proven, and
 // otherwise a Failure of one of the anchor kinds (layout, genesis_time,
 // slot_mismatch, root_mismatch, block_*) whose detail names what differed,

@@ -143,11 +143,27 @@ Block decode_block(Bytes b) {
   return block;
 }
 
-State decode_state(Bytes b) {
+namespace {
+
+// A State's five variable parts, in field order.
+std::vector<Bytes> state_parts(Bytes b) {
   static constexpr size_t offsets_at[] = {208, 212, 216, 220, 224};
   static constexpr const char* names[] = {"historical_block_hashes", "justified_slots", "validators",
                                           "justifications_roots", "justifications_validators"};
-  const auto parts = ssz::split_variable(b, kStateFixedSize, offsets_at, names, "State");
+  return ssz::split_variable(b, kStateFixedSize, offsets_at, names, "State");
+}
+
+}  // namespace
+
+StateHead decode_state_head(Bytes b) {
+  const auto parts = state_parts(b);
+  const size_t validators =
+      ssz::split_fixed_list(parts[2], kValidatorSize, kValidatorRegistryLimit, "State.validators").size();
+  return {read_u64(b, 8), header_at(b, 16), validators};
+}
+
+State decode_state(Bytes b) {
+  const auto parts = state_parts(b);
   State s;
   s.config.genesis_time = read_u64(b, 0);
   s.slot = read_u64(b, 8);

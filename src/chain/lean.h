@@ -87,6 +87,15 @@ struct State {
   bool operator==(const State&) const = default;
 };
 
+// What a state's fixed part says, read without decoding its lists: its slot,
+// the header of the block it anchors, and how many validators it holds (from
+// the validators list's offsets). No hashing: cheap enough for every request.
+struct StateHead {
+  uint64_t slot = 0;
+  BlockHeader latest_block_header;
+  size_t validator_count = 0;
+};
+
 struct AttestationData {
   uint64_t slot = 0;
   Checkpoint head;
@@ -138,6 +147,7 @@ AggregatedAttestation decode_aggregated_attestation(Bytes b);
 BlockBody decode_block_body(Bytes b);
 Block decode_block(Bytes b);
 State decode_state(Bytes b);
+StateHead decode_state_head(Bytes b);
 SignedBlock decode_signed_block(Bytes b);
 
 // --- encoding -----------------------------------------------------------------

@@ -1,6 +1,6 @@
 // libFuzzer target: text from outside through everything that stores or
 // prints it: untrusted_text (untrusted_text.h), a JSON document holding the
-// raw bytes dumped by json_text (status.h), and escape_label_value
+// raw bytes dumped by json_text (json_text.h), and escape_label_value
 // (metrics.h). The first input byte picks the cap.
 //
 // Properties checked: untrusted_text's output is valid UTF-8 with no control

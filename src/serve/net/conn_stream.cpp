@@ -53,11 +53,13 @@ SendResult Connection::send_out(size_t budget) {
     if (n > 0) {
       sent += static_cast<size_t>(n);
       stats.add(Counter::bytes_served, static_cast<uint64_t>(n));
+      count_sent(static_cast<size_t>(n));
       piece.data += n;
       piece.size -= static_cast<size_t>(n);
       if (piece.size > 0) continue;
       if (!piece.owner) out_copied -= piece.copy.size();
       out.pop_front();
+      if (out.empty() && watched.sealed) end_response();  // its last byte is out
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
@@ -105,6 +107,7 @@ size_t ConnStream::send_now(const char* ptr, size_t size) {
     if (n > 0) {
       done += static_cast<size_t>(n);
       conn_.stats.add(Counter::bytes_served, static_cast<uint64_t>(n));
+      conn_.count_sent(static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -150,6 +153,10 @@ bool ConnStream::flush_blocking() {
 
 ssize_t ConnStream::write(const char* ptr, size_t size) {
   if (broken_) return -1;
+  if (conn_.watched.watch && !conn_.watched.head_seen) {  // the response head: not body bytes
+    conn_.watched.head_seen = true;
+    conn_.watched.head = size;
+  }
   // Bytes already queued go first; otherwise as much as the socket takes now,
   // but nothing of a shared body: the gate sends all of it, a slice per
   // connection in turn (gate.h), so that a body's first slice waits its turn

@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "deadline.h"
 #include "fd.h"
@@ -57,6 +58,26 @@ struct Connection;
 // Counts, logs and marks (reset on close) a transfer the stall rule ends.
 void abort_stalled(Connection& conn, std::chrono::milliseconds window);
 
+// How a response ended, as only the transport sees it.
+struct ResponseEnd {
+  std::string_view route;        // the route's label (the route table outlives every connection)
+  int status = 0;                // as sent; 0 if none was (the client left before the head)
+  uint64_t body_bytes = 0;       // of its body, handed to the socket
+  Clock::time_point received{};  // its request head complete
+  Clock::time_point ended{};     // its last byte handed to the socket, or the connection gone
+};
+
+// Told once how a response ended: when its last byte is handed to the
+// socket, or when the connection goes first. A handler attaches one to its
+// response (RequestContext::watch) to learn what only the transport knows,
+// so that the transport never learns what was answered (the access log,
+// site/access_log.h). Called on a worker or the gate thread: must not block.
+class ResponseWatch {
+ public:
+  virtual ~ResponseWatch() = default;
+  virtual void ended(const ResponseEnd& end) = 0;
+};
+
 // What Connection::send_out did.
 struct SendResult {
   size_t bytes = 0;     // sent
@@ -70,6 +91,7 @@ struct Connection {
     stats.add(Counter::connections);
   }
   ~Connection() {
+    end_response();  // the connection goes before the response's last byte
     if (reset_on_close) {
       // Discard what the client never read: a reset frees the kernel's send
       // buffer at once instead of retrying it to a peer that is not reading.
@@ -89,6 +111,29 @@ struct Connection {
   // Sends queued output without waiting, at most `budget` bytes, as the
   // socket takes it (counted in bytes_served).
   SendResult send_out(size_t budget);
+
+  // The response being written or sent, while a handler watches it.
+  struct Watched {
+    std::shared_ptr<ResponseWatch> watch;  // set by the handler; null: nobody asked
+    ResponseEnd end;
+    uint64_t head = 0;       // bytes of the response head: cpp-httplib writes it first, in one write
+    uint64_t sent = 0;       // bytes of the response handed to the socket, head included
+    bool head_seen = false;  // the head was written
+    bool sealed = false;     // the worker is done: it ends once `out` is empty
+  };
+  Watched watched;
+  void count_sent(size_t n) {
+    if (watched.watch) watched.sent += n;
+  }
+  // Tells the watch, if any, how the response ended; once.
+  void end_response() {
+    if (!watched.watch) return;
+    Watched w = std::move(watched);
+    watched = {};
+    w.end.body_bytes = w.sent > w.head ? w.sent - w.head : 0;
+    w.end.ended = Clock::now();
+    w.watch->ended(w.end);
+  }
 
   const std::string peer;           // "ip:port", for logs
   std::string ip;                   // the peer's address

@@ -47,7 +47,9 @@ class HttpServer::Impl : public httplib::Server {
       return HandlerResponse::Handled;
     });
     set_logger([&stats](const httplib::Request&, const httplib::Response& res) {
-      if (t_request) stats.count_request(t_request->route->label, res.status);
+      if (!t_request) return;
+      t_request->status = res.status;
+      stats.count_request(t_request->route->label, res.status);
     });
   }
 
@@ -147,6 +149,7 @@ class HttpServer::Impl : public httplib::Server {
     const Route* route = nullptr;
     RequestContext context;
     bool answered = false;  // the route's handler ran: cpp-httplib parsed the head
+    int status = 0;         // as written (cpp-httplib's logger)
   };
   static thread_local Current* t_request;
 
@@ -171,22 +174,36 @@ class HttpServer::Impl : public httplib::Server {
     }
     WorkerPool& pool = route.pool == PoolClass::artifact ? *artifacts_ : *api_;
     // The job owns the connection: a job refused, or dropped at shutdown, closes it.
-    auto job = [this, conn, &route, head = std::move(head)]() mutable { serve(conn, &route, std::move(head)); };
+    auto job = [this, conn, &route, head = std::move(head), received = Clock::now()]() mutable {
+      serve(conn, &route, std::move(head), received);
+    };
     if (!pool.submit(std::move(job))) {
       stats_.add(Counter::shed);
       Gate::reply_and_close(conn, canned_response(503, pool.name() + " workers busy\n", "Retry-After: 1\r\n"));
     }
   }
 
+  // The worker is done with a watched response (connection.h): it ends now
+  // if nothing is queued, else when the gate has sent the rest.
+  static void seal_response(Connection& conn, const Route& route, int status, Clock::time_point received) {
+    if (!conn.watched.watch) return;
+    conn.watched.end.route = route.label;
+    conn.watched.end.status = status;
+    conn.watched.end.received = received;
+    conn.watched.sealed = true;
+    if (conn.out.empty()) conn.end_response();
+  }
+
   // On a worker: answers the request whose route dispatch found. A request
   // pipelined behind it goes through dispatch again, to the pool its own
   // route names: a download behind a probe must not hold an api worker.
-  void serve(std::shared_ptr<Connection> conn, const Route* route, RequestHead head) {
+  void serve(std::shared_ptr<Connection> conn, const Route* route, RequestHead head, Clock::time_point received) {
     ConnStream stream(*conn, std::chrono::milliseconds(options_.gate.stall_timeout_ms), stop_->fd());
     Current current;
     current.route = route;
     current.context.range = std::move(head.range);
     current.context.body_owner = &conn->body_owner;
+    current.context.watch = &conn->watched.watch;
     t_request = &current;
     bool closed = false;
     const bool close = stopping_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
@@ -200,6 +217,7 @@ class HttpServer::Impl : public httplib::Server {
     });
     t_request = nullptr;
     conn->body_owner.reset();  // queued pieces hold their own references
+    seal_response(*conn, *route, current.status, received);
     ++conn->requests;
     stream.consume();
     if (!ok || stream.broken()) return;  // the connection closes with `conn`

@@ -28,12 +28,16 @@ namespace leanpoint {
 // behind each other's small answers, and the reverse.
 enum class PoolClass : uint8_t { artifact, api };
 
+class ResponseWatch;  // connection.h
+
 // What the worker learned about a request before cpp-httplib parsed it.
 struct RequestContext {
   std::optional<std::string> range;  // the client's Range header (several joined by ','), hidden from cpp-httplib
   // Where a handler names the shared body it streams, so that what the socket
   // cannot take at once is queued by reference, not copied (connection.h).
   std::shared_ptr<const std::vector<uint8_t>>* body_owner = nullptr;
+  // Where a handler attaches a watch, told how its response ended (connection.h).
+  std::shared_ptr<ResponseWatch>* watch = nullptr;
 };
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&, const RequestContext&)>;

@@ -119,6 +119,13 @@ void data_dir_families(Writer& w, const Snapshot& s) {
     w.sample(s.data_dir->restore == o ? 1 : 0, {{"outcome", std::string(to_string(o))}});
 }
 
+// The access log's counters are kAccessLogCounters, as /status renders them.
+void access_log_families(Writer& w, const std::optional<AccessLogStatus>& log) {
+  if (!log) return;
+  for (const AccessLogCounter& c : kAccessLogCounters)
+    w.family(c.metric, "counter", c.help).sample(log->counters.*c.field);
+}
+
 // The poller's counters are kRoundCounters, as /status renders them.
 void round_families(Writer& w, const Snapshot& s) {
   for (const RoundCounter& c : kRoundCounters) w.family(c.metric, "counter", c.help).sample(s.*c.field);
@@ -199,6 +206,7 @@ std::string render_metrics(const Snapshot& s, const ProcessView& p, const Health
   health_families(w, report);
   anchor_families(w, s);
   data_dir_families(w, s);
+  access_log_families(w, p.access_log);
   round_families(w, s);
   upstream_families(w, s);
   process_families(w, p, requests);

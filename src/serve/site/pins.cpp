@@ -231,7 +231,7 @@ Served Pins::serve(const std::string& client, Artifact what, bool body,
   Table::Pin& pin = t.pin_for(client, now, created);
   const VerifiedAnchor* const was = pin.anchor.get();
   t.refresh(pin, round >= t.round ? newest : nullptr, now);
-  Served served{pin.anchor, nullptr};
+  Served served{pin.anchor, nullptr, !created};  // pinned: a live pin from an earlier request chose it
   const bool sends = body && (what == Artifact::state || pin.anchor->block);
   if (sends) {
     ++(what == Artifact::state ? pin.states_sent : pin.blocks_sent);

@@ -76,6 +76,7 @@ struct Served {
   // them): held for as long as the transfer runs (BodySource::lease), its
   // release is the end of the transfer.
   std::shared_ptr<const void> lease;
+  bool pinned = false;  // the client's pin, set by an earlier request, chose the anchor (the access log)
 };
 
 class Pins {

@@ -21,6 +21,7 @@
 #include "static_files.h"
 #include "status.h"
 #include "text.h"
+#include "untrusted_text.h"
 
 namespace leanpoint {
 namespace {
@@ -73,11 +74,12 @@ class RenderCache {
 class Site {
  public:
   Site(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats, const SiteOptions& options,
-       PinPersistence pins = {})
+       PinPersistence pins, std::shared_ptr<AccessLog> access_log)
       : store_(store),
         server_(server),
         stats_(stats),
         options_(with_canonical_static_dir(options)),
+        access_log_(std::move(access_log)),
         started_ms_(unix_ms()),
         pins_(std::chrono::milliseconds(options_.pin_window_ms), Pins::kMaxClients, nullptr, std::move(pins.journal),
               std::move(pins.restored)) {
@@ -91,6 +93,11 @@ class Site {
     const Served served = pins_.serve(client_key(client(req)), block ? Artifact::block : Artifact::state,
                                       req.method == "GET", s->anchor, s->round);
     const auto& anchor = served.anchor;
+    if (AccessRecord* record = access_record(ctx); record && anchor) {
+      record->slot = anchor->checkpoint.slot;
+      record->root = to_hex(anchor->checkpoint.root);
+      record->pinned = served.pinned;
+    }
     if (!anchor || (block && !anchor->block)) {
       res.set_header("Retry-After", kRetryAfter);
       return text(res, 503,
@@ -109,6 +116,32 @@ class Site {
                {"X-Leanpoint-State-Root", to_hex(anchor->state_root)}};
     const SharedBytes& bytes = block ? anchor->block : anchor->state;
     respond_body(req, res, BodySource{bytes, nullptr, bytes->size(), served.lease}, h, ctx);
+  }
+
+  bool access_log_on() const { return access_log_ != nullptr; }
+
+  // With --access-log: begins the response's line and attaches it to the
+  // response, which the transport completes when it ends; then `handler`.
+  void logged(const Handler& handler, const httplib::Request& req, httplib::Response& res,
+              const RequestContext& ctx) const {
+    std::shared_ptr<AccessLog::Entry> entry;
+    if (ctx.watch) {
+      AccessRecord begun;
+      begun.client = client(req);
+      begun.method = req.method;
+      begun.path = untrusted_text(req.target);  // as sent: escaped, capped at 256 bytes
+      entry = access_log_->begin(std::move(begun));
+      *ctx.watch = entry;
+    }
+    handler(req, res, ctx);
+    if (entry) entry->record().status = res.status;  // the transport's, once written, prevails
+  }
+
+  // The line this response's watch completes, if --access-log is on.
+  static AccessRecord* access_record(const RequestContext& ctx) {
+    if (!ctx.watch || !*ctx.watch) return nullptr;
+    auto* entry = dynamic_cast<AccessLog::Entry*>(ctx.watch->get());
+    return entry ? &entry->record() : nullptr;
   }
 
   // The address the request comes from (client_address.h).
@@ -225,6 +258,7 @@ class Site {
     p.counters = stats_.counters();
     p.started_ms = started_ms_;
     p.pins = pins_.view();
+    if (access_log_) p.access_log = access_log_->status();
     return p;
   }
 
@@ -232,6 +266,7 @@ class Site {
   const HttpServer& server_;
   const ServerStats& stats_;
   const SiteOptions options_;
+  const std::shared_ptr<AccessLog> access_log_;  // null: --access-log off
   const int64_t started_ms_;
   mutable std::atomic<size_t> upstreams_at_start_{kUnknown};
   mutable Pins pins_;
@@ -239,11 +274,23 @@ class Site {
   mutable RenderCache upstreams_cache_{std::chrono::hours(24)};
 };
 
+// With --access-log, every handler begins its response's line first.
+RouteTable logged_routes(const std::shared_ptr<const Site>& site, std::vector<Route> routes) {
+  if (site->access_log_on())
+    for (Route& route : routes)
+      route.handler = [site, handler = std::move(route.handler)](const httplib::Request& req, httplib::Response& res,
+                                                                 const RequestContext& ctx) {
+        site->logged(handler, req, res, ctx);
+      };
+  return RouteTable(std::move(routes));
+}
+
 }  // namespace
 
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            const SiteOptions& options, PinPersistence pins) {
-  const auto site = std::make_shared<const Site>(store, server, stats, options, std::move(pins));
+                            const SiteOptions& options, PinPersistence pins,
+                            std::shared_ptr<AccessLog> access_log) {
+  const auto site = std::make_shared<const Site>(store, server, stats, options, std::move(pins), std::move(access_log));
   const bool files = site->static_files();
   // Handlers that need only the response.
   auto simple = [site](void (Site::*member)(httplib::Response&) const) -> Handler {
@@ -274,7 +321,7 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
   };
   // Labels are the route's path, or a fixed word: leanpoint_requests_total
   // never grows with the paths clients send.
-  return RouteTable({
+  std::vector<Route> routes({
       // The artifacts under any path that ends in theirs: a base URL, the full
       // state URL, the block path appended to it (leanSpec), a trailing "/".
       {std::string(kStatePath), suffix, kGet | kHead, PoolClass::artifact, std::string(kStatePath), artifact(false)},
@@ -297,6 +344,7 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
       {std::string(kLeanApiPrefix), prefix, kGet | kHead, PoolClass::api, other, fallback},
       {"", prefix, kGet | kHead, files_pool, other, fallback},
   });
+  return logged_routes(site, std::move(routes));
 }
 
 }  // namespace leanpoint

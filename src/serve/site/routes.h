@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "access_log.h"
 #include "health.h"
 #include "http_server.h"
 #include "pins.h"
@@ -30,12 +32,16 @@ struct SiteOptions {
   int64_t pin_window_ms = 120000;  // the pair rule (pins.h); 0: off
   bool zig_metrics = false;        // the Zig leanpoint's millisecond gauges too (metrics.h)
   std::string static_dir;          // served at / and other paths; empty: the built-in dashboard
+  std::string access_log;          // one JSON line per response to this file ("-": stdout); empty: off
 };
 
 // The table for `server`: its pools and `stats` appear in /status and
 // /metrics. `options.static_dir` is made canonical here.
 // `pins`: with --data-dir, the pair rule's journal and what it restored (pins.h).
+// With `access_log` (--access-log, opened by the service), every response a
+// handler answers gets a line there.
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            const SiteOptions& options, PinPersistence pins = {});
+                            const SiteOptions& options, PinPersistence pins = {},
+                            std::shared_ptr<AccessLog> access_log = nullptr);
 
 }  // namespace leanpoint

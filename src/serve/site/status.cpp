@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "anchor.h"
 #include "hex.h"
 #include "version.h"
 
@@ -88,6 +89,14 @@ ordered_json data_dir_json(const Snapshot& s) {
   for (const DataDirCounter& c : kDataDirCounters) doc[std::string(c.status_field)] = d.*c.field;
   doc["last_write_error"] = text_or_null(d.last_write_error);
   doc["last_write_ms"] = d.last_write_ms;
+  return doc;
+}
+
+// The access log's counters are kAccessLogCounters, as /metrics renders them.
+ordered_json access_log_json(const std::optional<AccessLogStatus>& log) {
+  if (!log) return nullptr;
+  ordered_json doc = {{"path", log->path}};
+  for (const AccessLogCounter& c : kAccessLogCounters) doc[std::string(c.status_field)] = log->counters.*c.field;
   return doc;
 }
 
@@ -197,6 +206,7 @@ ordered_json status_json(const Snapshot& s, const ProcessView& p, const HealthRe
       {"anchor", anchor_json(s, agreed)},
       {"pins", pins_json(p.pins)},
       {"data_dir", data_dir_json(s)},
+      {"access_log", access_log_json(p.access_log)},
       {"health", verdict_json(health)},
       {"live", verdict_json(report.live)},
       {"ready", verdict_json(report.ready)},
@@ -267,13 +277,28 @@ std::optional<ordered_json> justified_checkpoint_json(const Snapshot& s) {
 
 std::optional<ordered_json> fork_choice_json(const Snapshot& s) {
   if (!s.anchor || !s.justified) return std::nullopt;
-  const std::string root = to_hex(s.anchor->checkpoint.root);
-  // A provider has no fork choice of its own: its head is the anchor it serves.
-  return ordered_json{{"nodes", ordered_json::array()},
+  const VerifiedAnchor& a = *s.anchor;
+  const std::string root = to_hex(a.checkpoint.root);
+  // A provider has no fork choice of its own: its one node, head, safe
+  // target and finalized checkpoint are the anchor's block, as the verified
+  // state's header describes it (so even before the block's bytes are
+  // served), with the weight of no votes. Keys and order are leanSpec's.
+  ordered_json nodes = ordered_json::array();
+  ordered_json validators = nullptr;  // leanSpec's null: no state to count
+  if (const auto head = read_state_head(*a.state)) {
+    nodes.push_back({{"root", root},
+                     {"slot", head->latest_block_header.slot},
+                     {"parent_root", to_hex(head->latest_block_header.parent_root)},
+                     {"proposer_index", head->latest_block_header.proposer_index},
+                     {"weight", 0}});
+    validators = head->validator_count;
+  }
+  return ordered_json{{"nodes", nodes},
                       {"head", root},
                       {"justified", checkpoint(s.justified)},
-                      {"finalized", checkpoint(s.anchor->checkpoint)},
-                      {"safe_target", root}};
+                      {"finalized", checkpoint(a.checkpoint)},
+                      {"safe_target", root},
+                      {"validator_count", validators}};
 }
 
 std::string no_anchor_reason(const Snapshot& s) {
@@ -284,10 +309,6 @@ std::string no_anchor_reason(const Snapshot& s) {
   const auto& c = s.history.back().checkpoint;
   return "no agreeing upstream has served a state that verifies against checkpoint " + std::to_string(c.slot) + "/" +
          to_hex(c.root);
-}
-
-std::string json_text(const nlohmann::ordered_json& doc) {
-  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace leanpoint

@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "access_log.h"
 #include "fd_usage.h"
 #include "health.h"
+#include "json_text.h"  // json_text(), which every document here is written with
 #include "pins.h"
 #include "server_stats.h"
 #include "snapshot.h"
@@ -37,13 +39,8 @@ struct ProcessView {
   CounterValues counters{};  // ServerStats' counters, in the order of kCounters
   int64_t started_ms = 0;
   PinsView pins;
+  std::optional<AccessLogStatus> access_log;  // without --access-log: none
 };
-
-// The one way the site writes a JSON document: invalid UTF-8 in a string is
-// replaced (U+FFFD) instead of throwing, so no text from outside can turn an
-// answer into a 500. (Stored outside text is already sanitized, untrusted_text.h;
-// this is the second line of defence.)
-std::string json_text(const nlohmann::ordered_json& doc);
 
 // The poller's settings shown (poll_ms, min_agree) are the snapshot's.
 nlohmann::ordered_json status_json(const Snapshot& s, const ProcessView& process, const HealthReport& health);

@@ -1,0 +1,14 @@
+// The one way the site writes a JSON document: invalid UTF-8 in a string is
+// replaced (U+FFFD) instead of throwing, so no text from outside can turn an
+// answer into a 500, or an access log line into two. (Stored outside text is
+// already sanitized, untrusted_text.h; this is the second line of defence.)
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace leanpoint {
+
+std::string json_text(const nlohmann::ordered_json& doc);
+
+}  // namespace leanpoint
