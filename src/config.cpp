@@ -141,6 +141,10 @@ void check_durations(const Config& config) {
     throw ConfigError("--pin-window-ms: " + std::to_string(pin_window) + " is outside 0-" +
                       std::to_string(kMaxPinWindowMs) +
                       " (a client's anchor may lag the agreement by about that much)");
+  const int64_t drain = config.server.drain_ms;
+  if (drain < 0 || drain > kMaxDrainMs)
+    throw ConfigError("--drain-ms: " + std::to_string(drain) + " is outside 0-" + std::to_string(kMaxDrainMs) +
+                      " (0: stop at once)");
 }
 
 void check_sizes(const Config& config) {
