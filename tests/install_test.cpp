@@ -60,7 +60,7 @@ TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit
   CHECK(text.find("ExecReload=/bin/kill -HUP $MAINPID") != std::string::npos);
   // The socket is wanted, not required: the service runs without it.
   CHECK(text.find("\nWants=network-online.target leanpoint.socket\n") != std::string::npos);
-  CHECK(text.find("Requires=") == std::string::npos);
+  CHECK(text.find("\nRequires=") == std::string::npos);
   // systemd kills at TimeoutStopSec: it must leave the drain its time.
   std::smatch stop;
   REQUIRE(std::regex_search(text, stop, std::regex("\nTimeoutStopSec=([0-9]+)s\n")));
