@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "listener.h"
 #include "pair_client.h"
 #include "ports.h"
 #include "socket_activation.h"
@@ -101,6 +102,51 @@ TEST_CASE("check_listening_socket: a listening TCP socket passes; UDP, unlistene
 }
 
 // --- the drain, in process ---------------------------------------------------
+
+TEST_CASE("the listener's drain: connections the kernel queued are handed over, then a bound socket refuses") {
+  const int socket = tcp_socket(true);
+  const uint16_t port = port_of(socket);
+  leanpoint::ServerStats stats;
+  std::mutex mutex;
+  std::vector<std::pair<int, std::thread::id>> accepted;  // and by which thread
+  std::promise<void> first_in, release;
+  auto released = release.get_future().share();
+  auto listener = leanpoint::Listener::start(
+      leanpoint::UniqueFd(socket), leanpoint::Listener::Socket::bound, stats,
+      [&](int fd) {
+        std::lock_guard lock(mutex);
+        accepted.emplace_back(fd, std::this_thread::get_id());
+        if (accepted.size() == 1) {
+          first_in.set_value();
+          released.wait();  // the listen thread is held here while the next client queues
+        }
+      },
+      nullptr);
+  REQUIRE(listener);
+  const int one = testing::connect_to(port);
+  first_in.get_future().wait();
+  const int two = testing::connect_to(port);  // complete in the kernel, not accepted
+  REQUIRE(two >= 0);
+  std::atomic<bool> calling{false};
+  auto draining = std::async(std::launch::async, [&] {
+    calling = true;
+    (*listener)->stop_for_drain();
+    return std::this_thread::get_id();
+  });
+  while (!calling) std::this_thread::yield();
+  // The stop is signalled the moment stop_for_drain starts, and nothing shows
+  // it: a pause, so that the held listen thread sees it when released (the
+  // check below says which thread took the queued connection).
+  std::this_thread::sleep_for(200ms);
+  release.set_value();
+  const std::thread::id drainer = draining.get();
+  std::lock_guard lock(mutex);
+  REQUIRE(accepted.size() == 2);  // the queued one too, not reset
+  CHECK(accepted[1].second == drainer);
+  for (const auto& taken : accepted) ::close(taken.first);
+  CHECK(testing::connect_to(port) < 0);  // then refused
+  for (const int fd : {one, two}) ::close(fd);
+}
 
 TEST_CASE("drain: a download in flight finishes, an idle keep-alive connection closes, a head arriving is answered") {
   auto o = testing::test_server_options();

@@ -77,7 +77,7 @@ class HttpServer::Impl : public httplib::Server {
 
   void drain() {
     if (stopping_ || draining_.exchange(true)) return;
-    if (listener_) listener_->stop();
+    if (listener_) listener_->stop_for_drain();
     if (gate_) gate_->drain();
   }
 

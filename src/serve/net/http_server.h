@@ -60,8 +60,9 @@ class HttpServer {
   // "listen", "gate: epoll_create1").
   Expected<void, SysError> start();
   // The graceful stop's first half (ARCHITECTURE.md §3, "Stopping"): accepts
-  // no more connections (a bound socket is closed, an inherited one left to
-  // its backlog), closes connections idle between requests, and answers
+  // no more connections (a bound socket is closed once the connections
+  // already queued are taken, an inherited one left to its backlog), closes
+  // connections idle between requests, and answers
   // nothing new: a response in flight is finished, then its connection
   // closed; a head already arriving is answered with Connection: close.
   // Connections then only close; the owner waits for ServerStats'

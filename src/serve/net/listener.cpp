@@ -76,13 +76,28 @@ Listener::~Listener() {
   socket_.reset();  // an inherited socket too: at exit, the activator's copy keeps it listening
 }
 
-void Listener::stop() {
+void Listener::join() {
   stop_.notify();
   if (thread_.joinable()) thread_.join();
+}
+
+void Listener::stop() {
+  join();
   // A bound socket closes at once: new connections are refused rather than
   // left in a backlog no one will accept. An inherited one stays open, never
   // shut down: its backlog is the next process's.
   if (whose_ == Socket::bound) socket_.reset();
+}
+
+void Listener::stop_for_drain() {
+  join();
+  if (whose_ == Socket::inherited || !socket_.valid()) return;
+  for (int taken = 0; taken < SOMAXCONN; ++taken) {
+    const int fd = ::accept4(socket_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) break;  // nothing queued (EAGAIN), or an error: closing is all that is left
+    accepted_(fd);
+  }
+  socket_.reset();
 }
 
 bool Listener::pause(int ms) const {

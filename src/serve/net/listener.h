@@ -50,10 +50,16 @@ class Listener {
   // Stops accepting and joins the thread; closes a bound socket, leaves an
   // inherited one open.
   void stop();
+  // The same for a drain: a bound socket first hands over the connections
+  // the kernel had already queued (their handshakes are done, their requests
+  // on the way: closing would reset them), at most SOMAXCONN; an inherited
+  // one leaves them to the next process.
+  void stop_for_drain();
 
  private:
   Listener(UniqueFd socket, Socket whose, EventFd stop, ServerStats& stats, Accepted accepted, Stopped stopped);
   void loop();
+  void join();  // ends the loop
   // Waits `ms` or until stop(); false when stopping.
   bool pause(int ms) const;
 
