@@ -262,6 +262,22 @@ TEST_CASE("a second SIGTERM while draining stops at once; --drain-ms 0 stops wit
   }
 }
 
+TEST_CASE("--drain-ms: 0 to 3600000, also from LEANPOINT_DRAIN_MS") {
+  for (const std::string bad : {"-1", "3600001"}) {
+    CAPTURE(bad);
+    const auto r = testing::run({testing::leanpoint_bin(), "--upstream", "a=http://127.0.0.1:1", "--drain-ms", bad});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--drain-ms: " + bad + " is outside 0-3600000") != std::string::npos);
+  }
+  const auto env =
+      testing::run({testing::leanpoint_bin(), "--upstream", "a=http://127.0.0.1:1"}, {"LEANPOINT_DRAIN_MS=-5"});
+  CHECK(env.status == 2);
+  CHECK(env.err.find("--drain-ms: -5") != std::string::npos);
+  const auto help = testing::run({testing::leanpoint_bin(), "--help"});
+  CHECK(help.out.find("--drain-ms") != std::string::npos);
+  CHECK(help.out.find("LEANPOINT_DRAIN_MS") != std::string::npos);
+}
+
 TEST_CASE("an inherited socket that is not a listening TCP socket: exit 1, saying so; another pid's: ignored") {
   SUBCASE("UDP") {
     const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
