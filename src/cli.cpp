@@ -82,6 +82,10 @@ void add_server_flags(CLI::App& app, Config& config) {
   app.add_option("--max-connections-per-client", config.server.gate.max_connections_per_client,
                  "Connections from one client address beyond which new ones get a fast 503 (0: no cap)")
       ->envname("LEANPOINT_MAX_CONNECTIONS_PER_CLIENT");
+  app.add_option("--drain-ms", config.server.drain_ms,
+                 "On SIGTERM or SIGINT, accept nothing more and finish the responses in flight for up to this long, "
+                 "ms (0: stop at once)")
+      ->envname("LEANPOINT_DRAIN_MS");
 }
 
 // Who a client is behind proxies (GateOptions::trusted_proxies, client_address.h).

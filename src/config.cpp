@@ -169,6 +169,10 @@ void check_durations(const Config& config) {
   if (config.data_dir_wait_ms < 0 || config.data_dir_wait_ms > kMaxDataDirWaitMs)
     throw ConfigError("--data-dir-wait-ms: " + std::to_string(config.data_dir_wait_ms) + " is outside 0-" +
                       std::to_string(kMaxDataDirWaitMs));
+  const int64_t drain = config.server.drain_ms;
+  if (drain < 0 || drain > kMaxDrainMs)
+    throw ConfigError("--drain-ms: " + std::to_string(drain) + " is outside 0-" + std::to_string(kMaxDrainMs) +
+                      " (0: stop at once)");
 }
 
 void check_sizes(const Config& config) {

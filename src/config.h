@@ -45,6 +45,7 @@ constexpr uint64_t kMinJsonBytes = 64 << 10;  // --max-json-bytes: a fork_choice
 constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-workers
 constexpr int64_t kMaxPinWindowMs = 3'600'000;
 constexpr int64_t kMaxDataDirWaitMs = 600'000;  // --data-dir-wait-ms
+constexpr int64_t kMaxDrainMs = 3'600'000;  // --drain-ms
 
 // Parses one --upstream value, "NAME=URL".
 Expected<Upstream, ConfigError> parse_upstream_flag(const std::string& value);

@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <system_error>
@@ -21,6 +23,7 @@
 #include "poller.h"
 #include "routes.h"
 #include "snapshot.h"
+#include "socket_activation.h"
 #include "version.h"
 
 namespace leanpoint {
@@ -171,6 +174,44 @@ StopReason wait_for_stop(const Config& config, Poller& poller, AccessLog* access
   }
 }
 
+// The graceful stop (HttpServer::drain): nothing more accepted, responses in
+// flight finished, for at most --drain-ms; a second SIGINT or SIGTERM ends
+// it at once; SIGUSR1 still reopens the access log. Returns when no
+// connection is open, or on either.
+void drain(HttpServer& server, const ServerStats& stats, int64_t drain_ms, AccessLog* access_log) {
+  if (drain_ms <= 0) return;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::milliseconds(drain_ms);
+  server.drain();
+  log(LogLevel::info, "draining: accepting no more connections; ", stats.connections_open.load(),
+      " open, finishing their responses for at most ", drain_ms, " ms");
+  const sigset_t set = waited_signals();
+  while (stats.connections_open > 0) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+      log(LogLevel::warn, "drain: --drain-ms (", drain_ms, ") passed with ", stats.connections_open.load(),
+          " connection(s) open; aborting them");
+      return;
+    }
+    // Connections only close from here: a short wait for a signal is the poll.
+    const timespec wait{0, std::min<long>(20'000'000, std::chrono::nanoseconds(left).count())};
+    const int signal = sigtimedwait(&set, nullptr, &wait);
+    if (signal == SIGINT || signal == SIGTERM) {
+      log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", " while draining; stopping at once");
+      return;
+    }
+    if (signal == SIGUSR1 && access_log) {  // the lines of the responses still ending go to the new file
+      log(LogLevel::info, "SIGUSR1: reopening the access log");
+      access_log->reopen();
+      continue;
+    }
+    const char* name = signal > 0 ? sigabbrev_np(signal) : nullptr;
+    if (name) log(LogLevel::info, "received SIG", name, " while draining; ignored");
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  log(LogLevel::info, "drained in ", took.count(), " ms");
+}
+
 }  // namespace
 
 void block_stop_signals() {
@@ -182,6 +223,13 @@ void block_stop_signals() {
 
 int run_service(const Config& config) {
   log_start(config);
+  // Socket activation (socket_activation.h): read before any thread starts,
+  // as it unsets LISTEN_*.
+  auto inherited = take_activated_socket();
+  if (!inherited) {
+    log(LogLevel::error, "cannot start: ", inherited.error().text());
+    return kExitFailure;
+  }
   auto persistence = open_persistence(config);
   if (!persistence) {  // another leanpoint holds the directory
     log(LogLevel::error, persistence.error().text());
@@ -199,6 +247,7 @@ int run_service(const Config& config) {
     return kExitUsage;  // the operator's path
   }
   HttpServer server(config.server, stats);
+  if (*inherited) server.use_inherited_socket(std::move(**inherited));
   server.set_routes(
       leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence(), *access_log));
   // A leanpoint that serves nothing must not look alive: it exits non-zero.
@@ -227,6 +276,7 @@ int run_service(const Config& config) {
   }
   log(LogLevel::info, "ready; waiting for SIGINT or SIGTERM");
   const StopReason why = wait_for_stop(config, poller, access_log->get());
+  if (why == StopReason::signal) drain(server, stats, config.server.drain_ms, access_log->get());
   stop->notify();
   server.stop();
   if (*access_log) (*access_log)->stop();  // every response has ended: its line is queued

@@ -1,12 +1,15 @@
-// meson install and the systemd unit: `meson install --destdir` puts the
-// binary, the man page and the unit (with the installed binary's path) in
-// place; the unit passes `systemd-analyze verify` and its `security`
-// exposure is at most 2.0; the man page renders without a warning.
+// meson install and the systemd units: `meson install --destdir` puts the
+// binary, the man page, the service unit (with the installed binary's path)
+// and the socket unit in place; the service passes `systemd-analyze verify`
+// alone and with the socket (Wants=), its `security` exposure is at most
+// 2.0, and its TimeoutStopSec exceeds the default --drain-ms; the man page
+// renders without a warning.
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "http_server.h"
 #include "subprocess.h"
 #include "tempdir.h"
 #include "testing.h"
@@ -42,9 +45,11 @@ TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit
   const fs::path binary = find_installed(dest.path(), "/bin/leanpoint");
   const fs::path man = find_installed(dest.path(), "/man1/leanpoint.1");
   const fs::path unit = find_installed(dest.path(), "/lib/systemd/system/leanpoint.service");
+  const fs::path socket_unit = find_installed(dest.path(), "/lib/systemd/system/leanpoint.socket");
   REQUIRE(!binary.empty());
   REQUIRE(!man.empty());
   REQUIRE(!unit.empty());
+  REQUIRE(!socket_unit.empty());
   CHECK(testing::run({binary.string(), "--version"}).out.find("leanpoint ") == 0);
 
   // ExecStart names where the binary was installed (without the destdir).
@@ -53,6 +58,16 @@ TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit
   CHECK(text.find("\nExecStart=" + installed + "\n") != std::string::npos);
   CHECK(text.find("StateDirectory=leanpoint") != std::string::npos);
   CHECK(text.find("ExecReload=/bin/kill -HUP $MAINPID") != std::string::npos);
+  // The socket is wanted, not required: the service runs without it.
+  CHECK(text.find("\nWants=network-online.target leanpoint.socket\n") != std::string::npos);
+  CHECK(text.find("\nRequires=") == std::string::npos);
+  // systemd kills at TimeoutStopSec: it must leave the drain its time.
+  std::smatch stop;
+  REQUIRE(std::regex_search(text, stop, std::regex("\nTimeoutStopSec=([0-9]+)s\n")));
+  CHECK(std::stoll(stop[1]) * 1000 > leanpoint::ServerOptions{}.drain_ms);
+  const std::string socket_text = read_text(socket_unit);
+  CHECK(socket_text.find("\nListenStream=5555\n") != std::string::npos);
+  CHECK(socket_text.find("\nAccept=no\n") != std::string::npos);
 
   if (!fs::exists("/usr/bin/systemd-analyze")) {
     MESSAGE("systemd-analyze missing (Debian: systemd); the unit is not verified");
@@ -64,6 +79,11 @@ TEST_CASE("meson install --destdir: the binary, the man page, the unit; the unit
                                                                                "\nExecStart=" + binary.string()));
   const auto verify = testing::run({"/usr/bin/systemd-analyze", "verify", "--man=no", copy});
   CHECK_MESSAGE(verify.status == 0, (verify.out + verify.err));
+  // With the socket unit beside it, as installed.
+  const std::string socket_copy = check.write("leanpoint.socket", socket_text);
+  const auto both = testing::run({"/usr/bin/systemd-analyze", "verify", "--man=no", socket_copy, copy});
+  CHECK_MESSAGE(both.status == 0, (both.out + both.err));
+  CHECK_MESSAGE(both.err.empty(), both.err);
   const auto security = testing::run({"/usr/bin/systemd-analyze", "security", "--offline=true", copy});
   std::smatch m;
   const std::string report = security.out + security.err;

@@ -29,8 +29,8 @@ int decode_status(int raw) {
 
 }  // namespace
 
-Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                       const std::string& stdin_path, bool own_group) {
+Subprocess::Subprocess(const std::vector<std::string>& argv_in, const std::vector<std::string>& env,
+                       const std::string& stdin_path, bool own_group, const std::vector<int>& listen_fds) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
 
@@ -38,6 +38,19 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<s
   for (char** e = environ; *e; ++e)
     if (std::strncmp(*e, "LEANPOINT_", 10) != 0) child_env.emplace_back(*e);
   child_env.insert(child_env.end(), env.begin(), env.end());
+
+  // Socket activation: the pid is known only in the child, so a shell sets
+  // LISTEN_PID to its own and execs the program in its place.
+  std::vector<std::string> argv = argv_in;
+  if (!listen_fds.empty()) {
+    argv.insert(argv.begin(), {"/bin/sh", "-c", "LISTEN_PID=$$; export LISTEN_PID; exec \"$@\"", "sh"});
+    child_env.push_back("LISTEN_FDS=" + std::to_string(listen_fds.size()));
+  }
+  // Each passed descriptor first goes above the range it lands in, so no
+  // dup2 overwrites another still to be passed (and none is a no-op that
+  // would leave close-on-exec set).
+  std::vector<int> staged;
+  for (const int fd : listen_fds) staged.push_back(fcntl(fd, F_DUPFD_CLOEXEC, 64));
 
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -50,6 +63,8 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<s
   posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  for (size_t i = 0; i < staged.size(); ++i)
+    posix_spawn_file_actions_adddup2(&actions, staged[i], 3 + static_cast<int>(i));
   // The child starts with default signal dispositions and an empty mask, even
   // if the test runner blocks or ignores some.
   posix_spawnattr_t attr;
@@ -68,6 +83,7 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<s
   const int rc = posix_spawn(&pid_, cargv[0], &actions, &attr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
+  for (const int fd : staged) close(fd);
   close(out_pipe[1]);
   close(err_pipe[1]);
   out_fd_ = out_pipe[0];

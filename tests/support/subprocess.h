@@ -17,8 +17,13 @@ using Clock = std::chrono::steady_clock;
 class Subprocess {
  public:
   // `own_group`: the child leads a new process group (see signal_group).
+  // `listen_fds`: passed as systemd's socket activation passes them
+  // (sd_listen_fds(3)): as descriptors 3, 4, ..., with LISTEN_FDS their count
+  // and LISTEN_PID the child's own pid (set by a shell that then execs the
+  // program, so the pid is the program's).
   Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-             const std::string& stdin_path = "/dev/null", bool own_group = false);
+             const std::string& stdin_path = "/dev/null", bool own_group = false,
+             const std::vector<int>& listen_fds = {});
   ~Subprocess();  // kills and reaps a child still running
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;

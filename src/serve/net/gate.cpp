@@ -151,6 +151,11 @@ void Gate::stop() {
   inbox_.clear();
 }
 
+void Gate::drain() {
+  draining_ = true;
+  wake_.notify();
+}
+
 void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response) {
   // Best effort, both: the client may be gone or not reading, and the
   // connection is dropped either way.
@@ -263,11 +268,43 @@ bool Gate::watch(const std::shared_ptr<Connection>& conn, uint32_t events) {
 void Gate::wait_for_head(std::shared_ptr<Connection> conn) {
   if (!watch(conn, EPOLLIN | EPOLLRDHUP)) return;  // dropped: closed
   const int fd = conn->fd();
+  if (draining_) conn->deadline = std::min(conn->deadline, Clock::now() + kDrainHeadTimeout);
   head_deadlines_.emplace(conn->deadline, fd);  // fixed while it waits
   waiting_[fd] = std::move(conn);
   ++stats_.connections_waiting;
   // Bytes may already be here (a pipelined head, or sent before epoll watched).
   on_readable(waiting_[fd]);
+  if (draining_) close_if_idle(fd);
+}
+
+// Only after reading what has arrived (on_readable): a request already sent
+// is answered, not cut off. A client must expect an idle keep-alive
+// connection to close (RFC 9112 §9.3.1); one whose request crosses the close
+// retries it, as after an idle timeout.
+void Gate::close_if_idle(int fd) {
+  const auto it = waiting_.find(fd);
+  if (it == waiting_.end()) return;  // dispatched, refused or gone
+  const Connection& conn = *it->second;
+  if (conn.requests > 0 && conn.input.empty()) release(fd);  // closed
+}
+
+void Gate::start_draining() {
+  drained_idle_ = true;
+  const auto by = Clock::now() + kDrainHeadTimeout;
+  std::vector<int> fds;
+  for (const auto& [fd, conn] : waiting_) fds.push_back(fd);
+  for (const int fd : fds) {
+    const auto it = waiting_.find(fd);
+    if (it == waiting_.end()) continue;
+    Connection& conn = *it->second;
+    if (conn.deadline > by) {  // reindexed: head_deadlines_ is ordered by it
+      head_deadlines_.erase({conn.deadline, fd});
+      conn.deadline = by;
+      head_deadlines_.emplace(by, fd);
+    }
+    on_readable(it->second);
+    close_if_idle(fd);
+  }
 }
 
 // EPOLL_CTL_DEL can fail only for a descriptor epoll does not hold, and the
@@ -330,7 +367,7 @@ size_t Gate::send_slice(const std::shared_ptr<Connection>& conn) {
 
 void Gate::output_sent(std::shared_ptr<Connection> conn) {
   stop_sending(conn->fd());
-  if (conn->close_after_output || stopping_) return;  // closed with `conn`
+  if (conn->close_after_output || stopping_ || draining_) return;  // closed with `conn`
   conn->deadline = Clock::now() + head_timeout_;
   wait_for_head(std::move(conn));
 }
@@ -392,6 +429,7 @@ Clock::time_point Gate::expire_heads() {
 void Gate::loop() {
   epoll_event events[64];
   while (!stopping_) {
+    if (draining_ && !drained_idle_) start_draining();
     const auto next = std::min(expire_heads(), sending_.empty() ? Clock::time_point::max() : check_stalls());
     // With sockets that have room, only look for heads and room: no sleep.
     const int timeout = ring_.empty() ? std::max(1, ms_until(next)) : 0;

@@ -51,6 +51,11 @@ constexpr size_t kProbeReserve = 8;
 // (a probe sends its request at once).
 constexpr size_t kProbeReservePerClient = 2;
 constexpr std::chrono::milliseconds kProbeHeadTimeout{1000};
+// Draining, a head still to come must be complete within this (or its own
+// deadline, if sooner): a client whose connection was accepted just before
+// the stop sends its request at once, and a silent one must not hold the
+// drain for a whole --head-timeout-ms.
+constexpr std::chrono::milliseconds kDrainHeadTimeout{1000};
 
 // The gate's settings, each default here and nowhere else (the flags of the
 // same names bind to these fields).
@@ -126,6 +131,12 @@ class Gate {
   void resume(std::shared_ptr<Connection> conn);
   // Closes every connection the gate holds and joins its thread.
   void stop();
+  // Answers nothing new (HttpServer::drain): from now on a connection idle
+  // between requests (one answered, nothing of the next received) is closed,
+  // and so is each connection once its queued output is out. A head already
+  // arriving, or a new connection's first, is still read and answered
+  // (Connection: close): its client sent it to this process. Any thread.
+  void drain();
 
   // Sends `response` (small: best effort, never blocks) and drops the connection.
   static void reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response);
@@ -147,6 +158,8 @@ class Gate {
   size_t send_slice(const std::shared_ptr<Connection>& conn);  // bytes sent
   void output_sent(std::shared_ptr<Connection> conn);          // all queued output is out
   void wait_for_head(std::shared_ptr<Connection> conn);
+  void close_if_idle(int fd);        // draining: a waiting connection with no request coming
+  void start_draining();             // on the gate thread, once: every idle connection closed
   void release(int fd);              // stop watching fd and drop the gate's reference
   void stop_sending(int fd);         // the same, for a connection in sending_
   Clock::time_point expire_heads();  // closes overdue ones; returns the next deadline
@@ -162,6 +175,8 @@ class Gate {
   UniqueFd epoll_;
   EventFd wake_;  // readable when the inbox has connections, or on stop
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
+  bool drained_idle_ = false;  // start_draining() ran (gate thread only)
   std::mutex inbox_mutex_;
   std::vector<std::shared_ptr<Connection>> inbox_;
   // Gate thread only, all four.

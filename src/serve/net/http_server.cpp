@@ -13,6 +13,7 @@
 #include "gate.h"
 #include "listener.h"
 #include "log.h"
+#include "socket_address.h"
 
 namespace leanpoint {
 namespace {
@@ -54,6 +55,7 @@ class HttpServer::Impl : public httplib::Server {
   }
 
   void set_routes(RouteTable routes) { routes_.emplace(std::move(routes)); }
+  void use_inherited_socket(InheritedSocket socket) { inherited_ = std::move(socket); }
   void on_listener_stopped(Listener::Stopped stopped) { on_listener_stopped_ = std::move(stopped); }
 
   Expected<void, SysError> start() {
@@ -62,17 +64,26 @@ class HttpServer::Impl : public httplib::Server {
     if (gate.max_connections == 0)
       gate.max_connections = default_max_connections(raise_fd_limit(), options_.artifact_workers);
     if (auto started = start_workers(); !started) return started;
-    auto listening = bind_and_listen();
+    const auto whose = inherited_ ? Listener::Socket::inherited : Listener::Socket::bound;
+    auto listening = inherited_ ? take_inherited() : bind_and_listen();
     if (!listening) return Unexpected(listening.error());
     auto listener = Listener::start(
-        std::move(*listening), stats_, [this](int socket) { gate_->adopt(socket); },
+        std::move(*listening), whose, stats_, [this](int socket) { gate_->adopt(socket); },
         [this](const SysError& why) { listener_stopped(why); });
     if (!listener) return Unexpected(listener.error());
     listener_ = std::move(*listener);
-    log(LogLevel::info, "serving on ", options_.bind, ":", port_, " (", options_.artifact_workers, " artifact and ",
-        options_.api_workers, " api workers, at most ", gate.max_connections, " connections)");
+    log(LogLevel::info, "serving on ", where_, " (", options_.artifact_workers, " artifact and ", options_.api_workers,
+        " api workers, at most ", gate.max_connections, " connections)");
     return {};
   }
+
+  void drain() {
+    if (stopping_ || draining_.exchange(true)) return;
+    if (listener_) listener_->stop_for_drain();
+    if (gate_) gate_->drain();
+  }
+
+  bool draining() const { return draining_ || stopping_; }
 
   void stop() {
     if (stopping_.exchange(true)) return;
@@ -114,6 +125,21 @@ class HttpServer::Impl : public httplib::Server {
     return {};
   }
 
+  // The inherited socket (socket activation), as it is: its backlog and
+  // options are the activator's. svr_sock_ is cpp-httplib's running flag, as
+  // for a bound socket.
+  Expected<UniqueFd, SysError> take_inherited() {
+    UniqueFd socket = std::move(inherited_->fd);
+    const SocketAddress local = local_address(socket.get());
+    port_ = local.port;
+    where_ = local.text();
+    log(LogLevel::info, "listening socket inherited (LISTEN_FDS, socket activation",
+        inherited_->name.empty() ? "" : ", " + inherited_->name, "): ", where_,
+        "; --bind and --port are not used; left open for the next process when this one stops");
+    svr_sock_ = socket.get();
+    return socket;
+  }
+
   // The listening socket: bound by cpp-httplib (its address lookup, and the
   // socket options above), then taken from it for the Listener.
   Expected<UniqueFd, SysError> bind_and_listen() {
@@ -133,13 +159,14 @@ class HttpServer::Impl : public httplib::Server {
     // clients, health probes included, retry only after a second or more.
     // Listening again on a listening socket updates its backlog.
     if (::listen(socket.get(), SOMAXCONN) != 0) return Unexpected(last_sys_error(where + " (listen)"));
+    where_ = options_.bind + ":" + std::to_string(port_);
     return socket;
   }
 
   // On the listen thread: the socket is gone (listener.h). Nothing is served
   // any more; the owner decides (the service exits for its supervisor).
   void listener_stopped(const SysError& why) {
-    log(LogLevel::error, "stopped accepting connections on ", options_.bind, ":", port_, ": ", why.text());
+    log(LogLevel::error, "stopped accepting connections on ", where_, ": ", why.text());
     if (on_listener_stopped_) on_listener_stopped_(why);
   }
 
@@ -206,7 +233,8 @@ class HttpServer::Impl : public httplib::Server {
     current.context.watch = &conn->watched.watch;
     t_request = &current;
     bool closed = false;
-    const bool close = stopping_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
+    // Draining, this response is the connection's last (drain()).
+    const bool close = stopping_ || draining_ || conn->probe_only || conn->requests + 1 >= kMaxRequestsPerConnection;
     const bool ok = process_request(stream, close, closed, [](httplib::Request& req) {
       // cpp-httplib adds these after the client's own headers, and a lookup
       // finds the first: make the server's the only ones.
@@ -224,7 +252,7 @@ class HttpServer::Impl : public httplib::Server {
     // Without the handler, cpp-httplib refused the head itself (the screen
     // refuses all it would; this is the backstop): what it left unread of
     // the head must never be read as another request.
-    const bool last = closed || close || !current.answered;
+    const bool last = closed || close || !current.answered || draining_;
     if (!conn->out.empty()) {
       // The socket is full: the gate sends the rest, and this worker is free.
       // It reads the next request (pipelined or not) once the output is out.
@@ -244,7 +272,10 @@ class HttpServer::Impl : public httplib::Server {
   std::optional<RouteTable> routes_;
   std::optional<EventFd> stop_;  // readable on stop: aborts a worker's wait for room
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
+  std::optional<InheritedSocket> inherited_;  // until start()
   int port_ = 0;
+  std::string where_;  // the listening address, for the log
   std::unique_ptr<WorkerPool> artifacts_;
   std::unique_ptr<WorkerPool> api_;
   std::unique_ptr<Gate> gate_;
@@ -261,7 +292,10 @@ void HttpServer::set_routes(RouteTable routes) { impl_->set_routes(std::move(rou
 void HttpServer::on_listener_stopped(std::function<void(const SysError&)> stopped) {
   impl_->on_listener_stopped(std::move(stopped));
 }
+void HttpServer::use_inherited_socket(InheritedSocket socket) { impl_->use_inherited_socket(std::move(socket)); }
 Expected<void, SysError> HttpServer::start() { return impl_->start(); }
+void HttpServer::drain() { impl_->drain(); }
+bool HttpServer::draining() const { return impl_->draining(); }
 void HttpServer::stop() { impl_->stop(); }
 int HttpServer::port() const { return impl_->port(); }
 const ServerOptions& HttpServer::options() const { return impl_->options(); }

@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "route_table.h"
 #include "server_stats.h"
+#include "socket_activation.h"
 #include "sys_error.h"
 
 namespace leanpoint {
@@ -31,6 +32,9 @@ struct ServerOptions {
   uint64_t api_workers = 2;
   size_t queue_per_worker = 8;  // the api pool queues at most this many requests per worker
   size_t artifact_queue = 0;    // the artifact pool's queue; 0: max_connections (never shed before the limit)
+  // On SIGTERM or SIGINT the service drains (drain()) for at most this long
+  // before it stops; 0: it stops at once, aborting what is in flight.
+  int64_t drain_ms = 10000;
   GateOptions gate;
 };
 
@@ -46,10 +50,26 @@ class HttpServer {
   // Called (on the listen thread) if the listening socket fails for good
   // (listener.h); it has been logged. Before start().
   void on_listener_stopped(std::function<void(const SysError&)> stopped);
+  // Serve on this listening socket (socket activation) instead of binding
+  // bind:port. It is never closed before the server is destroyed, nor shut
+  // down. Before start().
+  void use_inherited_socket(InheritedSocket socket);
   // Resolves gate.max_connections 0 from the descriptor limit (raised to the
-  // hard limit), starts the gate and the pools, binds and listens. An error
-  // names what failed ("bind 0.0.0.0:5555", "listen", "gate: epoll_create1").
+  // hard limit), starts the gate and the pools, binds and listens (or takes
+  // the inherited socket). An error names what failed ("bind 0.0.0.0:5555",
+  // "listen", "gate: epoll_create1").
   Expected<void, SysError> start();
+  // The graceful stop's first half (ARCHITECTURE.md §3, "Stopping"): accepts
+  // no more connections (a bound socket is closed once the connections
+  // already queued are taken, an inherited one left to its backlog), closes
+  // connections idle between requests, and answers
+  // nothing new: a response in flight is finished, then its connection
+  // closed; a head already arriving is answered with Connection: close.
+  // Connections then only close; the owner waits for ServerStats'
+  // connections_open to reach 0, then calls stop(). Returns at once.
+  void drain();
+  // Since drain() (or stop()): /readyz says `draining`.
+  bool draining() const;
   // Stops accepting, closes waiting connections, aborts transfers in flight,
   // joins every thread.
   void stop();

@@ -41,10 +41,12 @@ AcceptError classify(int code) {
 
 }  // namespace
 
-Expected<std::unique_ptr<Listener>, SysError> Listener::start(UniqueFd socket, ServerStats& stats, Accepted accepted,
-                                                              Stopped stopped) {
+Expected<std::unique_ptr<Listener>, SysError> Listener::start(UniqueFd socket, Socket whose, ServerStats& stats,
+                                                              Accepted accepted, Stopped stopped) {
   // Nonblocking: a connection reset between poll and accept must not leave
-  // the thread blocked in accept, where stop() cannot reach it.
+  // the thread blocked in accept, where stop() cannot reach it. (An inherited
+  // socket shares this flag with the activator's copy; systemd's is
+  // nonblocking anyway.)
   const int flags = ::fcntl(socket.get(), F_GETFL);
   if (flags < 0 || ::fcntl(socket.get(), F_SETFL, flags | O_NONBLOCK) != 0 ||
       ::fcntl(socket.get(), F_SETFD, FD_CLOEXEC) != 0)
@@ -52,7 +54,7 @@ Expected<std::unique_ptr<Listener>, SysError> Listener::start(UniqueFd socket, S
   auto stop = EventFd::open(EventFd::Mode::nonblocking);
   if (!stop) return Unexpected(stop.error());
   std::unique_ptr<Listener> listener(
-      new Listener(std::move(socket), std::move(*stop), stats, std::move(accepted), std::move(stopped)));
+      new Listener(std::move(socket), whose, std::move(*stop), stats, std::move(accepted), std::move(stopped)));
   try {
     listener->thread_ = std::thread([l = listener.get()] { l->loop(); });
   } catch (const std::system_error& e) {
@@ -61,18 +63,40 @@ Expected<std::unique_ptr<Listener>, SysError> Listener::start(UniqueFd socket, S
   return listener;
 }
 
-Listener::Listener(UniqueFd socket, EventFd stop, ServerStats& stats, Accepted accepted, Stopped stopped)
+Listener::Listener(UniqueFd socket, Socket whose, EventFd stop, ServerStats& stats, Accepted accepted, Stopped stopped)
     : socket_(std::move(socket)),
+      whose_(whose),
       stop_(std::move(stop)),
       stats_(stats),
       accepted_(std::move(accepted)),
       stopped_(std::move(stopped)) {}
 
-Listener::~Listener() { stop(); }
+Listener::~Listener() {
+  stop();
+  socket_.reset();  // an inherited socket too: at exit, the activator's copy keeps it listening
+}
 
-void Listener::stop() {
+void Listener::join() {
   stop_.notify();
   if (thread_.joinable()) thread_.join();
+}
+
+void Listener::stop() {
+  join();
+  // A bound socket closes at once: new connections are refused rather than
+  // left in a backlog no one will accept. An inherited one stays open, never
+  // shut down: its backlog is the next process's.
+  if (whose_ == Socket::bound) socket_.reset();
+}
+
+void Listener::stop_for_drain() {
+  join();
+  if (whose_ == Socket::inherited || !socket_.valid()) return;
+  for (int taken = 0; taken < SOMAXCONN; ++taken) {
+    const int fd = ::accept4(socket_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) break;  // nothing queued (EAGAIN), or an error: closing is all that is left
+    accepted_(fd);
+  }
   socket_.reset();
 }
 

@@ -13,6 +13,7 @@ std::string_view to_string(HealthReason reason) {
     case HealthReason::poller_stalled: return "poller_stalled";
     case HealthReason::no_anchor: return "no_anchor";
     case HealthReason::no_block: return "no_block";
+    case HealthReason::draining: return "draining";
   }
   return "unknown";
 }
@@ -55,19 +56,20 @@ Health assess_liveness(const Snapshot& s, int64_t now_ms, const HealthOptions& o
   return h;
 }
 
-Health assess_readiness(const Snapshot& s) {
+Health assess_readiness(const Snapshot& s, bool draining) {
   Health h;
   if (!s.anchor)
     h.failing.push_back(HealthReason::no_anchor);
   else if (!s.anchor->block)
     h.failing.push_back(HealthReason::no_block);
+  if (draining) h.failing.push_back(HealthReason::draining);
   return h;
 }
 
 HealthReport assess_all(const Snapshot& s, int64_t now_ms, const HealthOptions& options, const FdUsage& fds,
-                        size_t upstreams_at_start) {
+                        size_t upstreams_at_start, bool draining) {
   return {assess(s, now_ms, options, fds), assess_liveness(s, now_ms, options, fds, upstreams_at_start),
-          assess_readiness(s)};
+          assess_readiness(s, draining)};
 }
 
 }  // namespace leanpoint

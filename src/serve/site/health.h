@@ -36,6 +36,7 @@ enum class HealthReason : uint8_t {
   // /readyz: a syncing node could not get a pair here now.
   no_anchor,  // no verified state to serve
   no_block,   // a verified state, but no block for it yet
+  draining,   // stopping gracefully (HttpServer::drain): route elsewhere
 };
 
 // The /healthz rules (and leanpoint_health_failing's labels), unchanged.
@@ -69,14 +70,15 @@ Health assess_liveness(const Snapshot& snapshot, int64_t now_ms, const HealthOpt
                        size_t upstreams_at_start);
 
 // /readyz: a verified anchor's state and block are both being served: what a
-// syncing node needs, and what a load balancer should route on.
-Health assess_readiness(const Snapshot& snapshot);
+// syncing node needs, and what a load balancer should route on. Not while
+// the server is `draining`.
+Health assess_readiness(const Snapshot& snapshot, bool draining = false);
 
 // All three, as /status and /metrics show them.
 struct HealthReport {
   Health healthz, live, ready;
 };
 HealthReport assess_all(const Snapshot& snapshot, int64_t now_ms, const HealthOptions& options, const FdUsage& fds,
-                        size_t upstreams_at_start);
+                        size_t upstreams_at_start, bool draining = false);
 
 }  // namespace leanpoint

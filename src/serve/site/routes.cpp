@@ -174,7 +174,8 @@ class Site {
     const auto s = store_.load();
     json_body(res, *status_cache_.get(s, [&] {
       const ProcessView p = process_view();
-      return json_text(status_json(*s, p, assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s))));
+      return json_text(status_json(
+          *s, p, assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s), server_.draining())));
     }));
   }
 
@@ -191,12 +192,14 @@ class Site {
     const auto s = store_.load();
     verdict(res, assess_liveness(*s, unix_ms(), options_.health, fd_usage(), upstreams_at_start(*s)));
   }
-  void readyz(httplib::Response& res) const { verdict(res, assess_readiness(*store_.load())); }
+  // Not ready while the server drains (HttpServer::draining): a balancer stops sending.
+  void readyz(httplib::Response& res) const { verdict(res, assess_readiness(*store_.load(), server_.draining())); }
 
   void metrics(httplib::Response& res) const {
     const auto s = store_.load();
     const ProcessView p = process_view();
-    const HealthReport health = assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s));
+    const HealthReport health =
+        assess_all(*s, unix_ms(), options_.health, p.fds, upstreams_at_start(*s), server_.draining());
     res.set_content(render_metrics(*s, p, health, stats_.requests(), options_.zig_metrics),
                     "text/plain; version=0.0.4; charset=utf-8");
   }
