@@ -41,6 +41,7 @@ constexpr uint64_t kMinStateBytes = 1 << 20;  // --max-state-bytes
 constexpr uint64_t kMinJsonBytes = 64 << 10;  // --max-json-bytes: a fork_choice of some 300 blocks
 constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-workers
 constexpr int64_t kMaxPinWindowMs = 3'600'000;
+constexpr uint64_t kMaxHistoryRounds = 86'400;  // --history-rounds: a day of 1 s rounds
 
 // Parses one --upstream value, "NAME=URL".
 Expected<Upstream, ConfigError> parse_upstream_flag(const std::string& value);

@@ -39,6 +39,7 @@
 #include "local_pressure.h"
 #include "observe.h"
 #include "poller_options.h"
+#include "round_history.h"
 #include "snapshot.h"
 #include "upstream.h"
 
@@ -124,6 +125,9 @@ class Poller {
   lean::Checkpoint unverified_;  // the last checkpoint no upstream could anchor, to warn once
   RestoreOutcome restore_ = RestoreOutcome::none;
   std::string restore_detail_;
+
+  // The last rounds, for /api/history: shared with every snapshot, never copied.
+  std::shared_ptr<const RoundHistory> rounds_;
 };
 
 }  // namespace leanpoint

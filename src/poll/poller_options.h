@@ -25,6 +25,9 @@ struct PollerOptions {
   // --fork-choice-refresh-rounds: a probed upstream's fork_choice is read
   // again at least this often, in rounds
   uint64_t fork_choice_refresh_rounds = 15;
+  // --history-rounds: the rounds /api/history keeps (round_history.h); 360 is
+  // an hour at the default --poll-ms (3600 s / 10 s); 0: none
+  uint64_t history_rounds = 360;
 };
 
 }  // namespace leanpoint

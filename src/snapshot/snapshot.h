@@ -17,6 +17,7 @@
 #include "agreement.h"
 #include "failure.h"
 #include "lean.h"
+#include "round_history.h"
 
 namespace leanpoint {
 
@@ -190,6 +191,9 @@ struct Snapshot {
   std::vector<UpstreamStatus> upstreams;         // in config order
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
+  // The last --history-rounds rounds, oldest first (round_history.h): shared
+  // with the snapshots before, never copied; null before the first round.
+  std::shared_ptr<const RoundHistory> rounds;
 };
 
 // The newest checkpoint any round agreed on (the last round's agreement may
