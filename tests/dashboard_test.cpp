@@ -189,7 +189,9 @@ TEST_CASE("the dashboard's charts in headless Chromium: slots over time scale wi
   REQUIRE(now);
   uint64_t lo = UINT64_MAX, hi = 0;
   size_t node0_points = 0;
-  for (const auto& r : nlohmann::json::parse(now->body)["rounds"]) {
+  std::map<std::string, size_t> disagreed, failed;  // what each track must mark
+  const auto later = nlohmann::json::parse(now->body);
+  for (const auto& r : later["rounds"]) {
     const uint64_t n = r["round"];
     if (n < first || n > last) continue;
     auto see = [&](const nlohmann::json& v) {
@@ -201,6 +203,9 @@ TEST_CASE("the dashboard's charts in headless Chromium: slots over time scale wi
     for (const auto& u : r["upstreams"]) {
       see(u["finalized_slot"]);
       see(u["justified_slot"]);
+      const std::string result = u["result"];
+      disagreed[u["name"]] += result == "ok" && !u["agrees"].get<bool>() && r["agreed"].is_object();
+      failed[u["name"]] += result != "ok" && result != "backing_off" && result != "not_polled";
     }
     node0_points += r["upstreams"][0]["finalized_slot"].is_number();
   }
@@ -224,17 +229,40 @@ TEST_CASE("the dashboard's charts in headless Chromium: slots over time scale wi
   // Each upstream's track: the fork marked disagreeing, the black hole failing.
   const auto t = tracks(dom.out);
   REQUIRE(t.size() == 6);
-  CHECK(attr(t.at("node0_healthy"), "data-disagreements") == "0");
-  CHECK(attr(t.at("node0_healthy"), "data-failures") == "0");
-  CHECK(std::stoul(attr(t.at("node4_fork"), "data-disagreements")) > 0);
-  CHECK(std::stoul(attr(t.at("node5_black-hole"), "data-failures")) > 0);
-  CHECK(dom.out.find(R"(data-result="disagrees")") != std::string::npos);
+  for (const auto& [name, track] : t) {
+    CAPTURE(name);
+    CHECK(attr(track, "data-disagreements") == std::to_string(disagreed[name]));
+    CHECK(attr(track, "data-failures") == std::to_string(failed[name]));
+  }
+  // The fork disagrees in every round that agreed (a healthy node only when
+  // finality moved between two polls); the black hole fails.
+  CHECK(disagreed["node4_fork"] > shown / 2);
+  CHECK(disagreed["node4_fork"] > disagreed["node0_healthy"]);
+  CHECK(failed["node0_healthy"] == 0);
+  CHECK(failed["node5_black-hole"] > 0);
+  CHECK(std::regex_search(dom.out, std::regex(R"re(<rect[^>]*fill="var\(--warn\)"[^>]*data-result="disagrees")re")));
+  CHECK(std::regex_search(dom.out, std::regex(R"re(<rect[^>]*fill="var\(--ok\)"[^>]*data-result="agrees")re")));
   CHECK(dom.out.find(R"(data-result="failed")") != std::string::npos);
 
-  // Screenshots for people: desktop and phone width, charts included.
+  // The hover: the round's time and number, and each upstream's values
+  // ("#hover" shows the newest round's without a pointer).
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/#hover";
+  const auto hovered =
+      testing::run(chromium(dir.path() + "/p4", {"--window-size=1000,1600", "--dump-dom", url}), {}, 60s);
+  REQUIRE(hovered.status == 0);
+  const size_t tip = hovered.out.find("id=\"chart-tip\"");
+  REQUIRE(tip != std::string::npos);
+  const std::string tip_text = hovered.out.substr(tip, hovered.out.find("</table>", tip) - tip);
+  CHECK(tag_of(hovered.out, "chart-tip").find("display: block") != std::string::npos);
+  CHECK(std::regex_search(tip_text, std::regex(R"(\d+:\d\d:\d\d.*· round \d+ · agreed)")));
+  CHECK(tip_text.find(">node4_fork<") != std::string::npos);
+  CHECK(std::regex_search(tip_text, std::regex(R"(>fin \d+<)")));
+  CHECK(std::regex_search(tip_text, std::regex(R"(>lag \d+<)")));
+  CHECK(hovered.out.find(R"(class="cursor")") != std::string::npos);
+
+  // Screenshots for people: desktop and phone width, charts and a hover included.
   const std::string shot = testing::build_dir() + "/dashboard-charts.png",
                     phone = testing::build_dir() + "/dashboard-charts-phone.png";
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
   CHECK(testing::run(chromium(dir.path() + "/p2", {"--window-size=1200,1400", "--screenshot=" + shot, url}), {}, 60s)
             .status == 0);
   CHECK(testing::run(chromium(dir.path() + "/p3", {"--window-size=390,2200", "--screenshot=" + phone, url}), {}, 60s)

@@ -13,7 +13,9 @@ namespace leanpoint {
 // data-slot-max on #chart-slots; a polyline per series (data-series:
 // agreed, finalized, justified, lag; data-upstream); a track per upstream
 // (data-track, data-disagreements, data-failures) of one rect per round
-// (data-result: agrees, disagrees, failed, backing_off, not_polled).
+// (data-result: agrees, disagrees, no_agreement, failed, backing_off,
+// not_polled). With "#hover" in the URL, the newest round's values show
+// without a pointer (screenshots, tests).
 // No ')' right before a '"' in it: scripts/check-function-length would take
 // that for the end of the raw string (single quotes do instead).
 const char kDashboardCharts[] = R"HTML(
@@ -48,7 +50,7 @@ const char kDashboardCharts[] = R"HTML(
     <svg id="chart-tracks" data-testid="chart-tracks" role="img" aria-label="results per round"></svg>
     <div class="legend">
       <span><i style='background:var(--ok)'></i>agrees</span><span><i style='background:var(--warn)'></i>disagrees</span>
-      <span><i style='background:var(--bad)'></i>failed</span><span><i style='background:#6b2a2d'></i>backing off</span>
+      <span><i style="background:#2f5f8a"></i>no agreement</span><span><i style='background:var(--bad)'></i>failed</span><span><i style='background:#6b2a2d'></i>backing off</span>
       <span><i style='background:#3a434d'></i>not polled</span>
     </div>
   </div>
@@ -60,12 +62,15 @@ const char kDashboardCharts[] = R"HTML(
   const NS = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
   const PAD = {left: 52, right: 10, top: 8, bottom: 20};
-  const TRACK_COLORS = {agrees: 'var(--ok)', disagrees: 'var(--warn)', failed: 'var(--bad)',
+  const TRACK_COLORS = {agrees: 'var(--ok)', disagrees: 'var(--warn)', no_agreement: "#2f5f8a", failed: 'var(--bad)',
                         backing_off: "#6b2a2d", not_polled: "#3a434d"};
   let rounds = [];     // oldest first, as /api/history has them
   let capacity = 0;    // how many the server keeps
   let hover = null;    // the round index under the pointer
-  const color = (i) => "hsl(" + ((i * 137.5) % 360).toFixed(0) + ' 70% 62%)';
+  // Ten colours told apart at a glance on the dark page, then hues spread by the golden angle.
+  const PALETTE = ["#5b9bd5", "#f28e2b", "#e15759", "#76b7b2", "#59c14f", "#edc948", "#c58bd6", "#ff9da7",
+                   "#b08b6e", "#bab0ac"];
+  const color = (i) => i < PALETTE.length ? PALETTE[i] : "hsl(" + ((i * 137.5) % 360).toFixed(0) + ' 70% 62%)';
 
   function svgEl(tag, attrs, text) {
     const e = document.createElementNS(NS, tag);
@@ -73,9 +78,10 @@ const char kDashboardCharts[] = R"HTML(
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  // The kind of an upstream's round, as the tracks color it.
-  function kind(u) {
-    if (u.result === "ok") return u.agrees ? "agrees" : "disagrees";
+  // The kind of an upstream's round, as the tracks color it: an answer in a
+  // round without agreement disagreed with nobody.
+  function kind(u, r) {
+    if (u.result === "ok") return u.agrees ? "agrees" : r.agreed ? "disagrees" : "no_agreement";
     if (u.result === "backing_off" || u.result === "not_polled") return u.result;
     return "failed";
   }
@@ -94,9 +100,11 @@ const char kDashboardCharts[] = R"HTML(
     const h = height - PAD.top - PAD.bottom;
     return (v) => hi === lo ? PAD.top + h / 2 : PAD.top + (hi - v) / (hi - lo) * h;
   }
+  // About n ticks at a round step: 1, 2 or 5 times a power of ten.
   function ticks(lo, hi, n) {
     if (hi === lo) return [lo];
-    const step = Math.max(1, Math.ceil((hi - lo) / n));
+    const raw = (hi - lo) / n, power = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw));
     const out = [];
     for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
     return out;
@@ -182,22 +190,24 @@ const char kDashboardCharts[] = R"HTML(
   function drawTracks() {
     const svg = $("chart-tracks"), list = names(), row = 16, labelH = 13;
     const height = list.length * (row + labelH) + PAD.bottom, width = prepare(svg, height);
-    const x = xScale(width), cell = Math.max(1.5, (width - PAD.left - PAD.right) / Math.max(1, rounds.length - 1));
+    const x = xScale(width);
+    // Each round's cell reaches halfway to its neighbours': the track has no gaps.
+    const edges = rounds.map((r, i) => i === 0 ? PAD.left : (x(rounds[i - 1]) + x(r)) / 2);
+    edges.push(width - PAD.right);
     list.forEach((name, i) => {
       const top = i * (row + labelH);
       const g = svgEl("g", {"data-track": name});
       let disagreements = 0, failures = 0;
       g.append(svgEl("text", {x: PAD.left, y: top + 10}, name));
-      for (const r of rounds) {
+      rounds.forEach((r, j) => {
         const u = entry(r, name);
-        if (!u) continue;
-        const k = kind(u);
+        if (!u) return;
+        const k = kind(u, r);
         disagreements += k === "disagrees";
         failures += k === "failed";
-        const left = Math.min(x(r) - cell / 2, width - PAD.right - cell);
-        g.append(svgEl("rect", {x: Math.max(PAD.left, left).toFixed(1), y: top + labelH, width: cell.toFixed(1),
-                                height: row - 3, fill: TRACK_COLORS[k], "data-result": k}));
-      }
+        g.append(svgEl("rect", {x: edges[j].toFixed(1), y: top + labelH, height: row - 3, fill: TRACK_COLORS[k],
+                                width: Math.max(1, edges[j + 1] - edges[j]).toFixed(1), "data-result": k}));
+      });
       g.dataset.disagreements = disagreements;
       g.dataset.failures = failures;
       if (disagreements || failures)
@@ -213,10 +223,16 @@ const char kDashboardCharts[] = R"HTML(
   }
   function draw() {
     if (!rounds.length) return;
+    if (location.hash === "#hover") hover = rounds.length - 1;  // the newest round's values, for screenshots
     drawSlots();
     drawLag();
     drawTracks();
-    if (hover !== null) showHover(hover);
+    if (hover === null) return;
+    showHover(hover);
+    if (location.hash === "#hover") {
+      const box = $("chart-slots").getBoundingClientRect();
+      placeTip({clientX: box.left + box.width * .45, clientY: box.top + 30});
+    }
   }
   // The round nearest the pointer: a line across every chart, and its values.
   function nearest(svg, clientX) {
@@ -244,7 +260,7 @@ const char kDashboardCharts[] = R"HTML(
     for (const u of r.upstreams) {
       const tr = document.createElement("tr");
       const lag = u.head_slot !== null && u.finalized_slot !== null ? u.head_slot - u.finalized_slot : "–";
-      const result = u.result === "ok" ? (u.agrees ? "ok" : "disagrees") : u.result;
+      const result = u.result === "ok" ? kind(u, r).replace("_", " ") : u.result;
       for (const text of [u.name, result, "fin " + (u.finalized_slot ?? "–"), "just " + (u.justified_slot ?? "–"),
                           "head " + (u.head_slot ?? "–"), "lag " + lag,
                           u.latency_ms === null ? "" : u.latency_ms + " ms"]) {

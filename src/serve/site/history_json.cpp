@@ -1,6 +1,7 @@
 #include "history_json.h"
 
 #include <algorithm>
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -35,8 +36,14 @@ ordered_json upstream_json(const std::string& name, const UpstreamRound& u) {
   };
 }
 
-SharedBytes bytes_of(std::string_view text) {
-  return std::make_shared<const std::vector<uint8_t>>(text.begin(), text.end());
+// Bytes made of `parts`, allocated once at their size.
+SharedBytes concatenated(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (const auto p : parts) size += p.size();
+  auto bytes = std::make_shared<std::vector<uint8_t>>();
+  bytes->reserve(size);
+  for (const auto p : parts) bytes->insert(bytes->end(), p.begin(), p.end());
+  return bytes;
 }
 
 }  // namespace
@@ -66,6 +73,30 @@ struct HistoryBodies::Rendered {
   std::vector<size_t> starts, ends;  // round i is body[starts[i], ends[i])
 };
 
+namespace {
+
+// Each round's text for `history`: from `last`'s document where it has the
+// round (the new history's oldest is one of its, and the rounds after it
+// follow in the same order), else rendered anew into `fresh`.
+std::vector<std::string_view> round_texts(const HistoryBodies::Rendered* last, const RoundHistory& history,
+                                          std::deque<std::string>& fresh) {
+  std::vector<std::string_view> texts;
+  texts.reserve(history.size());
+  if (last && last->history && !history.empty()) {
+    const RoundHistory& before = *last->history;
+    const auto* old = reinterpret_cast<const char*>(last->body->data());
+    size_t j = 0;
+    while (j < before.size() && before.at(j) != history.at(0)) ++j;
+    for (; j < before.size() && texts.size() < history.size() && before.at(j) == history.at(texts.size()); ++j)
+      texts.emplace_back(old + last->starts[j], last->ends[j] - last->starts[j]);
+  }
+  for (size_t i = texts.size(); i < history.size(); ++i)
+    texts.push_back(fresh.emplace_back(round_json(*history.at(i))));
+  return texts;
+}
+
+}  // namespace
+
 std::shared_ptr<const HistoryBodies::Rendered> HistoryBodies::rendered(
     const std::shared_ptr<const RoundHistory>& history) const {
   std::shared_ptr<const Rendered> last;
@@ -76,32 +107,24 @@ std::shared_ptr<const HistoryBodies::Rendered> HistoryBodies::rendered(
   if (last && last->history == history) return last;
   auto next = std::make_shared<Rendered>();
   next->history = history;
-  const size_t n = history ? history->size() : 0;
-  // The rounds the last document has: the new history's oldest is one of its,
-  // and those after it follow in the same order.
-  size_t reused_from = 0, reused = 0;
-  if (last && last->history && n > 0) {
-    const RoundHistory& before = *last->history;
-    for (size_t j = 0; j < before.size(); ++j)
-      if (before.at(j) == history->at(0)) {
-        reused_from = j;
-        while (reused < n && j + reused < before.size() && before.at(j + reused) == history->at(reused)) ++reused;
-        break;
-      }
+  std::deque<std::string> fresh;
+  const auto texts = history ? round_texts(last.get(), *history, fresh) : std::vector<std::string_view>{};
+  // Allocated once, at its size: no regrowth of a buffer of megabytes.
+  const std::string head = head_of(history.get());
+  size_t size = head.size() + kTail.size() + texts.size();
+  for (const auto t : texts) size += t.size();
+  auto body = std::make_shared<std::vector<uint8_t>>();
+  body->reserve(size);
+  const auto append = [&body](std::string_view t) { body->insert(body->end(), t.begin(), t.end()); };
+  append(head);
+  for (const auto t : texts) {
+    if (body->size() > head.size()) append(",");
+    next->starts.push_back(body->size());
+    append(t);
+    next->ends.push_back(body->size());
   }
-  std::string text = head_of(history.get());
-  const auto* old = last ? reinterpret_cast<const char*>(last->body->data()) : nullptr;
-  for (size_t i = 0; i < n; ++i) {
-    if (i > 0) text += ',';
-    next->starts.push_back(text.size());
-    if (i < reused)
-      text.append(old + last->starts[reused_from + i], last->ends[reused_from + i] - last->starts[reused_from + i]);
-    else
-      text += round_json(*history->at(i));
-    next->ends.push_back(text.size());
-  }
-  text += kTail;
-  next->body = bytes_of(text);
+  append(kTail);
+  next->body = std::move(body);
   std::lock_guard lock(mutex_);
   last_ = next;
   return next;
@@ -130,10 +153,9 @@ HistoryBody HistoryBodies::get(const std::shared_ptr<const RoundHistory>& histor
     return out;
   }
   const auto* body = reinterpret_cast<const char*>(r->body->data());
-  std::string text = head_of(history.get());
-  if (first < n) text.append(body + r->starts[first], r->ends[n - 1] - r->starts[first]);
-  text += kTail;
-  out.bytes = bytes_of(text);
+  const std::string_view rounds =
+      first < n ? std::string_view(body + r->starts[first], r->ends[n - 1] - r->starts[first]) : std::string_view();
+  out.bytes = concatenated({head_of(history.get()), rounds, kTail});
   return out;
 }
 

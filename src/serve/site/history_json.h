@@ -31,8 +31,9 @@ class HistoryBodies {
   // one with only the rounds that started after it.
   HistoryBody get(const std::shared_ptr<const RoundHistory>& history, std::optional<int64_t> since_ms) const;
 
+  struct Rendered;  // a document and where each round is in it (history_json.cpp)
+
  private:
-  struct Rendered;
   std::shared_ptr<const Rendered> rendered(const std::shared_ptr<const RoundHistory>& history) const;
 
   mutable std::mutex mutex_;  // held only to swap last_
