@@ -137,6 +137,18 @@ std::vector<std::pair<double, double>> points(const std::string& dom, const std:
   return out;
 }
 
+// The rounds a track's rects of one kind cover (each rect a run of rounds).
+size_t rounds_marked(const std::string& dom, const std::string& track, const std::string& kind) {
+  const size_t at = dom.find("<g data-track=\"" + track + "\"");
+  if (at == std::string::npos) return 0;
+  const std::string g = dom.substr(at, dom.find("</g>", at) - at);
+  size_t n = 0;
+  const std::regex rect("<rect[^>]*>");
+  for (auto it = std::sregex_iterator(g.begin(), g.end(), rect); it != std::sregex_iterator(); ++it)
+    if (attr(it->str(), "data-result") == kind) n += std::stoul(attr(it->str(), "data-rounds"));
+  return n;
+}
+
 // data-track -> the track's opening tag.
 std::map<std::string, std::string> tracks(const std::string& dom) {
   std::map<std::string, std::string> out;
@@ -233,6 +245,8 @@ TEST_CASE("the dashboard's charts in headless Chromium: slots over time scale wi
     CAPTURE(name);
     CHECK(attr(track, "data-disagreements") == std::to_string(disagreed[name]));
     CHECK(attr(track, "data-failures") == std::to_string(failed[name]));
+    CHECK(rounds_marked(dom.out, name, "disagrees") == disagreed[name]);
+    CHECK(rounds_marked(dom.out, name, "failed") == failed[name]);
   }
   // The fork disagrees in every round that agreed (a healthy node only when
   // finality moved between two polls); the black hole fails.

@@ -33,7 +33,13 @@ const char kDashboardCharts[] = R"HTML(
   }
   #chart-tip table { background:none; border:0; }
   #chart-tip td { padding:0 .4rem 0 0; border:0; display:table-cell; width:auto; white-space:nowrap; }
-  @media (max-width: 640px) { #chart-tip tr { display:table-row; padding:0; border:0; } }
+  #chart-tip td:first-child { max-width:9rem; overflow:hidden; text-overflow:ellipsis; }
+  @media (max-width: 640px) {
+    #chart-tip { font-size:.62rem; padding:.3rem .35rem; }
+    #chart-tip tr { display:table-row; padding:0; border:0; }
+    #chart-tip td { padding-right:.25rem; }
+    #chart-tip td:first-child { max-width:5.5rem; }
+  }
 </style>
 <section class="charts" id="charts" data-testid="charts">
   <div class="card chart">
@@ -199,15 +205,28 @@ const char kDashboardCharts[] = R"HTML(
       const g = svgEl("g", {"data-track": name});
       let disagreements = 0, failures = 0;
       g.append(svgEl("text", {x: PAD.left, y: top + 10}, name));
+      // One rect per run of rounds of one kind: a few per track, not one per round.
+      let run = null;
+      const flush = () => {
+        if (!run) return;
+        g.append(svgEl("rect", {x: edges[run.from].toFixed(1), y: top + labelH, height: row - 3,
+                                width: Math.max(1, edges[run.to + 1] - edges[run.from]).toFixed(1),
+                                fill: TRACK_COLORS[run.kind], "data-result": run.kind, "data-rounds": run.to - run.from + 1}));
+        run = null;
+      };
       rounds.forEach((r, j) => {
         const u = entry(r, name);
-        if (!u) return;
+        if (!u) return flush();
         const k = kind(u, r);
         disagreements += k === "disagrees";
         failures += k === "failed";
-        g.append(svgEl("rect", {x: edges[j].toFixed(1), y: top + labelH, height: row - 3, fill: TRACK_COLORS[k],
-                                width: Math.max(1, edges[j + 1] - edges[j]).toFixed(1), "data-result": k}));
+        if (run && run.kind === k && run.to === j - 1) run.to = j;
+        else {
+          flush();
+          run = {kind: k, from: j, to: j};
+        }
       });
+      flush();
       g.dataset.disagreements = disagreements;
       g.dataset.failures = failures;
       if (disagreements || failures)
@@ -305,6 +324,7 @@ const char kDashboardCharts[] = R"HTML(
       const since = rounds.length ? "?since=" + rounds[rounds.length - 1].started_ms : "";
       const doc = await fetch("/api/history" + since).then((r) => r.json());
       capacity = doc.capacity || capacity;
+      if (!doc.rounds.length && rounds.length) return;  // nothing new: the charts stand
       rounds = rounds.concat(doc.rounds);
       if (capacity && rounds.length > capacity) rounds = rounds.slice(rounds.length - capacity);
       if (hover !== null && hover >= rounds.length) hover = null;
