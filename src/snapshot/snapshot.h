@@ -192,7 +192,8 @@ struct Snapshot {
   std::vector<AgreedCheckpoint> history;         // recent agreed checkpoints, newest last
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
   // The last --history-rounds rounds, oldest first (round_history.h): shared
-  // with the snapshots before, never copied; null before the first round.
+  // with the snapshots before, never copied; null only in a snapshot no
+  // poller published (SnapshotStore's first).
   std::shared_ptr<const RoundHistory> rounds;
 };
 
