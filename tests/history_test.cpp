@@ -14,6 +14,7 @@
 #include "round_record.h"
 #include "subprocess.h"
 #include "tempdir.h"
+#include "test_server.h"
 #include "testing.h"
 
 using namespace leanpoint;
@@ -274,4 +275,49 @@ TEST_CASE("/api/history of leanpoint against lean-devnet-sim: rounds appear, bou
   CHECK(lp.wait(Clock::now() + 5s) == 0);
   sim.send_signal(SIGTERM);
   CHECK(sim.wait(Clock::now() + 5s) == 0);
+}
+
+TEST_CASE("/api/history from a server: ETag and 304, HEAD, and a reader that stops reading holds no api worker") {
+  auto options = testing::test_server_options();
+  options.api_workers = 1;
+  options.gate.stall_timeout_ms = 20000;  // a worker held by the reader would be held this long
+  testing::TestServer t(options);
+  auto s = std::make_shared<Snapshot>(*t.store().load());
+  // 1,500 rounds of 64 upstreams: some 12 MB, more than the kernel's socket
+  // buffers take at once, so a worker that sent it itself would wait.
+  RoundHistory h(1500);
+  for (uint64_t i = 1; i <= 1600; ++i) h = h.appended(record(i, 64));
+  s->rounds = std::make_shared<const RoundHistory>(h);
+  t.store().publish(s);
+
+  const auto whole = testing::get(t.port(), "/api/history");
+  REQUIRE(whole);
+  CHECK(whole->status == 200);
+  CHECK(whole->body.size() > 8'000'000);
+  CHECK(json::parse(whole->body)["rounds"].size() == 1500);
+  const std::string etag = whole->get_header_value("ETag");
+  CHECK_FALSE(etag.empty());
+  CHECK(whole->get_header_value("Cache-Control") == "no-cache");
+  const auto again = testing::get(t.port(), "/api/history", {{"If-None-Match", etag}});
+  REQUIRE(again);
+  CHECK(again->status == 304);
+  httplib::Client c("127.0.0.1", t.port());
+  const auto head = c.Head("/api/history");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->get_header_value("Content-Length") == std::to_string(whole->body.size()));
+
+  // A client that asks for the document and reads none of it: the bytes its
+  // socket cannot take wait in the gate, and the one api worker is free.
+  const int reader = testing::connect_to(t.port(), 4096);
+  REQUIRE(reader >= 0);
+  REQUIRE(testing::send_all(reader, "GET /api/history HTTP/1.1\r\nHost: leanpoint\r\n\r\n"));
+  const auto started = Clock::now();
+  for (int i = 0; i < 3; ++i) {
+    const auto other = testing::get(t.port(), "/api/upstreams");
+    REQUIRE(other);
+    CHECK(other->status == 200);
+  }
+  CHECK(Clock::now() - started < 10s);  // a held worker would make the first wait the whole stall window
+  ::close(reader);
 }
