@@ -52,6 +52,10 @@ void add_polling_flags(CLI::App& app, Config& config, std::vector<std::string>& 
   app.add_option("--fork-choice-refresh-rounds", config.poller.fork_choice_refresh_rounds,
                  "Read a probed upstream's fork_choice again at least this often, rounds (>= 1)")
       ->envname("LEANPOINT_FORK_CHOICE_REFRESH_ROUNDS");
+  app.add_option("--history-rounds", config.poller.history_rounds,
+                 "Rounds /api/history and the dashboard's charts keep (default: an hour at the default --poll-ms; "
+                 "0: none)")
+      ->envname("LEANPOINT_HISTORY_ROUNDS");
   app.add_option("--min-agree", config.poller.min_agree,
                  "Upstreams that must report the same finalized checkpoint (besides a majority)")
       ->envname("LEANPOINT_MIN_AGREE");

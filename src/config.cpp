@@ -180,6 +180,9 @@ void check_sizes(const Config& config) {
   if (p.max_json_bytes < kMinJsonBytes)
     throw ConfigError("--max-json-bytes " + std::to_string(p.max_json_bytes) + " is below " +
                       describe_size(kMinJsonBytes) + "; fork_choice lists every block since finality");
+  if (p.history_rounds > kMaxHistoryRounds)
+    throw ConfigError("--history-rounds: " + std::to_string(p.history_rounds) + " is outside 0-" +
+                      std::to_string(kMaxHistoryRounds) + " (each round keeps a record per upstream)");
   if (p.fork_choice_refresh_rounds < 1)
     throw ConfigError("--fork-choice-refresh-rounds must be at least 1 (1: fork_choice every round)");
   if (p.max_state_bytes < kMinStateBytes)

@@ -46,6 +46,7 @@ constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-worke
 constexpr int64_t kMaxPinWindowMs = 3'600'000;
 constexpr int64_t kMaxDataDirWaitMs = 600'000;  // --data-dir-wait-ms
 constexpr int64_t kMaxDrainMs = 3'600'000;  // --drain-ms
+constexpr uint64_t kMaxHistoryRounds = 86'400;  // --history-rounds: a day of 1 s rounds
 
 // Parses one --upstream value, "NAME=URL".
 Expected<Upstream, ConfigError> parse_upstream_flag(const std::string& value);

@@ -86,6 +86,7 @@ TEST_CASE("--help lists every flag with its default and env var") {
       {"--max-json-bytes", "=67108864 ", "LEANPOINT_MAX_JSON_BYTES"},
       {"--fork-choice-probe-bytes", "=262144 ", "LEANPOINT_FORK_CHOICE_PROBE_BYTES"},
       {"--fork-choice-refresh-rounds", "=15 ", "LEANPOINT_FORK_CHOICE_REFRESH_ROUNDS"},
+      {"--history-rounds", "=360 ", "LEANPOINT_HISTORY_ROUNDS"},
       {"--min-agree", "=1 ", "LEANPOINT_MIN_AGREE"},
       {"--min-agreeing-clients", "=1 ", "LEANPOINT_MIN_AGREEING_CLIENTS"},
       {"--genesis-time", nullptr, "LEANPOINT_GENESIS_TIME"},

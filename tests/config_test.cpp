@@ -182,6 +182,16 @@ TEST_CASE("validate: cross-flag rules") {
     c.poller.fork_choice_refresh_rounds = 1;
     CHECK(testing::error_of(leanpoint::validate(c)) == "");
   }
+  SUBCASE("the rounds kept for /api/history: an hour at the default --poll-ms, 0 (none) to a day of 1 s rounds") {
+    CHECK(leanpoint::Config{}.poller.history_rounds * leanpoint::Config{}.poller.poll_ms == 3'600'000);
+    c.poller.history_rounds = 0;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "");
+    c.poller.history_rounds = 86'400;
+    CHECK(testing::error_of(leanpoint::validate(c)) == "");
+    c.poller.history_rounds = 86'401;
+    CHECK(testing::error_of(leanpoint::validate(c)) ==
+          "--history-rounds: 86401 is outside 0-86400 (each round keeps a record per upstream)");
+  }
   SUBCASE("bind address") {
     c.server.bind = "localhost";
     CHECK(testing::error_of(leanpoint::validate(c)).find("--bind: 'localhost' is not an IPv4 or IPv6") !=

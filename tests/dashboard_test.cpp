@@ -1,10 +1,14 @@
 // The newcomer's view: the dashboard rendered by headless Chromium against
 // leanpoint and a simulated devnet, and scripts/demo from start to Ctrl-C.
+#include <httplib.h>
+
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "ports.h"
 #include "subprocess.h"
@@ -24,6 +28,7 @@ std::vector<std::string> chromium(const std::string& profile, std::vector<std::s
                                    "--headless",
                                    "--no-sandbox",
                                    "--disable-gpu",
+                                   "--disable-quic",
                                    "--disable-background-networking",
                                    "--disable-component-update",
                                    "--disable-sync",
@@ -93,6 +98,193 @@ TEST_CASE("the dashboard in headless Chromium: the agreed slot, every upstream, 
   const int status = lp.wait(Clock::now() + 5s);
   CAPTURE(lp.err());  // a sanitizer's report, if it has one
   CHECK(status == 0);
+  sim.send_signal(SIGTERM);
+  CHECK(sim.wait(Clock::now() + 5s) == 0);
+}
+
+namespace {
+
+// The opening tag of the element with this id, from the rendered DOM.
+std::string tag_of(const std::string& dom, const std::string& id) {
+  const size_t at = dom.find("id=\"" + id + "\"");
+  if (at == std::string::npos) return "";
+  const size_t open = dom.rfind('<', at);
+  return dom.substr(open, dom.find('>', at) - open + 1);
+}
+
+// An attribute's value in a tag ("" when absent).
+std::string attr(const std::string& tag, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(tag, m, std::regex("\\s" + name + "=\"([^\"]*)\""))) return "";
+  return m[1];
+}
+
+// The points of each polyline of a series ("finalized", "agreed", ...) of one
+// upstream ("" for the agreed line), in document order.
+std::vector<std::pair<double, double>> points(const std::string& dom, const std::string& series,
+                                              const std::string& upstream = "") {
+  std::vector<std::pair<double, double>> out;
+  const std::regex line("<polyline[^>]*>");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), line); it != std::sregex_iterator(); ++it) {
+    const std::string tag = it->str();
+    if (attr(tag, "data-series") != series || attr(tag, "data-upstream") != upstream) continue;
+    std::istringstream in(attr(tag, "points"));
+    for (std::string p; in >> p;) {
+      const size_t comma = p.find(',');
+      out.emplace_back(std::stod(p.substr(0, comma)), std::stod(p.substr(comma + 1)));
+    }
+  }
+  return out;
+}
+
+// The rounds a track's rects of one kind cover (each rect a run of rounds).
+size_t rounds_marked(const std::string& dom, const std::string& track, const std::string& kind) {
+  const size_t at = dom.find("<g data-track=\"" + track + "\"");
+  if (at == std::string::npos) return 0;
+  const std::string g = dom.substr(at, dom.find("</g>", at) - at);
+  size_t n = 0;
+  const std::regex rect("<rect[^>]*>");
+  for (auto it = std::sregex_iterator(g.begin(), g.end(), rect); it != std::sregex_iterator(); ++it)
+    if (attr(it->str(), "data-result") == kind) n += std::stoul(attr(it->str(), "data-rounds"));
+  return n;
+}
+
+// data-track -> the track's opening tag.
+std::map<std::string, std::string> tracks(const std::string& dom) {
+  std::map<std::string, std::string> out;
+  const std::regex track(R"re(<g data-track="([^"]+)"[^>]*>)re");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), track); it != std::sregex_iterator(); ++it)
+    out[(*it)[1]] = it->str();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the dashboard's charts in headless Chromium: slots over time scale with the data, a fork is marked") {
+  REQUIRE_MESSAGE(std::filesystem::exists(kChromium), "chromium missing: scripts/setup installs it");
+  testing::TempDir dir;
+  // Finality moves every 4 slots of 250 ms: a second; the fork answers on another chain.
+  testing::Subprocess sim({testing::sim_bin(), "--nodes", "6", "--base-port", "0", "--slot-ms", "250", "--fault",
+                           "4=fork", "--fault", "5=black-hole", "--upstreams-out", dir.path() + "/upstreams.json"});
+  REQUIRE(sim.wait_for_stdout("ready:", Clock::now() + 10s));
+  const uint16_t port = testing::free_port();
+  testing::Subprocess lp({testing::leanpoint_bin(), "--upstreams-config", dir.path() + "/upstreams.json", "--bind",
+                          "127.0.0.1", "--port", std::to_string(port), "--poll-ms", "300", "--timeout-ms", "200"});
+  REQUIRE(lp.wait_for_stderr("verified anchor", Clock::now() + 20s));
+  // Some seconds of rounds: finality moves in them.
+  nlohmann::json history;
+  for (const auto by = Clock::now() + 30s; Clock::now() < by; std::this_thread::sleep_for(200ms)) {
+    httplib::Client c("127.0.0.1", port);
+    const auto r = c.Get("/api/history");
+    if (r && r->status == 200) history = nlohmann::json::parse(r->body);
+    if (history.is_object() && history["rounds"].size() >= 12) break;
+  }
+  REQUIRE(history["rounds"].size() >= 12);
+
+  const auto dom = testing::run(chromium(dir.path() + "/profile", {"--window-size=1000,1600", "--dump-dom",
+                                                                   "http://127.0.0.1:" + std::to_string(port) + "/"}),
+                                {}, 60s);
+  REQUIRE(dom.status == 0);
+  const std::string slots = tag_of(dom.out, "chart-slots");
+  REQUIRE_FALSE(slots.empty());
+  REQUIRE_FALSE(tag_of(dom.out, "chart-lag").empty());
+  REQUIRE_FALSE(tag_of(dom.out, "chart-tracks").empty());
+  REQUIRE_FALSE(attr(slots, "data-rounds").empty());
+
+  // The chart shows the rounds the server had, and its scale is their slots'.
+  const uint64_t first = std::stoull(attr(slots, "data-first-round")),
+                 last = std::stoull(attr(slots, "data-last-round"));
+  const size_t shown = std::stoul(attr(slots, "data-rounds"));
+  CHECK(shown == last - first + 1);
+  httplib::Client c("127.0.0.1", port);
+  const auto now = c.Get("/api/history");
+  REQUIRE(now);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  size_t node0_points = 0;
+  std::map<std::string, size_t> disagreed, failed;  // what each track must mark
+  const auto later = nlohmann::json::parse(now->body);
+  for (const auto& r : later["rounds"]) {
+    const uint64_t n = r["round"];
+    if (n < first || n > last) continue;
+    auto see = [&](const nlohmann::json& v) {
+      if (!v.is_number()) return;
+      lo = std::min<uint64_t>(lo, v);
+      hi = std::max<uint64_t>(hi, v);
+    };
+    if (r["agreed"].is_object()) see(r["agreed"]["slot"]);
+    for (const auto& u : r["upstreams"]) {
+      see(u["finalized_slot"]);
+      see(u["justified_slot"]);
+      const std::string result = u["result"];
+      disagreed[u["name"]] += result == "ok" && !u["agrees"].get<bool>() && r["agreed"].is_object();
+      failed[u["name"]] += result != "ok" && result != "backing_off" && result != "not_polled";
+    }
+    node0_points += r["upstreams"][0]["finalized_slot"].is_number();
+  }
+  CHECK(std::to_string(lo) == attr(slots, "data-slot-min"));
+  CHECK(std::to_string(hi) == attr(slots, "data-slot-max"));
+  CHECK(hi > lo);  // finality moved while the rounds were kept
+  const auto node0 = points(dom.out, "finalized", "node0_healthy");
+  CHECK(node0.size() == node0_points);
+  // Time runs left to right across the plot, and the higher slot is drawn higher.
+  const auto agreed = points(dom.out, "agreed");
+  REQUIRE(agreed.size() >= 2);
+  CHECK(agreed.front().first < agreed.back().first);
+  CHECK(agreed.front().second > agreed.back().second);
+  for (const auto& [x, y] : agreed) {
+    CHECK(x >= 52 - 0.5);
+    CHECK(y >= 0);
+  }
+  CHECK_FALSE(points(dom.out, "justified", "node0_healthy").empty());
+  CHECK_FALSE(points(dom.out, "lag", "node0_healthy").empty());
+
+  // Each upstream's track: the fork marked disagreeing, the black hole failing.
+  const auto t = tracks(dom.out);
+  REQUIRE(t.size() == 6);
+  for (const auto& [name, track] : t) {
+    CAPTURE(name);
+    CHECK(attr(track, "data-disagreements") == std::to_string(disagreed[name]));
+    CHECK(attr(track, "data-failures") == std::to_string(failed[name]));
+    CHECK(rounds_marked(dom.out, name, "disagrees") == disagreed[name]);
+    CHECK(rounds_marked(dom.out, name, "failed") == failed[name]);
+  }
+  // The fork disagrees in every round that agreed (a healthy node only when
+  // finality moved between two polls); the black hole fails.
+  CHECK(disagreed["node4_fork"] > shown / 2);
+  CHECK(disagreed["node4_fork"] > disagreed["node0_healthy"]);
+  CHECK(failed["node0_healthy"] == 0);
+  CHECK(failed["node5_black-hole"] > 0);
+  CHECK(std::regex_search(dom.out, std::regex(R"re(<rect[^>]*fill="var\(--warn\)"[^>]*data-result="disagrees")re")));
+  CHECK(std::regex_search(dom.out, std::regex(R"re(<rect[^>]*fill="var\(--ok\)"[^>]*data-result="agrees")re")));
+  CHECK(dom.out.find(R"(data-result="failed")") != std::string::npos);
+
+  // The hover: the round's time and number, and each upstream's values
+  // ("#hover" shows the newest round's without a pointer).
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/#hover";
+  const auto hovered =
+      testing::run(chromium(dir.path() + "/p4", {"--window-size=1000,1600", "--dump-dom", url}), {}, 60s);
+  REQUIRE(hovered.status == 0);
+  const size_t tip = hovered.out.find("id=\"chart-tip\"");
+  REQUIRE(tip != std::string::npos);
+  const std::string tip_text = hovered.out.substr(tip, hovered.out.find("</table>", tip) - tip);
+  CHECK(tag_of(hovered.out, "chart-tip").find("display: block") != std::string::npos);
+  CHECK(std::regex_search(tip_text, std::regex(R"(\d+:\d\d:\d\d.*· round \d+ · agreed)")));
+  CHECK(tip_text.find(">node4_fork<") != std::string::npos);
+  CHECK(std::regex_search(tip_text, std::regex(R"(>fin \d+<)")));
+  CHECK(std::regex_search(tip_text, std::regex(R"(>lag \d+<)")));
+  CHECK(hovered.out.find(R"(class="cursor")") != std::string::npos);
+
+  // Screenshots for people: desktop and phone width, charts and a hover included.
+  const std::string shot = testing::build_dir() + "/dashboard-charts.png",
+                    phone = testing::build_dir() + "/dashboard-charts-phone.png";
+  CHECK(testing::run(chromium(dir.path() + "/p2", {"--window-size=1200,1400", "--screenshot=" + shot, url}), {}, 60s)
+            .status == 0);
+  CHECK(testing::run(chromium(dir.path() + "/p3", {"--window-size=390,2200", "--screenshot=" + phone, url}), {}, 60s)
+            .status == 0);
+  MESSAGE("screenshots: ", shot, ", ", phone);
+
+  lp.send_signal(SIGTERM);
+  CHECK(lp.wait(Clock::now() + 5s) == 0);
   sim.send_signal(SIGTERM);
   CHECK(sim.wait(Clock::now() + 5s) == 0);
 }

@@ -74,6 +74,7 @@ TEST_CASE("leanpoint's routes: pool and label per path, on the decoded path") {
            Case{"/lean/v0/health", PoolClass::api, "/lean/v0/health"},
            Case{"/status", PoolClass::api, "/status"},
            Case{"/api/upstreams", PoolClass::api, "/api/upstreams"},
+           Case{"/api/history?since=1", PoolClass::api, "/api/history"},
            Case{"/healthz", PoolClass::api, "/healthz"},
            Case{"/metrics", PoolClass::api, "/metrics"},
            Case{"/", PoolClass::api, "/"},

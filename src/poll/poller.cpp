@@ -10,6 +10,7 @@
 #include "hex.h"
 #include "log.h"
 #include "restored_anchor.h"
+#include "round_record.h"
 #include "untrusted_text.h"
 
 namespace leanpoint {
@@ -60,7 +61,11 @@ bool stop_before(int stop_fd, Clock::time_point until) {
 }  // namespace
 
 Poller::Poller(const PollerOptions& options, std::vector<Upstream> upstreams, SnapshotStore& store, PersistHooks hooks)
-    : options_(options), hooks_(std::move(hooks)), store_(store), started_ms_(unix_ms()) {
+    : options_(options),
+      hooks_(std::move(hooks)),
+      store_(store),
+      started_ms_(unix_ms()),
+      rounds_(std::make_shared<const RoundHistory>(options.history_rounds)) {
   for (const Upstream& up : upstreams) tracked_.push_back(track(up));
   if (hooks_.restored) {
     anchor_ = std::move(hooks_.restored);
@@ -380,6 +385,10 @@ void Poller::publish(int64_t started_ms, Clock::duration took, const Agreement& 
       s->data_dir->restore_detail = restore_detail_;
     }
   }
+  if (round_ > 0)  // round 0 is the start, not a round
+    rounds_ = std::make_shared<const RoundHistory>(
+        rounds_->appended(record_round(*s, rounds_->empty() ? nullptr : rounds_->newest().get())));
+  s->rounds = rounds_;
   store_.publish(std::move(s));
 }
 

@@ -39,6 +39,7 @@
 #include "local_pressure.h"
 #include "observe.h"
 #include "poller_options.h"
+#include "round_history.h"
 #include "snapshot.h"
 #include "upstream.h"
 
@@ -129,6 +130,9 @@ class Poller {
   // The last majority of too few implementations and its round, to warn once an episode.
   std::optional<lean::Checkpoint> undiverse_;
   uint64_t undiverse_round_ = 0;
+
+  // The last rounds, for /api/history: shared with every snapshot, never copied.
+  std::shared_ptr<const RoundHistory> rounds_;
 };
 
 }  // namespace leanpoint

@@ -28,6 +28,9 @@ struct PollerOptions {
   // --min-agreeing-clients: the fewest client implementations the agreeing
   // upstreams must run between them (agreement.h); 1: any
   uint64_t min_agreeing_clients = 1;
+  // --history-rounds: the rounds /api/history keeps (round_history.h); 360 is
+  // an hour at the default --poll-ms (3600 s / 10 s); 0: none
+  uint64_t history_rounds = 360;
 };
 
 }  // namespace leanpoint

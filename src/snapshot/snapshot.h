@@ -17,6 +17,7 @@
 #include "agreement.h"
 #include "failure.h"
 #include "lean.h"
+#include "round_history.h"
 
 namespace leanpoint {
 
@@ -201,6 +202,10 @@ struct Snapshot {
   std::optional<DataDirStatus> data_dir;         // empty without --data-dir
   // Rounds whose majority ran fewer than --min-agreeing-clients implementations (agreement.h).
   uint64_t rounds_insufficient_client_diversity_total = 0;
+  // The last --history-rounds rounds, oldest first (round_history.h): shared
+  // with the snapshots before, never copied; null only in a snapshot no
+  // poller published (SnapshotStore's first).
+  std::shared_ptr<const RoundHistory> rounds;
 };
 
 // The newest checkpoint any round agreed on (the last round's agreement may

@@ -1,5 +1,7 @@
 #include "dashboard.h"
 
+#include <string_view>
+
 namespace leanpoint {
 
 // Data is rendered with textContent only: upstream names and error details
@@ -90,6 +92,7 @@ const char kDashboardHtml[] = R"HTML(<!doctype html>
       <dl id="process"></dl>
     </div>
   </section>
+  <!--charts-->
   <section>
     <h2>Upstreams</h2>
     <table>
@@ -255,5 +258,16 @@ setInterval(refresh, 2000);
 </body>
 </html>
 )HTML";
+
+const std::string& dashboard_page() {
+  static const std::string page = [] {
+    constexpr std::string_view kMarker = "<!--charts-->";
+    std::string html = kDashboardHtml;
+    const size_t at = html.find(kMarker);
+    if (at != std::string::npos) html.replace(at, kMarker.size(), kDashboardCharts);
+    return html;
+  }();
+  return page;
+}
 
 }  // namespace leanpoint

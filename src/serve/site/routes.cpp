@@ -14,6 +14,7 @@
 #include "dashboard.h"
 #include "deadline.h"
 #include "hex.h"
+#include "history_json.h"
 #include "lean_paths.h"
 #include "log.h"
 #include "metrics.h"
@@ -185,6 +186,23 @@ class Site {
     json_body(res, *upstreams_cache_.get(s, [&] { return json_text(upstreams_json(*s)); }));
   }
 
+  // /api/history: the rounds kept, or those started after ?since=MS; shared
+  // bytes, rendered once per snapshot (history_json.h).
+  void history(const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) const {
+    std::optional<int64_t> since;
+    if (req.has_param("since")) {
+      const auto ms = parse_decimal(req.get_param_value("since"));
+      if (!ms || *ms > static_cast<uint64_t>(INT64_MAX)) return text(res, 400, "since: expected unix milliseconds\n");
+      since = static_cast<int64_t>(*ms);
+    }
+    const HistoryBody body = history_bodies_.get(store_.load()->rounds, since);
+    BodyHeaders h;
+    h.content_type = "application/json";
+    h.etag = body.etag;
+    h.cache_control = "no-cache";
+    respond_body(req, res, BodySource{body.bytes, nullptr, body.bytes->size()}, h, ctx);
+  }
+
   void healthz(httplib::Response& res) const {
     verdict(res, assess(*store_.load(), unix_ms(), options_.health, fd_usage()));
   }
@@ -209,7 +227,7 @@ class Site {
     if (!options_.static_dir.empty()) return serve_static(options_.static_dir, req, res, ctx);
     if (req.path != "/") return text(res, 404, "Not found\n");
     res.set_header("Cache-Control", "no-cache");
-    res.set_content(kDashboardHtml, "text/html; charset=utf-8");
+    res.set_content(dashboard_page(), "text/html; charset=utf-8");
   }
 
   bool static_files() const { return !options_.static_dir.empty(); }
@@ -275,6 +293,7 @@ class Site {
   mutable Pins pins_;
   mutable RenderCache status_cache_{std::chrono::milliseconds(100)};
   mutable RenderCache upstreams_cache_{std::chrono::hours(24)};
+  HistoryBodies history_bodies_;
 };
 
 // With --access-log, every handler begins its response's line first.
@@ -338,6 +357,10 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
        lean(fork_choice_json)},
       {"/status", exact, kGet | kHead, PoolClass::api, "/status", simple(&Site::status)},
       {"/api/upstreams", exact, kGet | kHead, PoolClass::api, "/api/upstreams", simple(&Site::upstreams)},
+      {"/api/history", exact, kGet | kHead, PoolClass::api, "/api/history",
+       [site](const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) {
+         site->history(req, res, ctx);
+       }},
       {"/healthz", exact, kGet | kHead, PoolClass::api, "/healthz", simple(&Site::healthz)},
       {"/livez", exact, kGet | kHead, PoolClass::api, "/livez", simple(&Site::livez), /*probe=*/true},
       {"/readyz", exact, kGet | kHead, PoolClass::api, "/readyz", simple(&Site::readyz), /*probe=*/true},

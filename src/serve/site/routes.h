@@ -5,7 +5,7 @@
 //   .../lean/v0/states/finalized, .../lean/v0/blocks/finalized   the verified anchor, one pair per
 //                                                           client (pins.h; artifact pool)
 //   /lean/v0/checkpoints/finalized, .../justified, /lean/v0/health, /lean/v0/fork_choice
-//   /status, /api/upstreams, /healthz, /livez, /readyz, /metrics
+//   /status, /api/upstreams, /api/history, /healthz, /livez, /readyz, /metrics
 //   /  and other paths: --static-dir files (artifact pool), else the built-in dashboard (dashboard.h)
 #pragma once
 
