@@ -99,7 +99,9 @@ TEST_CASE("a round records each upstream's result kind, latency and slots, and s
   s.round = 7;
   s.round_started_ms = 123;
   const lean::Checkpoint agreed{ssz::Root{1}, 40};
-  s.agreement = {agreed, 2, 3};
+  s.agreement.checkpoint = agreed;
+  s.agreement.votes = 2;
+  s.agreement.answered = 3;
   UpstreamStatus ok;
   ok.name = "a";
   ok.polled = ok.healthy = ok.agrees = true;
