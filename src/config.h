@@ -45,7 +45,7 @@ constexpr uint64_t kMinJsonBytes = 64 << 10;  // --max-json-bytes: a fork_choice
 constexpr uint64_t kMaxWorkers = 1024;        // --artifact-workers, --api-workers
 constexpr int64_t kMaxPinWindowMs = 3'600'000;
 constexpr int64_t kMaxDataDirWaitMs = 600'000;  // --data-dir-wait-ms
-constexpr int64_t kMaxDrainMs = 3'600'000;  // --drain-ms
+constexpr int64_t kMaxDrainMs = 3'600'000;      // --drain-ms
 constexpr uint64_t kMaxHistoryRounds = 86'400;  // --history-rounds: a day of 1 s rounds
 
 // Parses one --upstream value, "NAME=URL".

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -72,6 +73,11 @@ void log_start(const Config& config) {
   if (stale_ms <= p.poll_ms)
     log(LogLevel::warn, "--stale-ms (", stale_ms, ") is not above --poll-ms (", p.poll_ms,
         "): /healthz will report stale between rounds");
+  // The lock is released after the drain (§8): a leanpoint started while the
+  // one it replaces drains must wait longer than that drain may last.
+  if (!config.data_dir.empty() && config.data_dir_wait_ms > 0 && config.data_dir_wait_ms <= config.server.drain_ms)
+    log(LogLevel::warn, "--data-dir-wait-ms (", config.data_dir_wait_ms, ") is not above --drain-ms (",
+        config.server.drain_ms, "): a leanpoint started while the one it replaces drains may give up on the lock");
   for (const auto& up : config.upstreams) log(LogLevel::info, "polling ", up.name, " at ", up.url);
 }
 
@@ -221,6 +227,28 @@ void block_stop_signals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
+namespace {
+
+// Starts the server. Returns the poller's stop eventfd (readable once
+// notified: every wait in the poller watches it, so a stop ends a request in
+// flight instead of waiting out its deadline), or none, logged.
+std::optional<EventFd> start_serving(const Config& config, HttpServer& server) {
+  auto stop = EventFd::open();
+  if (!stop) {
+    log(LogLevel::error, "cannot start: ", stop.error().text());
+    return std::nullopt;
+  }
+  if (auto started = server.start(); !started) {
+    log(LogLevel::error, started.error().text());
+    return std::nullopt;
+  }
+  log(LogLevel::info, "descriptor limit ", reachable_fd_limit(), "; /healthz fails at ",
+      config.site.health.fd_threshold_percent, "%");
+  return std::move(*stop);
+}
+
+}  // namespace
+
 int run_service(const Config& config) {
   log_start(config);
   // Socket activation (socket_activation.h): read before any thread starts,
@@ -248,23 +276,11 @@ int run_service(const Config& config) {
   }
   HttpServer server(config.server, stats);
   if (*inherited) server.use_inherited_socket(std::move(**inherited));
-  server.set_routes(
-      leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence(), *access_log));
+  server.set_routes(leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence(), *access_log));
   // A leanpoint that serves nothing must not look alive: it exits non-zero.
   server.on_listener_stopped([](const SysError&) { on_listener_stopped(); });
-  // Readable once notified: every wait in the poller watches it, so a stop
-  // ends a request in flight instead of waiting out its deadline.
-  auto stop = EventFd::open();
-  if (!stop) {
-    log(LogLevel::error, "cannot start: ", stop.error().text());
-    return kExitFailure;
-  }
-  if (auto started = server.start(); !started) {
-    log(LogLevel::error, started.error().text());
-    return kExitFailure;
-  }
-  log(LogLevel::info, "descriptor limit ", reachable_fd_limit(), "; /healthz fails at ",
-      config.site.health.fd_threshold_percent, "%");
+  auto stop = start_serving(config, server);
+  if (!stop) return kExitFailure;
 
   std::thread poller_thread;
   try {

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "ports.h"
 #include "subprocess.h"
@@ -60,7 +61,17 @@ std::set<std::string> exported_families() {
                           "127.0.0.1", "--port", std::to_string(port), "--poll-ms", "500", "--timeout-ms", "300",
                           "--data-dir", dir.path() + "/data"});
   REQUIRE(lp.wait_for_stderr("verified anchor", Clock::now() + 20s));
-  const auto metrics = testing::get(port, "/metrics");
+  // The anchor is logged as it verifies, before its round publishes the
+  // upstreams' rows: wait for a snapshot in which every upstream is up.
+  const auto every_up = [](const std::string& body) {
+    return body.find(R"(leanpoint_upstream_up{upstream="zeam_0",client="zeam"} 1)") != std::string::npos &&
+           body.find(R"(leanpoint_upstream_up{upstream="box"} 1)") != std::string::npos;
+  };
+  auto metrics = testing::get(port, "/metrics");
+  for (const auto until = Clock::now() + 10s; metrics && !every_up(metrics->body) && Clock::now() < until;) {
+    std::this_thread::sleep_for(50ms);  // polled: a round's publication has no event to wait on
+    metrics = testing::get(port, "/metrics");
+  }
   REQUIRE(metrics);
   REQUIRE(metrics->status == 200);
   // With `client` labels (and an upstream without one) and head slots, still promtool-clean.

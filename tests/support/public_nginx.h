@@ -20,23 +20,6 @@
 
 namespace testing {
 
-// The shipped file, each of `replace`'s first values replaced by its second.
-inline std::string shipped_with(const std::string& file,
-                                const std::vector<std::pair<std::string, std::string>>& replace) {
-  std::ifstream in(source_dir() + "/" + file);
-  std::stringstream shipped;
-  shipped << in.rdbuf();
-  std::string conf = shipped.str();
-  REQUIRE_MESSAGE(!conf.empty(), file << " is missing or empty");
-  for (const auto& [from, to] : replace) {
-    const size_t at = conf.find(from);
-    REQUIRE_MESSAGE(at != std::string::npos, file << " no longer holds `" << from << "`: update the test and README");
-    REQUIRE_MESSAGE(conf.find(from, at + 1) == std::string::npos, file << " holds `" << from << "` more than once");
-    conf.replace(at, from.size(), to);
-  }
-  return conf;
-}
-
 // Writes the configuration: TLS with `ca`'s server certificate on
 // 127.0.0.1:`front`, the replicas at 127.0.0.1:`one` and :`two`. Returns
 // nginx's command line.

@@ -309,9 +309,9 @@ RouteTable logged_routes(const std::shared_ptr<const Site>& site, std::vector<Ro
 
 }  // namespace
 
+// long: the route table is one list (ARCHITECTURE.md §6), read best whole
 RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server, const ServerStats& stats,
-                            const SiteOptions& options, PinPersistence pins,
-                            std::shared_ptr<AccessLog> access_log) {
+                            const SiteOptions& options, PinPersistence pins, std::shared_ptr<AccessLog> access_log) {
   const auto site = std::make_shared<const Site>(store, server, stats, options, std::move(pins), std::move(access_log));
   const bool files = site->static_files();
   // Handlers that need only the response.
@@ -330,9 +330,14 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
       site->artifact(block, req, res, ctx);
     };
   };
-  const Handler fallback = [site](const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) {
-    site->fallback(req, res, ctx);
+  // Handlers that need the request too.
+  using Member = void (Site::*)(const httplib::Request&, httplib::Response&, const RequestContext&) const;
+  auto whole = [site](Member member) -> Handler {
+    return [site, member](const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) {
+      (site.get()->*member)(req, res, ctx);
+    };
   };
+  const Handler fallback = whole(&Site::fallback);
   const auto exact = Route::Match::exact;
   const auto prefix = Route::Match::prefix;
   const auto suffix = Route::Match::suffix;
@@ -357,10 +362,7 @@ RouteTable leanpoint_routes(const SnapshotStore& store, const HttpServer& server
        lean(fork_choice_json)},
       {"/status", exact, kGet | kHead, PoolClass::api, "/status", simple(&Site::status)},
       {"/api/upstreams", exact, kGet | kHead, PoolClass::api, "/api/upstreams", simple(&Site::upstreams)},
-      {"/api/history", exact, kGet | kHead, PoolClass::api, "/api/history",
-       [site](const httplib::Request& req, httplib::Response& res, const RequestContext& ctx) {
-         site->history(req, res, ctx);
-       }},
+      {"/api/history", exact, kGet | kHead, PoolClass::api, "/api/history", whole(&Site::history)},
       {"/healthz", exact, kGet | kHead, PoolClass::api, "/healthz", simple(&Site::healthz)},
       {"/livez", exact, kGet | kHead, PoolClass::api, "/livez", simple(&Site::livez), /*probe=*/true},
       {"/readyz", exact, kGet | kHead, PoolClass::api, "/readyz", simple(&Site::readyz), /*probe=*/true},
