@@ -149,6 +149,34 @@ TEST_CASE("the access line's JSON: every field, and a hostile path as one valid 
   CHECK(doc["pinned"] == true);
 }
 
+TEST_CASE("a gate answer's record: the peer as client, route -, the raw method and target sanitized and capped") {
+  leanpoint::GateAnswer answer;
+  answer.ip = "192.0.2.1";
+  const std::string method(100, '\x01');
+  const std::string target = "/\"\x1b" + std::string(20000, 'x');
+  answer.method = method;
+  answer.target = target;
+  answer.status = 414;
+  answer.refused = leanpoint::HeadErrorKind::too_long;
+  answer.body_bytes = 24;
+  answer.began = leanpoint::Clock::now() - 1500ms;
+  const leanpoint::AccessRecord r = leanpoint::gate_answer_record(answer);
+  CHECK(r.client == "192.0.2.1");
+  CHECK(r.route == "-");
+  CHECK(r.status == 414);
+  CHECK(r.bytes == 24);
+  CHECK(r.ms >= 1500);
+  CHECK(r.ms < 60000);
+  CHECK(r.method.size() <= 32);
+  CHECK(r.method.rfind("\\x01", 0) == 0);
+  CHECK(r.path.size() <= 256);
+  CHECK(r.path.rfind("/\"\\x1bxxx", 0) == 0);
+  CHECK(r.path.substr(r.path.size() - 3) == "...");
+  const json doc = json::parse(leanpoint::access_line(r));
+  CHECK(doc["path"] == r.path);
+  CHECK_FALSE(doc.contains("slot"));
+}
+
 TEST_CASE("--access-log FILE: artifacts, API, 304, Range, a client gone mid-body, proxies, a hostile path, SIGUSR1") {
   Devnet net;
   const std::string path = net.dir.path() + "/access.log";
