@@ -321,12 +321,12 @@ TEST_CASE("--access-log -: the lines go to stdout; the log stays on stderr") {
 // The responses the gate sends itself, no route having run, each get a line
 // (route "-", the peer's address as the client, the path as far as read): a
 // refused head (a 16 KiB hostile path, 414; POST, 405; a bad request line,
-// 400; a head over 16 KiB, 431) and a 503 shed past
-// --max-connections-per-client.
+// 400; a head over 16 KiB, 431; a head cut short, 408 past
+// --head-timeout-ms) and a 503 shed past --max-connections-per-client.
 TEST_CASE("--access-log: refused heads and sheds, answered by the gate, get one valid line each") {
   Devnet net;
   const std::string path = net.dir.path() + "/access.log";
-  Leanpoint lp(net, path, {"--max-connections-per-client", "2"});
+  Leanpoint lp(net, path, {"--max-connections-per-client", "2", "--head-timeout-ms", "1000"});
   auto gate_line = [&path](int status) {
     return await_line(path, [status](const json& l) { return l["route"] == "-" && l["status"] == status; });
   };
@@ -386,6 +386,20 @@ TEST_CASE("--access-log: refused heads and sheds, answered by the gate, get one 
   CHECK(line["path"] == "");
   CHECK(line["bytes"] > 0);  // "too many connections from 127.0.0.5"
 
+  // A head that never ends: 408 once --head-timeout-ms has passed since its
+  // first byte.
+  {
+    const int fd = testing::connect_to(lp.port);
+    REQUIRE(fd >= 0);
+    REQUIRE(testing::send_all(fd, "GET /slow-head HTTP/1.1\r\nHost: x\r\n"));
+    CHECK(testing::read_until_close(fd, 5000).rfind("HTTP/1.1 408", 0) == 0);
+    ::close(fd);
+  }
+  line = gate_line(408);
+  REQUIRE(line.is_object());
+  CHECK(line["path"] == "/slow-head");
+  CHECK(line["ms"] >= 900);
+
   // A request the handlers answer still gets its own line, after all that.
   REQUIRE(lp.get("/lean/v0/health", "198.51.100.10"));
   CHECK(await_line(path, from("198.51.100.10", "/lean/v0/health")).is_object());
@@ -394,7 +408,7 @@ TEST_CASE("--access-log: refused heads and sheds, answered by the gate, get one 
   // Every line of the file is one JSON object (lines_of checks), and each
   // answer above has exactly one.
   const std::vector<json> all = lines_of(path);
-  for (const int status : {414, 405, 400, 431, 503}) {
+  for (const int status : {414, 405, 400, 431, 503, 408}) {
     CAPTURE(status);
     CHECK(std::count_if(all.begin(), all.end(),
                         [status](const json& l) { return l["route"] == "-" && l["status"] == status; }) == 1);
