@@ -277,6 +277,9 @@ int run_service(const Config& config) {
   HttpServer server(config.server, stats);
   if (*inherited) server.use_inherited_socket(std::move(**inherited));
   server.set_routes(leanpoint_routes(store, server, stats, config.site, persistence->pin_persistence(), *access_log));
+  // The gate's own answers (refused heads, sheds) get lines too.
+  if (*access_log)
+    server.on_gate_answer([log = *access_log](const GateAnswer& answer) { log->add_gate_answer(answer); });
   // A leanpoint that serves nothing must not look alive: it exits non-zero.
   server.on_listener_stopped([](const SysError&) { on_listener_stopped(); });
   auto stop = start_serving(config, server);

@@ -2,12 +2,14 @@
 // valid JSON line per response, with what the transport alone knows (body
 // bytes actually sent, time to the last byte) and what the site knows (the
 // client behind a trusted proxy, the anchor served, whether a pin chose it);
-// a hostile path; SIGUSR1 reopening after a rotation; "-" for stdout.
+// a hostile path; the gate's own answers (refused heads, sheds); SIGUSR1
+// reopening after a rotation; "-" for stdout.
 #include "access_log.h"
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -70,17 +72,34 @@ struct Devnet {
 };
 
 struct Leanpoint {
-  Leanpoint(const Devnet& net, const std::string& access_log)
-      : port(testing::free_port()),
-        process({testing::leanpoint_bin(), "--upstreams-config", net.dir.path() + "/upstreams.json", "--bind",
-                 "127.0.0.1", "--port", std::to_string(port), "--poll-ms", "1000", "--timeout-ms", "800",
-                 "--trusted-proxies", "127.0.0.1", "--access-log", access_log}) {
+  Leanpoint(const Devnet& net, const std::string& access_log, const std::vector<std::string>& extra = {})
+      : port(testing::free_port()), process(args(net, access_log, extra)) {
     REQUIRE(process.wait_for_stderr("ready; waiting", Clock::now() + 10s));
     const auto until = Clock::now() + 20s;
     for (auto r = testing::get(port, "/readyz"); !(r && r->status == 200); r = testing::get(port, "/readyz")) {
       REQUIRE(Clock::now() < until);
       std::this_thread::sleep_for(50ms);
     }
+  }
+  std::vector<std::string> args(const Devnet& net, const std::string& access_log,
+                                const std::vector<std::string>& extra) const {
+    std::vector<std::string> a{testing::leanpoint_bin(),
+                               "--upstreams-config",
+                               net.dir.path() + "/upstreams.json",
+                               "--bind",
+                               "127.0.0.1",
+                               "--port",
+                               std::to_string(port),
+                               "--poll-ms",
+                               "1000",
+                               "--timeout-ms",
+                               "800",
+                               "--trusted-proxies",
+                               "127.0.0.1",
+                               "--access-log",
+                               access_log};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
   }
   httplib::Result get(const std::string& path, const std::string& client, httplib::Headers headers = {}) const {
     headers.emplace("X-Forwarded-For", client);
@@ -128,6 +147,34 @@ TEST_CASE("the access line's JSON: every field, and a hostile path as one valid 
                                          "root", "pinned"});
   CHECK(doc["slot"] == 96);
   CHECK(doc["pinned"] == true);
+}
+
+TEST_CASE("a gate answer's record: the peer as client, route -, the raw method and target sanitized and capped") {
+  leanpoint::GateAnswer answer;
+  answer.ip = "192.0.2.1";
+  const std::string method(100, '\x01');
+  const std::string target = "/\"\x1b" + std::string(20000, 'x');
+  answer.method = method;
+  answer.target = target;
+  answer.status = 414;
+  answer.refused = leanpoint::HeadErrorKind::too_long;
+  answer.body_bytes = 24;
+  answer.began = leanpoint::Clock::now() - 1500ms;
+  const leanpoint::AccessRecord r = leanpoint::gate_answer_record(answer);
+  CHECK(r.client == "192.0.2.1");
+  CHECK(r.route == "-");
+  CHECK(r.status == 414);
+  CHECK(r.bytes == 24);
+  CHECK(r.ms >= 1500);
+  CHECK(r.ms < 60000);
+  CHECK(r.method.size() <= 32);
+  CHECK(r.method.rfind("\\x01", 0) == 0);
+  CHECK(r.path.size() <= 256);
+  CHECK(r.path.rfind("/\"\\x1bxxx", 0) == 0);
+  CHECK(r.path.substr(r.path.size() - 3) == "...");
+  const json doc = json::parse(leanpoint::access_line(r));
+  CHECK(doc["path"] == r.path);
+  CHECK_FALSE(doc.contains("slot"));
 }
 
 TEST_CASE("--access-log FILE: artifacts, API, 304, Range, a client gone mid-body, proxies, a hostile path, SIGUSR1") {
@@ -210,8 +257,8 @@ TEST_CASE("--access-log FILE: artifacts, API, 304, Range, a client gone mid-body
   CHECK_FALSE(await_line(path, from("10.9.9.9")).is_object());
 
   // A hostile path: quotes, a backslash, bytes that are not UTF-8, encoded
-  // control bytes, 8000 bytes long (a request line over 8 KiB is refused
-  // before any handler, 414, and logged by no one): one valid line, capped.
+  // control bytes, 8000 bytes long (under the request line's 8 KiB cap, so
+  // a handler answers it): one valid line, capped.
   const std::string hostile = "/\"q\\uote\xff\xfe%00%0a" + std::string(8000, 'a');
   CHECK(raw_request(lp.port, "GET " + hostile +
                                  " HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.6\r\n"
@@ -269,4 +316,101 @@ TEST_CASE("--access-log -: the lines go to stdout; the log stays on stderr") {
   CHECK(lp.process.wait_for_stdout("\"client\":\"198.51.100.9\"", Clock::now() + 5s));
   lp.process.send_signal(SIGTERM);
   CHECK(lp.process.wait(Clock::now() + 5s) == 0);
+}
+
+// The responses the gate sends itself, no route having run, each get a line
+// (route "-", the peer's address as the client, the path as far as read): a
+// refused head (a 16 KiB hostile path, 414; POST, 405; a bad request line,
+// 400; a head over 16 KiB, 431; a head cut short, 408 past
+// --head-timeout-ms) and a 503 shed past --max-connections-per-client.
+TEST_CASE("--access-log: refused heads and sheds, answered by the gate, get one valid line each") {
+  Devnet net;
+  const std::string path = net.dir.path() + "/access.log";
+  Leanpoint lp(net, path, {"--max-connections-per-client", "2", "--head-timeout-ms", "1000"});
+  auto gate_line = [&path](int status) {
+    return await_line(path, [status](const json& l) { return l["route"] == "-" && l["status"] == status; });
+  };
+
+  // Quotes, a backslash, control bytes (raw: the gate reads them before
+  // anything screens them) and 16,000 bytes: the whole head within 16 KiB,
+  // its request line over 8 KiB.
+  const std::string hostile = "/\"q\\\x01\x1b[2J\x7f\xff\"" + std::string(16000, 'c');
+  CHECK(raw_request(lp.port, "GET " + hostile + " HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 414", 0) == 0);
+  json line = gate_line(414);
+  REQUIRE(line.is_object());
+  CHECK(line["client"] == "127.0.0.1");  // the peer: no header is read from a refused head
+  CHECK(line["method"] == "GET");
+  const std::string logged = line["path"];
+  CAPTURE(logged);
+  CHECK(logged.size() <= 256);
+  CHECK(logged.rfind("/\"q\\\\x01\\x1b[2J\\x7f\\xff\"ccc", 0) == 0);
+  CHECK(logged.substr(logged.size() - 3) == "...");
+  CHECK(line["bytes"] > 0);  // the refusal's body: "request line over 8 KiB"
+  CHECK(line["ms"] >= 0);
+  CHECK_FALSE(line.contains("slot"));
+
+  CHECK(raw_request(lp.port, "POST /lean/v0/states/finalized HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 405", 0) ==
+        0);
+  line = gate_line(405);
+  REQUIRE(line.is_object());
+  CHECK(line["method"] == "POST");
+  CHECK(line["path"] == "/lean/v0/states/finalized");
+
+  CHECK(raw_request(lp.port, "GARBAGE\r\n\r\n").rfind("HTTP/1.1 400", 0) == 0);
+  line = gate_line(400);
+  REQUIRE(line.is_object());
+  CHECK(line["method"] == "GARBAGE");
+  CHECK(line["path"] == "");
+
+  CHECK(raw_request(lp.port, "GET /" + std::string(16 * 1024, 'b') + " HTTP/1.1\r\nHost: x\r\n\r\n")
+            .rfind("HTTP/1.1 431", 0) == 0);
+  line = gate_line(431);
+  REQUIRE(line.is_object());
+  CHECK(line["path"].get<std::string>().rfind("/bbbb", 0) == 0);
+
+  // Two connections from 127.0.0.5 held open (sending nothing), so a third
+  // from it is shed at once, before any request.
+  const int held[] = {testing::connect_to(lp.port, 0, "127.0.0.5"), testing::connect_to(lp.port, 0, "127.0.0.5")};
+  const int beyond = testing::connect_to(lp.port, 0, "127.0.0.5");
+  REQUIRE(beyond >= 0);
+  const std::string shed = testing::read_until_close(beyond, 3000);
+  ::close(beyond);
+  for (const int fd : held) ::close(fd);
+  CAPTURE(shed);
+  CHECK(shed.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(shed.find("Retry-After: 1") != std::string::npos);
+  line = await_line(path, from("127.0.0.5", "-"));
+  REQUIRE(line.is_object());
+  CHECK(line["status"] == 503);
+  CHECK(line["method"] == "");
+  CHECK(line["path"] == "");
+  CHECK(line["bytes"] > 0);  // "too many connections from 127.0.0.5"
+
+  // A head that never ends: 408 once --head-timeout-ms has passed since its
+  // first byte.
+  {
+    const int fd = testing::connect_to(lp.port);
+    REQUIRE(fd >= 0);
+    REQUIRE(testing::send_all(fd, "GET /slow-head HTTP/1.1\r\nHost: x\r\n"));
+    CHECK(testing::read_until_close(fd, 5000).rfind("HTTP/1.1 408", 0) == 0);
+    ::close(fd);
+  }
+  line = gate_line(408);
+  REQUIRE(line.is_object());
+  CHECK(line["path"] == "/slow-head");
+  CHECK(line["ms"] >= 900);
+
+  // A request the handlers answer still gets its own line, after all that.
+  REQUIRE(lp.get("/lean/v0/health", "198.51.100.10"));
+  CHECK(await_line(path, from("198.51.100.10", "/lean/v0/health")).is_object());
+  lp.process.send_signal(SIGTERM);
+  CHECK(lp.process.wait(Clock::now() + 5s) == 0);
+  // Every line of the file is one JSON object (lines_of checks), and each
+  // answer above has exactly one.
+  const std::vector<json> all = lines_of(path);
+  for (const int status : {414, 405, 400, 431, 503, 408}) {
+    CAPTURE(status);
+    CHECK(std::count_if(all.begin(), all.end(),
+                        [status](const json& l) { return l["route"] == "-" && l["status"] == status; }) == 1);
+  }
 }

@@ -144,6 +144,9 @@ struct Connection {
   unsigned requests = 0;         // answered on this connection
   bool reset_on_close = false;   // set when a transfer stalled
   bool probe_only = false;       // adopted past --max-connections: a probe route, then closed
+  // The first byte of the head being read, else the accept: where a response
+  // the gate sends itself began (GateAnswer, gate.h).
+  Clock::time_point head_began{};
 
   // Output the gate sends (ARCHITECTURE.md §6): queued by the worker when the
   // socket is full, so that a slow reader holds a socket and a reference to

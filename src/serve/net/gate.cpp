@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 #include "log.h"
 #include "socket_address.h"
@@ -68,6 +70,16 @@ Expected<void, SysError> prepare_socket(int fd) {
   return {};
 }
 
+// The method and the target of the request line at the start of `input`, as
+// far as they were read: either may be empty, and a line over its cap is cut.
+std::pair<std::string_view, std::string_view> request_line_start(std::string_view input) {
+  const std::string_view line = input.substr(0, input.find_first_of("\r\n"));
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos) return {line, {}};
+  const std::string_view rest = line.substr(space + 1);
+  return {line.substr(0, space), rest.substr(0, rest.find(' '))};
+}
+
 }  // namespace
 
 std::string too_many_connections() { return canned_response(503, "too many connections\n", "Retry-After: 1\r\n"); }
@@ -106,7 +118,8 @@ void FailureEpisode::succeeded() {
     log(LogLevel::info, what_, " succeed again");
 }
 
-Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, ServerStats& stats, Dispatch dispatch) {
+Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, ServerStats& stats, Dispatch dispatch,
+                                                     Answered answered) {
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll.valid()) return Unexpected(last_sys_error("gate: epoll_create1"));
   auto wake = EventFd::open(EventFd::Mode::nonblocking);
@@ -116,8 +129,8 @@ Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, Server
   ev.data.fd = wake->fd();
   if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake->fd(), &ev) != 0)
     return Unexpected(last_sys_error("gate: epoll_ctl ADD eventfd"));
-  std::unique_ptr<Gate> gate(
-      new Gate(std::move(options), stats, std::move(dispatch), std::move(epoll), std::move(*wake)));
+  std::unique_ptr<Gate> gate(new Gate(std::move(options), stats, std::move(dispatch), std::move(answered),
+                                      std::move(epoll), std::move(*wake)));
   try {
     gate->thread_ = std::thread([g = gate.get()] { g->loop(); });
   } catch (const std::system_error& e) {
@@ -127,12 +140,13 @@ Expected<std::unique_ptr<Gate>, SysError> Gate::open(GateOptions options, Server
   return gate;
 }
 
-Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake)
+Gate::Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, Answered answered, UniqueFd epoll, EventFd wake)
     : options_(std::move(options)),
       head_timeout_(options_.head_timeout_ms),
       stall_timeout_(options_.stall_timeout_ms),
       stats_(stats),
       dispatch_(std::move(dispatch)),
+      answered_(std::move(answered)),
       epoll_(std::move(epoll)),
       wake_(std::move(wake)) {}
 
@@ -156,19 +170,35 @@ void Gate::drain() {
   wake_.notify();
 }
 
-void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response) {
+void Gate::reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response, int status,
+                           std::optional<HeadErrorKind> refused) {
   // Best effort, both: the client may be gone or not reading, and the
   // connection is dropped either way.
-  (void)::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  const ssize_t sent = ::send(conn->fd(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   // Keep the client's last bytes from turning our close into a reset before
   // it reads the answer: stop sending, let the socket drain on close.
   (void)::shutdown(conn->fd(), SHUT_WR);
+  if (!answered_) return;
+  GateAnswer answer;
+  answer.ip = conn->ip;
+  std::tie(answer.method, answer.target) = request_line_start(conn->input);
+  answer.status = status;
+  answer.refused = refused;
+  const size_t head = response.find("\r\n\r\n") + 4;  // canned_response's head always ends so
+  answer.body_bytes = sent > 0 && static_cast<size_t>(sent) > head ? static_cast<size_t>(sent) - head : 0;
+  answer.began = conn->head_began;
+  answered_(answer);
 }
 
 void Gate::refuse(const std::shared_ptr<Connection>& conn, const HeadError& error) {
-  if (error.kind == HeadErrorKind::too_large) conn->stats.add(Counter::heads_too_large);
-  if (error.kind == HeadErrorKind::timeout) conn->stats.add(Counter::head_timeouts);
-  reply_and_close(conn, head_refusal(error));
+  if (error.kind == HeadErrorKind::too_large) stats_.add(Counter::heads_too_large);
+  if (error.kind == HeadErrorKind::timeout) stats_.add(Counter::head_timeouts);
+  reply_and_close(conn, head_refusal(error), status_code(error.kind), error.kind);
+}
+
+void Gate::shed(const std::shared_ptr<Connection>& conn, const std::string& response) {
+  stats_.add(Counter::shed);
+  reply_and_close(conn, response, 503, std::nullopt);
 }
 
 void Gate::drop(const SysError& error) {
@@ -182,10 +212,10 @@ void Gate::adopt(int socket) {
   const SocketAddress peer = peer_address(fd.get());
   auto conn = std::make_shared<Connection>(std::move(fd), peer.text(), stats_);
   conn->ip = peer.ip;
+  conn->head_began = Clock::now();  // until its first byte arrives
   const size_t open = static_cast<size_t>(stats_.connections_open.load());
   if (stopping_ || open > options_.max_connections + kProbeReserve) {
-    stats_.add(Counter::shed);
-    reply_and_close(conn, too_many_connections());
+    shed(conn, too_many_connections());
     return;
   }
   conn->probe_only = open > options_.max_connections;
@@ -195,8 +225,7 @@ void Gate::adopt(int socket) {
     const std::string client = client_key(conn->ip);  // an IPv6 client's /64, as its pin (cidr.h)
     conn->peer_slot = peers_->admit(client, per_client);
     if (!conn->peer_slot) {
-      stats_.add(Counter::shed);
-      reply_and_close(conn, canned_response(503, "too many connections from " + client + "\n", "Retry-After: 1\r\n"));
+      shed(conn, canned_response(503, "too many connections from " + client + "\n", "Retry-After: 1\r\n"));
       return;
     }
   }
@@ -211,8 +240,7 @@ void Gate::adopt(int socket) {
 void Gate::adopt_probe(std::shared_ptr<Connection> conn) {
   conn->peer_slot = reserve_peers_->admit(client_key(conn->ip), kProbeReservePerClient);
   if (!conn->peer_slot) {
-    stats_.add(Counter::shed);
-    reply_and_close(conn, too_many_connections());
+    shed(conn, too_many_connections());
     return;
   }
   conn->deadline = Clock::now() + std::min<std::chrono::milliseconds>(head_timeout_, kProbeHeadTimeout);
@@ -393,6 +421,7 @@ void Gate::on_readable(const std::shared_ptr<Connection>& conn_ref) {
   while (!head_ready(conn->input)) {
     const ssize_t n = ::recv(conn->fd(), buf, sizeof buf, 0);
     if (n > 0) {
+      if (conn->input.empty()) conn->head_began = Clock::now();
       conn->input.append(buf, static_cast<size_t>(n));
     } else if (n < 0 && errno == EINTR) {
       continue;

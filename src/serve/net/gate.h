@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -110,15 +111,33 @@ class FailureEpisode {
   std::atomic<bool> failing_{false};
 };
 
+// A response the gate sends itself, no route having run: a refused head, or
+// a 503 shed (past --max-connections, or a full pool). What the transport
+// knows of it, for a hook that logs it (HttpServer::on_gate_answer); the
+// views hold only during the call.
+struct GateAnswer {
+  std::string_view ip;                   // the peer's address (no header was read, or trusted)
+  std::string_view method;               // the client's raw bytes as far as read: empty when none were
+  std::string_view target;               // the same: raw, possibly cut at the head's cap
+  int status = 0;                        // as sent
+  std::optional<HeadErrorKind> refused;  // why the head was refused; none: shed
+  uint64_t body_bytes = 0;               // of the reply's body, handed to the socket
+  Clock::time_point began{};             // the head's first byte read, else the connection's accept
+};
+
 class Gate {
  public:
   // `dispatch` runs on the gate thread with a connection whose input starts
   // with the complete, screened request head `head`; it must not block.
   using Dispatch = std::function<void(std::shared_ptr<Connection>, RequestHead)>;
+  // Told of every GateAnswer, on the thread that sends it (the listen
+  // thread, the gate's, a worker's): it must only enqueue. May be empty.
+  using Answered = std::function<void(const GateAnswer&)>;
 
   // Creates the gate's epoll instance and wake-up eventfd and starts its
   // thread. `options.max_connections` is resolved (not 0).
-  static Expected<std::unique_ptr<Gate>, SysError> open(GateOptions options, ServerStats& stats, Dispatch dispatch);
+  static Expected<std::unique_ptr<Gate>, SysError> open(GateOptions options, ServerStats& stats, Dispatch dispatch,
+                                                        Answered answered = {});
   ~Gate();  // stop()
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
@@ -138,13 +157,19 @@ class Gate {
   // (Connection: close): its client sent it to this process. Any thread.
   void drain();
 
-  // Sends `response` (small: best effort, never blocks) and drops the connection.
-  static void reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response);
-  // Answers a refused head (counted when it is too large or late) and drops the connection.
-  static void refuse(const std::shared_ptr<Connection>& conn, const HeadError& error);
+  // Answers a refused head (counted when it is too large or late) and drops
+  // the connection; the one place refusals are answered (any thread).
+  void refuse(const std::shared_ptr<Connection>& conn, const HeadError& error);
+  // Sends a 503 `response` (counted in shed_total) and drops the
+  // connection; the one place sheds are answered (any thread).
+  void shed(const std::shared_ptr<Connection>& conn, const std::string& response);
 
  private:
-  Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, UniqueFd epoll, EventFd wake);
+  Gate(GateOptions options, ServerStats& stats, Dispatch dispatch, Answered answered, UniqueFd epoll, EventFd wake);
+  // Sends `response` (small: best effort, never blocks), drops the
+  // connection, and tells answered_.
+  void reply_and_close(const std::shared_ptr<Connection>& conn, const std::string& response, int status,
+                       std::optional<HeadErrorKind> refused);
   void loop();
   void adopt_probe(std::shared_ptr<Connection> conn);  // past --max-connections, within the reserve
   // Drops a connection a system call failed on: counted, and logged once per episode.
@@ -172,6 +197,7 @@ class Gate {
   std::shared_ptr<PeerCounts> peers_ = std::make_shared<PeerCounts>();
   std::shared_ptr<PeerCounts> reserve_peers_ = std::make_shared<PeerCounts>();  // probe reserve, per address
   Dispatch dispatch_;
+  const Answered answered_;
   UniqueFd epoll_;
   EventFd wake_;  // readable when the inbox has connections, or on stop
   std::atomic<bool> stopping_{false};

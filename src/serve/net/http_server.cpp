@@ -57,6 +57,7 @@ class HttpServer::Impl : public httplib::Server {
   void set_routes(RouteTable routes) { routes_.emplace(std::move(routes)); }
   void use_inherited_socket(InheritedSocket socket) { inherited_ = std::move(socket); }
   void on_listener_stopped(Listener::Stopped stopped) { on_listener_stopped_ = std::move(stopped); }
+  void on_gate_answer(Gate::Answered answered) { on_gate_answer_ = std::move(answered); }
 
   Expected<void, SysError> start() {
     if (!routes_) throw std::logic_error("HttpServer::start before set_routes");
@@ -117,9 +118,10 @@ class HttpServer::Impl : public httplib::Server {
     } catch (const std::system_error& e) {
       return Unexpected(SysError{e.code().value(), "worker threads"});
     }
-    auto gate = Gate::open(options_.gate, stats_, [this](std::shared_ptr<Connection> conn, RequestHead head) {
-      dispatch(std::move(conn), std::move(head));
-    });
+    auto gate = Gate::open(
+        options_.gate, stats_,
+        [this](std::shared_ptr<Connection> conn, RequestHead head) { dispatch(std::move(conn), std::move(head)); },
+        on_gate_answer_);
     if (!gate) return Unexpected(gate.error());
     gate_ = std::move(*gate);
     return {};
@@ -195,8 +197,7 @@ class HttpServer::Impl : public httplib::Server {
   void dispatch(std::shared_ptr<Connection> conn, RequestHead head) {
     const Route& route = routes_->find(head.path);
     if (conn->probe_only && !route.probe) {
-      stats_.add(Counter::shed);
-      Gate::reply_and_close(conn, too_many_connections());
+      gate_->shed(conn, too_many_connections());
       return;
     }
     WorkerPool& pool = route.pool == PoolClass::artifact ? *artifacts_ : *api_;
@@ -205,8 +206,7 @@ class HttpServer::Impl : public httplib::Server {
       serve(conn, &route, std::move(head), received);
     };
     if (!pool.submit(std::move(job))) {
-      stats_.add(Counter::shed);
-      Gate::reply_and_close(conn, canned_response(503, pool.name() + " workers busy\n", "Retry-After: 1\r\n"));
+      gate_->shed(conn, canned_response(503, pool.name() + " workers busy\n", "Retry-After: 1\r\n"));
     }
   }
 
@@ -263,7 +263,7 @@ class HttpServer::Impl : public httplib::Server {
     if (last) return;
     if (!head_ready(conn->input)) return gate_->resume(std::move(conn));
     auto next = read_head(conn->input);
-    if (!next) return Gate::refuse(conn, next.error());
+    if (!next) return gate_->refuse(conn, next.error());
     dispatch(std::move(conn), std::move(*next));
   }
 
@@ -281,6 +281,7 @@ class HttpServer::Impl : public httplib::Server {
   std::unique_ptr<Gate> gate_;
   std::unique_ptr<Listener> listener_;
   Listener::Stopped on_listener_stopped_;
+  Gate::Answered on_gate_answer_;  // until start()
 };
 
 thread_local HttpServer::Impl::Current* HttpServer::Impl::t_request = nullptr;
@@ -291,6 +292,9 @@ HttpServer::~HttpServer() { impl_->stop(); }
 void HttpServer::set_routes(RouteTable routes) { impl_->set_routes(std::move(routes)); }
 void HttpServer::on_listener_stopped(std::function<void(const SysError&)> stopped) {
   impl_->on_listener_stopped(std::move(stopped));
+}
+void HttpServer::on_gate_answer(std::function<void(const GateAnswer&)> answered) {
+  impl_->on_gate_answer(std::move(answered));
 }
 void HttpServer::use_inherited_socket(InheritedSocket socket) { impl_->use_inherited_socket(std::move(socket)); }
 Expected<void, SysError> HttpServer::start() { return impl_->start(); }

@@ -50,6 +50,11 @@ class HttpServer {
   // Called (on the listen thread) if the listening socket fails for good
   // (listener.h); it has been logged. Before start().
   void on_listener_stopped(std::function<void(const SysError&)> stopped);
+  // Called for each response the gate sends itself, no route having run (a
+  // refused head, a 503 shed: GateAnswer, gate.h), on the thread that sends
+  // it (the listen thread, the gate's, a worker's): it must only enqueue.
+  // The server never learns what it is for (the access log). Before start().
+  void on_gate_answer(std::function<void(const GateAnswer&)> answered);
   // Serve on this listening socket (socket activation) instead of binding
   // bind:port. It is never closed before the server is destroyed, nor shut
   // down. Before start().

@@ -11,9 +11,13 @@
 #include "deadline.h"
 #include "json_text.h"
 #include "log.h"
+#include "untrusted_text.h"
 
 namespace leanpoint {
 namespace {
+
+// A refused head's method may be any bytes: a longer one is cut ("...").
+constexpr size_t kMaxMethodText = 32;
 
 // "2026-06-01T12:34:56.789Z"
 std::string rfc3339_ms(int64_t unix_ms) {
@@ -69,6 +73,19 @@ std::string access_line(const AccessRecord& r) {
   }
   line.push_back('}');
   return line;
+}
+
+AccessRecord gate_answer_record(const GateAnswer& answer) {
+  AccessRecord r;
+  r.ts_ms = unix_ms();
+  r.client = std::string(answer.ip);
+  r.method = untrusted_text(answer.method, kMaxMethodText);
+  r.path = untrusted_text(answer.target);  // as for every line: escaped, capped at 256 bytes
+  r.route = std::string(kGateRoute);
+  r.status = answer.status;
+  r.bytes = answer.body_bytes;
+  r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - answer.began).count();
+  return r;
 }
 
 void AccessLog::Entry::ended(const ResponseEnd& end) {

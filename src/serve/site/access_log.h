@@ -28,6 +28,7 @@
 #include "connection.h"
 #include "expected.h"
 #include "fd.h"
+#include "gate.h"
 #include "sys_error.h"
 
 namespace leanpoint {
@@ -36,9 +37,9 @@ namespace leanpoint {
 struct AccessRecord {
   int64_t ts_ms = 0;   // unix ms when it ended
   std::string client;  // the address after --trusted-proxies (client_address.h)
-  std::string method;  // GET or HEAD: the gate refuses others
+  std::string method;  // GET or HEAD, but for a gate answer (gate_answer_record): as sent, sanitized
   std::string path;    // the request target as sent, sanitized and capped (untrusted_text.h)
-  std::string route;   // the route's label
+  std::string route;   // the route's label; kGateRoute for a gate answer
   int status = 0;      // as sent
   uint64_t bytes = 0;  // body bytes handed to the socket
   int64_t ms = 0;      // from the complete request head to the last byte (or the connection's end)
@@ -47,6 +48,17 @@ struct AccessRecord {
   std::string root;
   bool pinned = false;  // the client's earlier pin chose it (pins.h)
 };
+
+// The route of a response the gate sent itself (a refused head, a shed 503):
+// no route ran.
+inline constexpr std::string_view kGateRoute = "-";
+
+// The record of a response the gate sent itself, ending now: the client is
+// the peer address (no header was read, or trusted), the method and path are
+// the raw bytes as far as read, sanitized and capped (untrusted_text.h), the
+// route kGateRoute; bytes are the reply body's, ms from the head's first
+// byte (or the accept) to the reply.
+AccessRecord gate_answer_record(const GateAnswer& answer);
 
 // The line of `r`, without its newline: a JSON object with ts (RFC 3339,
 // UTC, ms), client, method, path, route, status, bytes, ms, and slot, root
@@ -111,6 +123,8 @@ class AccessLog : public std::enable_shared_from_this<AccessLog> {
     return std::make_shared<Entry>(shared_from_this(), std::move(begun));
   }
 
+  // Queues gate_answer_record(answer) (HttpServer::on_gate_answer).
+  void add_gate_answer(const GateAnswer& answer) { add(gate_answer_record(answer)); }
   // Queues a record; never waits for I/O. Dropped (and counted) when the
   // queue is full or the writer has stopped.
   void add(AccessRecord record);
