@@ -19,11 +19,6 @@ std::string head_of(const RoundHistory* h) {
 }
 constexpr std::string_view kTail = "]}";
 
-template <typename T>
-ordered_json or_null(const std::optional<T>& v) {
-  return v ? ordered_json(*v) : ordered_json(nullptr);
-}
-
 ordered_json upstream_json(const std::string& name, const UpstreamRound& u) {
   return {
       {"name", name},

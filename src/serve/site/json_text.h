@@ -5,10 +5,17 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace leanpoint {
 
 std::string json_text(const nlohmann::ordered_json& doc);
+
+// A value, or null when absent.
+template <typename T>
+nlohmann::ordered_json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
 
 }  // namespace leanpoint

@@ -16,11 +16,6 @@ ordered_json checkpoint(const std::optional<lean::Checkpoint>& c) {
   return {{"slot", c->slot}, {"root", to_hex(c->root)}};
 }
 
-template <typename T>
-ordered_json or_null(const std::optional<T>& v) {
-  return v ? ordered_json(*v) : ordered_json(nullptr);
-}
-
 ordered_json kind_or_null(const std::optional<FailureKind>& kind) {
   return kind ? ordered_json(to_string(*kind)) : ordered_json(nullptr);
 }
