@@ -24,10 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+using testing::trimmed;
 
 size_t fds_of(int pid) {
   size_t n = 0;

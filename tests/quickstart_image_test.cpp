@@ -51,10 +51,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+using testing::trimmed;
 
 // containers.conf(5) for the `docker` wrapper: scripts/image's flags for this
 // machine (--runtime, --cgroup-manager, --ulimit) as settings, plus the network.

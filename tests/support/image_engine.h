@@ -13,6 +13,12 @@
 
 namespace testing {
 
+// A command's output without its trailing newline and spaces.
+inline std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 struct ImageEngine {
   std::vector<std::string> base;       // "/usr/bin/podman" and its ENGINE_FLAGS
   std::vector<std::string> run_flags;  // RUN_FLAGS
