@@ -146,6 +146,15 @@ void on_listener_stopped() {
   (void)::kill(::getpid(), listener_stopped_signal());  // blocked in every thread: main's sigwait takes it
 }
 
+// SIGUSR1 with --access-log: reopens it (log rotation), while serving and
+// while draining alike. False for any other signal, or without a log.
+bool reopened_access_log(int signal, AccessLog* access_log) {
+  if (signal != SIGUSR1 || !access_log) return false;
+  log(LogLevel::info, "SIGUSR1: reopening the access log");
+  access_log->reopen();
+  return true;
+}
+
 // Why the service stops.
 enum class StopReason : uint8_t { signal, listener };
 
@@ -168,11 +177,7 @@ StopReason wait_for_stop(const Config& config, Poller& poller, AccessLog* access
       reload(config, poller);
       continue;
     }
-    if (signal == SIGUSR1 && access_log) {
-      log(LogLevel::info, "SIGUSR1: reopening the access log");
-      access_log->reopen();
-      continue;
-    }
+    if (reopened_access_log(signal, access_log)) continue;
     if (signal == listener_stopped_signal()) continue;  // sent only with the flag set, seen above
     const char* name = sigabbrev_np(signal);
     log(LogLevel::info, "received ", name ? "SIG" + std::string(name) : "signal " + std::to_string(signal),
@@ -206,11 +211,7 @@ void drain(HttpServer& server, const ServerStats& stats, int64_t drain_ms, Acces
       log(LogLevel::info, "received ", signal == SIGINT ? "SIGINT" : "SIGTERM", " while draining; stopping at once");
       return;
     }
-    if (signal == SIGUSR1 && access_log) {  // the lines of the responses still ending go to the new file
-      log(LogLevel::info, "SIGUSR1: reopening the access log");
-      access_log->reopen();
-      continue;
-    }
+    if (reopened_access_log(signal, access_log)) continue;  // the lines still to come go to the new file
     const char* name = signal > 0 ? sigabbrev_np(signal) : nullptr;
     if (name) log(LogLevel::info, "received SIG", name, " while draining; ignored");
   }
